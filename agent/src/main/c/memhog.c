@@ -1,0 +1,71 @@
+/*
+ * memhog MB DIRTY_PAGES_PER_SEC [ADDR UDP_PORT]
+ *
+ * Holds MB megabytes resident, every 4 KiB page filled with distinct pseudo-random bytes
+ * (incompressible, no two pages alike), and rewrites DIRTY_PAGES_PER_SEC random pages per
+ * second. With ADDR and UDP_PORT it answers each datagram with
+ * "<payload> rounds <n> dirtied <pages> start <wall-ms>", so a test can see it continued.
+ */
+#include "common.h"
+#include <poll.h>
+#include <sys/mman.h>
+
+static uint64_t rng = 88172645463325252ULL;
+static inline uint64_t next_rand(void) {
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return rng;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3 && argc != 5) {
+        fprintf(stderr, "usage: memhog MB DIRTY_PAGES_PER_SEC [ADDR UDP_PORT]\n");
+        return 2;
+    }
+    size_t pages = (size_t)atol(argv[1]) * 256;
+    long rate = atol(argv[2]);
+    uint64_t *mem = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) die("mmap");
+    for (size_t i = 0; i < pages * 512; i++) mem[i] = next_rand();
+
+    int ufd = -1;
+    if (argc == 5) {
+        struct sockaddr_in a = addr_of(argv[3], argv[4]);
+        ufd = socket(AF_INET, SOCK_DGRAM, 0);
+        if (ufd < 0) die("socket");
+        if (bind(ufd, (struct sockaddr *)&a, sizeof a) < 0) die("bind udp");
+    }
+    int64_t start = wall_ms();
+    uint64_t rounds = 0, dirtied = 0;
+    int64_t next = mono_ms() + 10;
+    double owed = 0;
+    for (;;) {
+        int64_t wait = next - mono_ms();
+        if (wait < 0) wait = 0;
+        struct pollfd p = {.fd = ufd, .events = POLLIN};
+        int n = poll(&p, ufd >= 0 ? 1 : 0, (int)wait);
+        if (n > 0 && (p.revents & POLLIN)) {
+            char buf[1024];
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            ssize_t r = recvfrom(ufd, buf, 900, 0, (struct sockaddr *)&from, &fl);
+            if (r >= 0) {
+                buf[r] = 0;
+                char out[1100];
+                int m = snprintf(out, sizeof out, "%s rounds %llu dirtied %llu start %lld", buf,
+                                 (unsigned long long)rounds, (unsigned long long)dirtied, (long long)start);
+                sendto(ufd, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
+            }
+        }
+        if (mono_ms() < next) continue;
+        next += 10;
+        rounds++;
+        owed += rate / 100.0;
+        while (owed >= 1) {
+            size_t page = (size_t)(next_rand() % pages);
+            uint64_t *p64 = mem + page * 512;
+            for (int w = 0; w < 512; w++) p64[w] = next_rand();
+            dirtied++;
+            owed -= 1;
+        }
+    }
+}
