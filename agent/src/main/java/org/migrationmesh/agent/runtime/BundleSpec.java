@@ -1,0 +1,38 @@
+package org.migrationmesh.agent.runtime;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a bundle's config.json says that differs between containers and hosts: the command,
+ * the network namespace it joins, its cgroup path. A destination host writes its own bundle
+ * for a restored container with its own {@code netnsPath} and {@code cgroupsPath}.
+ *
+ * @param args          the container's command
+ * @param env           environment, KEY=VALUE
+ * @param hostname      the UTS hostname
+ * @param netnsPath     an existing network namespace to join (e.g. /var/run/netns/NAME), or null for a new one
+ * @param cgroupsPath   runc's linux.cgroupsPath, e.g. /migration-mesh/HOST/ID
+ * @param readonlyRootfs whether the rootfs is mounted read-only (writable state goes to the /tmp tmpfs)
+ */
+public record BundleSpec(List<String> args, List<String> env, String hostname, Path netnsPath, String cgroupsPath,
+                         boolean readonlyRootfs) {
+    public BundleSpec {
+        args = List.copyOf(args);
+        env = List.copyOf(env);
+        if (args.isEmpty()) throw new IllegalArgumentException("a container needs a command");
+        Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(cgroupsPath, "cgroupsPath");
+        if (!cgroupsPath.startsWith("/")) throw new IllegalArgumentException("cgroupsPath must be absolute: " + cgroupsPath);
+    }
+
+    public static BundleSpec of(List<String> args, Path netnsPath, String cgroupsPath) {
+        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true);
+    }
+
+    /** The same container on another host: another network namespace and cgroup path. */
+    public BundleSpec on(Path otherNetns, String otherCgroupsPath) {
+        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs);
+    }
+}

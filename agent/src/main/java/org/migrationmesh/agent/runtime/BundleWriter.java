@@ -1,0 +1,79 @@
+package org.migrationmesh.agent.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Writes an OCI runtime config.json for a {@link BundleSpec}: the container runs as uid 0
+ * (a non-root uid fails the dump without CAP_SYS_RESOURCE), joins the given network
+ * namespace, and gets a private tmpfs /tmp. No cgroup filesystem is mounted inside.
+ */
+public final class BundleWriter {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final List<String> CAPS = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW");
+
+    private BundleWriter() {}
+
+    /** Writes {@code bundle/config.json}; the rootfs is {@code bundle/rootfs}. */
+    public static void write(Path bundle, BundleSpec spec) throws IOException {
+        Files.createDirectories(bundle);
+        Path tmp = bundle.resolve("config.json.tmp");
+        JSON.writeValue(tmp.toFile(), config(spec));
+        Files.move(tmp, bundle.resolve("config.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** The config.json tree; pure. */
+    static ObjectNode config(BundleSpec spec) {
+        ObjectNode c = JSON.createObjectNode();
+        c.put("ociVersion", "1.0.2-dev");
+        ObjectNode process = c.putObject("process");
+        process.put("terminal", false);
+        process.putObject("user").put("uid", 0).put("gid", 0);
+        strings(process.putArray("args"), spec.args());
+        strings(process.putArray("env"), spec.env());
+        process.put("cwd", "/");
+        ObjectNode caps = process.putObject("capabilities");
+        for (String set : List.of("bounding", "effective", "permitted")) strings(caps.putArray(set), CAPS);
+        process.put("noNewPrivileges", true);
+        c.putObject("root").put("path", "rootfs").put("readonly", spec.readonlyRootfs());
+        c.put("hostname", spec.hostname());
+
+        ArrayNode mounts = c.putArray("mounts");
+        mount(mounts, "/proc", "proc", "proc", List.of());
+        mount(mounts, "/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k"));
+        mount(mounts, "/dev/pts", "devpts", "devpts", List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"));
+        mount(mounts, "/dev/shm", "tmpfs", "shm", List.of("nosuid", "noexec", "nodev", "mode=1777", "size=65536k"));
+        mount(mounts, "/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro"));
+        mount(mounts, "/tmp", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777", "size=262144k"));
+
+        ObjectNode linux = c.putObject("linux");
+        linux.put("cgroupsPath", spec.cgroupsPath());
+        linux.putObject("resources").putArray("devices").addObject().put("allow", false).put("access", "rwm");
+        ArrayNode ns = linux.putArray("namespaces");
+        for (String type : List.of("pid", "ipc", "uts", "mount")) ns.addObject().put("type", type);
+        ObjectNode net = ns.addObject().put("type", "network");
+        if (spec.netnsPath() != null) net.put("path", spec.netnsPath().toString());
+        strings(linux.putArray("maskedPaths"), List.of("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"));
+        strings(linux.putArray("readonlyPaths"), List.of("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+                "/proc/sys", "/proc/sysrq-trigger"));
+        return c;
+    }
+
+    private static void mount(ArrayNode mounts, String dest, String type, String source, List<String> options) {
+        ObjectNode m = mounts.addObject().put("destination", dest).put("type", type).put("source", source);
+        if (!options.isEmpty()) strings(m.putArray("options"), options);
+    }
+
+    private static void strings(ArrayNode arr, List<String> values) {
+        values.forEach(arr::add);
+    }
+}

@@ -1,0 +1,38 @@
+package org.migrationmesh.agent.runtime;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** Facts about a CRIU image directory. */
+public final class Images {
+    private Images() {}
+
+    /** Fails with a clear error unless {@code dir} looks like a CRIU image directory. */
+    static void check(String id, Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new RuntimeFailure(id, Phase.RESTORE, "image directory " + dir + " does not exist");
+        }
+        if (!Files.isRegularFile(dir.resolve("inventory.img"))) {
+            throw new RuntimeFailure(id, Phase.RESTORE, "image directory " + dir
+                    + " has no inventory.img: not a complete CRIU checkpoint");
+        }
+    }
+
+    /** Total bytes of the regular files directly in {@code dir}. */
+    public static long size(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).sum();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list image directory " + dir, e);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package org.migrationmesh.agent.runtime;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code criu lazy-pages} on the destination: it pulls the pages a lazily restored container
+ * faults on (and then all the rest) from the source's page server, and exits once every page
+ * has arrived. Start it, wait for its socket, then restore with {@code lazyPages}.
+ */
+public final class LazyPagesDaemon implements AutoCloseable {
+    private final String id;
+    private final Process process;
+    private final List<String> argv;
+    private final Path logFile;
+    private final Path workDir;
+
+    private LazyPagesDaemon(String id, Process process, List<String> argv, Path logFile, Path workDir) {
+        this.id = id;
+        this.process = process;
+        this.argv = argv;
+        this.logFile = logFile;
+        this.workDir = workDir;
+    }
+
+    /**
+     * Starts the daemon for the images in {@code imageDir}, pulling from the source's page
+     * server at {@code address:port}, and waits until it listens in {@code workDir}.
+     */
+    public static LazyPagesDaemon start(Criu criu, CommandRunner runner, String id, Path imageDir, Path workDir,
+                                        String address, int port, Duration readyTimeout) {
+        Path logFile = workDir.resolve("lazy-pages.log");
+        Path socket = workDir.resolve("lazy-pages.socket");
+        List<String> argv = List.of(criu.binary().toString(), "lazy-pages", "--page-server", "--address", address,
+                "--port", Integer.toString(port), "--images-dir", imageDir.toString(), "--work-dir", workDir.toString(),
+                "--log-file", logFile.toString(), "-v4");
+        try {
+            Files.createDirectories(workDir);
+            Files.deleteIfExists(socket);
+            Process p = runner.start(new Command(argv, Duration.ofDays(1), false),
+                    workDir.resolve("lazy-pages.stdout"), workDir.resolve("lazy-pages.stderr"));
+            LazyPagesDaemon d = new LazyPagesDaemon(id, p, argv, logFile, workDir);
+            long deadline = System.nanoTime() + readyTimeout.toNanos();
+            while (!Files.exists(socket)) {
+                if (!p.isAlive()) throw d.failure(p.exitValue(), "exited before it listened");
+                if (System.nanoTime() > deadline) {
+                    d.close();
+                    throw d.failure(CommandFailure.TIMED_OUT, "did not listen within " + readyTimeout);
+                }
+                Thread.sleep(5);
+            }
+            return d;
+        } catch (IOException e) {
+            throw new RuntimeFailure(id, Phase.LAZY_PAGES, "cannot start criu lazy-pages: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailure(id, Phase.LAZY_PAGES, "interrupted while starting criu lazy-pages", e);
+        }
+    }
+
+    /** Waits until every page has been transferred (the daemon exits 0). */
+    public Duration awaitCompletion(Duration timeout) {
+        long start = System.nanoTime();
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                close();
+                throw failure(CommandFailure.TIMED_OUT, "did not finish within " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new RuntimeFailure(id, Phase.LAZY_PAGES, "interrupted while pages were transferred", e);
+        }
+        if (process.exitValue() != 0) throw failure(process.exitValue(), "failed");
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) ProcessCommandRunner.killTree(process);
+    }
+
+    private CommandFailure failure(int code, String why) {
+        return new CommandFailure(id, Phase.LAZY_PAGES, argv, code, "criu lazy-pages " + why,
+                Files.exists(logFile) ? logFile : null, Files.exists(logFile) ? Runc.Tail.file(logFile, 15) : null);
+    }
+
+    Path workDir() {
+        return workDir;
+    }
+}

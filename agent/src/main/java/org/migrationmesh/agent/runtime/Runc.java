@@ -1,0 +1,236 @@
+package org.migrationmesh.agent.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * The runc client of one agent: one method per runc verb, every call with a deadline, and
+ * failures as {@link CommandFailure} carrying argv, exit code, runc's error and CRIU's log tail.
+ * Fields ({@link RuncConfig}) apply to every call; per-call options are records with pure
+ * argv builders.
+ */
+public final class Runc {
+    private static final Logger log = LoggerFactory.getLogger(Runc.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int TAIL_LINES = 15;
+
+    private final RuncConfig config;
+    private final CommandRunner runner;
+    private final AtomicLong callSeq = new AtomicLong();
+
+    public Runc(RuncConfig config, CommandRunner runner) {
+        this.config = config;
+        this.runner = runner;
+        try {
+            Files.createDirectories(config.root());
+            Files.createDirectories(config.logDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create runc root " + config.root() + " or log dir " + config.logDir(), e);
+        }
+    }
+
+    public RuncConfig config() {
+        return config;
+    }
+
+    /** Starts the container in {@code bundle} detached; its stdio is /dev/null. Returns its state. */
+    public ContainerState run(String id, Path bundle) {
+        Bundles.check(id, bundle);
+        Path pidFile = config.logDir().resolve(id + ".pid");
+        call(id, Phase.RUN, config.commandTimeout(), true, null,
+                List.of("run", "--detach", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), id));
+        return state(id);
+    }
+
+    public ContainerState state(String id) {
+        String out = call(id, Phase.STATE, config.commandTimeout(), false, null, List.of("state", id)).stdout();
+        return parseState(id, out);
+    }
+
+    /** The container's state, or empty if runc does not know it. */
+    public Optional<ContainerState> find(String id) {
+        return list().stream().filter(s -> s.id().equals(id)).findFirst();
+    }
+
+    public List<ContainerState> list() {
+        String out = call(null, Phase.LIST, config.commandTimeout(), false, null, List.of("list", "--format", "json")).stdout();
+        try {
+            JsonNode arr = JSON.readTree(out.isBlank() ? "[]" : out);
+            List<ContainerState> states = new ArrayList<>();
+            if (arr != null && arr.isArray()) arr.forEach(n -> states.add(toState(n)));
+            return states;
+        } catch (IOException e) {
+            throw new RuntimeFailure(null, Phase.LIST, "runc list printed unreadable JSON: " + out, e);
+        }
+    }
+
+    public void kill(String id, String signal) {
+        call(id, Phase.KILL, config.commandTimeout(), false, null, List.of("kill", id, signal));
+    }
+
+    public void delete(String id, boolean force) {
+        List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
+        call(id, Phase.DELETE, config.commandTimeout(), false, null, args);
+    }
+
+    /**
+     * Dumps the container into {@code options.imagePath()}. A stop-and-copy dump ends the
+     * container; with {@code leaveRunning} or {@code preDump} it keeps running. If the dump
+     * fails, CRIU resumes the container and this throws.
+     */
+    public CheckpointResult checkpoint(String id, CheckpointOptions options) {
+        Phase phase = options.preDump() ? Phase.PRE_DUMP : Phase.CHECKPOINT;
+        prepareDirs(id, phase, options.imagePath(), options.workPath());
+        CommandRunner.Execution ex = call(id, phase, config.checkpointTimeout(), false,
+                options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id));
+        return new CheckpointResult(id, options.imagePath(), Images.size(options.imagePath()),
+                Duration.ofNanos(ex.elapsedNanos()), CriuStats.readDump(options.workPath()));
+    }
+
+    /**
+     * Starts a lazy (post-copy) checkpoint: CRIU writes the images without the memory pages,
+     * then serves pages from {@code pageServer} until the destination has pulled them all.
+     */
+    public LazyCheckpoint startLazyCheckpoint(String id, CheckpointOptions options, String pageServer) {
+        prepareDirs(id, Phase.LAZY_CHECKPOINT, options.imagePath(), options.workPath());
+        return LazyCheckpoint.start(this, runner, id, options, pageServer);
+    }
+
+    /** Restores a container from images into {@code bundle}, detached. */
+    public RestoreResult restore(String id, Path bundle, RestoreOptions options) {
+        Bundles.check(id, bundle);
+        Images.check(id, options.imagePath());
+        prepareDirs(id, Phase.RESTORE, null, options.workPath());
+        Path pidFile = options.workPath().resolve("restore.pid");
+        CommandRunner.Execution ex;
+        try {
+            ex = call(id, Phase.RESTORE, config.checkpointTimeout(), true, options.workPath().resolve("restore.log"),
+                    options.args(id, bundle, pidFile));
+        } catch (CommandFailure failure) {
+            // runc may leave a half-made container behind; remove it so a retry starts clean.
+            deleteQuietly(id, failure);
+            throw failure;
+        }
+        int pid = readPid(pidFile);
+        return new RestoreResult(id, pid, Duration.ofNanos(ex.elapsedNanos()), CriuStats.readRestore(options.workPath()));
+    }
+
+    /** The global options every runc call starts with. */
+    List<String> globalArgs(Path logFile) {
+        return List.of(config.runc().toString(), "--root", config.root().toString(), "--log", logFile.toString(),
+                "--log-format", "json", "--criu", config.criu().toString());
+    }
+
+    Path newLogFile(String id, Phase phase) {
+        String name = (id == null ? "host" : id) + "-" + phase.name().toLowerCase() + "-" + callSeq.incrementAndGet() + ".log";
+        return config.logDir().resolve(name);
+    }
+
+    private CommandRunner.Execution call(String id, Phase phase, Duration timeout, boolean detachedStdio,
+                                         Path criuLog, List<String> args) {
+        Path logFile = newLogFile(id, phase);
+        List<String> argv = new ArrayList<>(globalArgs(logFile));
+        argv.addAll(args);
+        CommandRunner.Execution ex;
+        try {
+            ex = runner.run(new Command(argv, timeout, detachedStdio));
+        } catch (IOException e) {
+            throw new RuntimeFailure(id, phase, "cannot start " + config.runc() + ": " + e.getMessage()
+                    + " (is runc installed? run scripts/setup-host.sh)", e);
+        }
+        if (!ex.succeeded()) {
+            throw failure(id, phase, argv, ex.exitCode(), ex.stderr(), logFile, criuLog);
+        }
+        log.debug("runc {} id={} ms={}", phase, id, ex.elapsedNanos() / 1_000_000);
+        deleteIfExists(logFile);
+        return ex;
+    }
+
+    CommandFailure failure(String id, Phase phase, List<String> argv, int exitCode, String stderr, Path runcLog,
+                           Path criuLog) {
+        String reason = RuncLog.errors(runcLog);
+        if (reason.isBlank()) reason = Tail.lines(stderr, TAIL_LINES);
+        Path criuLogPath = criuLog != null && Files.exists(criuLog) ? criuLog : null;
+        return new CommandFailure(id, phase, argv, exitCode, reason, criuLogPath,
+                criuLogPath == null ? null : Tail.file(criuLogPath, TAIL_LINES));
+    }
+
+    private void deleteQuietly(String id, RuntimeException primary) {
+        try {
+            if (find(id).isPresent()) delete(id, true);
+        } catch (RuntimeException e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    private static void prepareDirs(String id, Phase phase, Path imagePath, Path workPath) {
+        try {
+            if (imagePath != null) Files.createDirectories(imagePath);
+            Files.createDirectories(workPath);
+        } catch (IOException e) {
+            throw new RuntimeFailure(id, phase, "cannot create image/work directory: " + e, e);
+        }
+    }
+
+    private static int readPid(Path pidFile) {
+        try {
+            return Integer.parseInt(Files.readString(pidFile).strip());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static ContainerState parseState(String id, String json) {
+        try {
+            return toState(JSON.readTree(json));
+        } catch (IOException e) {
+            throw new RuntimeFailure(id, Phase.STATE, "runc state printed unreadable JSON: " + json, e);
+        }
+    }
+
+    private static ContainerState toState(JsonNode n) {
+        return new ContainerState(n.path("id").asText(), n.path("pid").asInt(), n.path("status").asText(),
+                Path.of(n.path("bundle").asText("/")));
+    }
+
+    static void deleteIfExists(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover log file is harmless
+        }
+    }
+
+    /** Tails of text and files, for error messages. */
+    static final class Tail {
+        private Tail() {}
+
+        static String lines(String text, int n) {
+            if (text == null) return "";
+            List<String> all = text.lines().toList();
+            return String.join("\n", all.subList(Math.max(0, all.size() - n), all.size()));
+        }
+
+        static String file(Path p, int n) {
+            try (Stream<String> s = Files.lines(p)) {
+                List<String> all = s.toList();
+                return String.join("\n", all.subList(Math.max(0, all.size() - n), all.size()));
+            } catch (IOException | UncheckedIOException e) {
+                return "(cannot read " + p + ": " + e.getMessage() + ")";
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package org.migrationmesh.agent.runtime;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A real container checkpointed on one simulated host and restored on another (other network
+ * namespace, runc root and cgroup path), with a client's TCP connection kept open throughout.
+ */
+class CheckpointRestoreIT {
+    private static final Pattern TICK = Pattern.compile("^(\\d+) tick (\\d+) start (\\d+)$");
+    private RuntimeFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = new RuntimeFixture("cr");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (fx != null) fx.close();
+    }
+
+    @Test
+    void stopAndCopyMovesContainerToOtherHostAndKeepsItsTcpClient() throws Exception {
+        String ip = fx.net.newFloatingAddress();
+        fx.net.addAddress(fx.a, ip);
+        String id = "tick-" + fx.net.prefix();
+        Path bundleA = fx.bundle(fx.a, id, "tickserver", List.of("/bin/tickserver", ip, "7000", "7001"));
+        ContainerState started = fx.runcA.run(id, bundleA);
+        assertThat(started.running()).isTrue();
+
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Process probe = fx.startProbe(lines, "tcp", ip, "7000", "12");
+        waitFor(() -> ticks(lines).size() >= 10, Duration.ofSeconds(10), "client to see 10 ticks");
+        int linesBefore = lines.size();
+
+        Path images = fx.dir.resolve("images").resolve(id);
+        CheckpointResult dump = fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-dump")));
+        assertThat(fx.runcA.find(id)).as("stop-and-copy ends the source container").isEmpty();
+        assertThat(dump.imageBytes()).isPositive();
+        assertThat(dump.stats().getFrozenTimeUs()).as("CRIU's dump statistics were read").isPositive();
+        assertThat(dump.stats().getPagesWritten()).isPositive();
+
+        // The floating IP leaves host a and arrives on host b before the restore binds it.
+        fx.net.removeAddress(fx.a, ip);
+        fx.net.addAddress(fx.b, ip);
+        Path bundleB = fx.bundle(fx.b, id, "tickserver", List.of("/bin/tickserver", ip, "7000", "7001"));
+        RestoreResult restored = fx.runcB.restore(id, bundleB, RestoreOptions.of(images, fx.dir.resolve("work-restore")));
+        fx.net.announce(fx.b, ip);
+        assertThat(restored.pid()).isPositive();
+        assertThat(restored.stats().getRestoreTimeUs()).isPositive();
+        ContainerState onB = fx.runcB.state(id);
+        assertThat(onB.running()).isTrue();
+        assertThat(onB.bundle()).isEqualTo(bundleB);
+        assertThat(Files.readString(Path.of("/proc", Integer.toString(onB.pid()), "cgroup")))
+                .as("restored into host b's cgroup path").contains(fx.cgroupParent + "/b/" + id);
+
+        List<String> removed = new NetworkLock(fx.runner).remove(fx.a.netns());
+        assertThat(removed).as("CRIU left its network lock on the source").isNotEmpty();
+        assertThat(new NetworkLock(fx.runner).remove(fx.a.netns())).as("removal is idempotent").isEmpty();
+
+        assertThat(probe.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(lines).as("the client's connection lasted: " + tail(lines)).last().isEqualTo("end ok");
+        List<long[]> ticks = ticks(lines);
+        List<long[]> after = ticks(lines.subList(linesBefore, lines.size()));
+        assertThat(after).as("ticks arrived after the restore").hasSizeGreaterThan(10);
+        assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count())
+                .as("one process start time: continued, not restarted").isEqualTo(1);
+        for (int i = 1; i < ticks.size(); i++) {
+            assertThat(ticks.get(i)[1]).as("tick counter went on").isEqualTo(ticks.get(i - 1)[1] + 1);
+        }
+        assertThat(lines).as("the server still echoes the client's lines after restore")
+                .anyMatch(l -> l.matches("\\d+ echo ping (1[0-9]|[5-9])"));
+    }
+
+    private static List<long[]> ticks(List<String> lines) {
+        List<long[]> out = new ArrayList<>();
+        for (String l : lines) {
+            Matcher m = TICK.matcher(l);
+            if (m.matches()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
+        }
+        return out;
+    }
+
+    static String tail(List<String> lines) {
+        return String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+    }
+
+    static void waitFor(java.util.function.BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package org.migrationmesh.agent.runtime;
+
+import org.migrationmesh.agent.sim.SimulatedNetwork;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+/**
+ * Two simulated hosts (a, b) and a client (c) with a runc per host (own --root and cgroup
+ * parent), under a unique work directory. Everything is removed by {@link #close()},
+ * including containers that a failing test left running.
+ */
+final class RuntimeFixture implements AutoCloseable {
+    final SimulatedNetwork net;
+    final SimulatedNetwork.Host a;
+    final SimulatedNetwork.Host b;
+    final SimulatedNetwork.Host client;
+    final Path dir;
+    final Runc runcA;
+    final Runc runcB;
+    final CommandRunner runner = new ProcessCommandRunner();
+    final String cgroupParent;
+    private final List<Process> processes = new CopyOnWriteArrayList<>();
+
+    RuntimeFixture(String tag) throws IOException {
+        net = SimulatedNetwork.create(tag);
+        try {
+            a = net.addHost("a");
+            b = net.addHost("b");
+            client = net.addHost("c");
+            dir = Files.createDirectories(Path.of("/var/tmp", net.prefix()));
+            cgroupParent = "/" + net.prefix();
+            runcA = new Runc(RuncConfig.defaults(dir.resolve("runc-a"), dir.resolve("logs-a")), runner);
+            runcB = new Runc(RuncConfig.defaults(dir.resolve("runc-b"), dir.resolve("logs-b")), runner);
+        } catch (IOException | RuntimeException e) {
+            net.close();
+            throw e;
+        }
+    }
+
+    /** A bundle for {@code workload} on {@code host}, with a cgroup path under this fixture. */
+    Path bundle(SimulatedNetwork.Host host, String id, String workload, List<String> args) throws IOException {
+        BundleSpec spec = BundleSpec.of(args, host.netnsPath(), cgroupParent + "/" + host.name() + "/" + id);
+        return Workloads.bundle(dir.resolve("bundles").resolve(host.name()).resolve(id), workload, spec);
+    }
+
+    /** The mmprobe client binary, outside any container. */
+    Path probe() throws IOException {
+        Path p = dir.resolve("mmprobe");
+        return Files.exists(p) ? p : Workloads.extract("mmprobe", p);
+    }
+
+    /** Starts mmprobe in the client namespace; its output lines are collected into {@code lines}. */
+    Process startProbe(List<String> lines, String... args) throws IOException {
+        String[] argv = new String[args.length + 1];
+        argv[0] = probe().toString();
+        System.arraycopy(args, 0, argv, 1, args.length);
+        Process p = net.start(client, argv);
+        processes.add(p);
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) lines.add(line);
+            } catch (IOException ignored) {
+                // the probe ended
+            }
+        }, "probe-reader");
+        t.setDaemon(true);
+        t.start();
+        return p;
+    }
+
+    @Override
+    public void close() {
+        processes.forEach(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        });
+        for (Runc r : List.of(runcA, runcB)) {
+            try {
+                for (ContainerState s : r.list()) r.delete(s.id(), true);
+            } catch (RuntimeException ignored) {
+                // keep cleaning the rest
+            }
+        }
+        net.close();
+        removeCgroups();
+        deleteTree(dir);
+    }
+
+    private void removeCgroups() {
+        // runc delete removes the container's own cgroups; remove the parents this fixture made.
+        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path c : controllers.toList()) {
+                Path parent = c.resolve(cgroupParent.substring(1));
+                if (!Files.isDirectory(parent)) parent = c.resolve("unified").resolve(cgroupParent.substring(1));
+                if (!Files.isDirectory(parent)) continue;
+                try (Stream<Path> walk = Files.walk(parent)) {
+                    walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(d -> d.toFile().delete());
+                }
+            }
+        } catch (IOException ignored) {
+            // leftover empty cgroups do not affect later runs (names are unique)
+        }
+    }
+
+    static void deleteTree(Path root) {
+        if (root == null || !Files.exists(root)) return;
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
