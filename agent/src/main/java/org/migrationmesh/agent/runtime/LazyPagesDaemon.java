@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code criu lazy-pages} on the destination: it pulls the pages a lazily restored container
@@ -13,18 +15,17 @@ import java.util.concurrent.TimeUnit;
  * has arrived. Start it, wait for its socket, then restore with {@code lazyPages}.
  */
 public final class LazyPagesDaemon implements AutoCloseable {
+    private static final Pattern TRANSFERRED = Pattern.compile("UFFD transferred pages: \\((\\d+)/(\\d+)\\)");
     private final String id;
     private final Process process;
     private final List<String> argv;
     private final Path logFile;
-    private final Path workDir;
 
-    private LazyPagesDaemon(String id, Process process, List<String> argv, Path logFile, Path workDir) {
+    private LazyPagesDaemon(String id, Process process, List<String> argv, Path logFile) {
         this.id = id;
         this.process = process;
         this.argv = argv;
         this.logFile = logFile;
-        this.workDir = workDir;
     }
 
     /**
@@ -43,7 +44,7 @@ public final class LazyPagesDaemon implements AutoCloseable {
             Files.deleteIfExists(socket);
             Process p = runner.start(new Command(argv, Duration.ofDays(1), false),
                     workDir.resolve("lazy-pages.stdout"), workDir.resolve("lazy-pages.stderr"));
-            LazyPagesDaemon d = new LazyPagesDaemon(id, p, argv, logFile, workDir);
+            LazyPagesDaemon d = new LazyPagesDaemon(id, p, argv, logFile);
             long deadline = System.nanoTime() + readyTimeout.toNanos();
             while (!Files.exists(socket)) {
                 if (!p.isAlive()) throw d.failure(p.exitValue(), "exited before it listened");
@@ -62,8 +63,18 @@ public final class LazyPagesDaemon implements AutoCloseable {
         }
     }
 
-    /** Waits until every page has been transferred (the daemon exits 0). */
-    public Duration awaitCompletion(Duration timeout) {
+    /** What the daemon moved: pages transferred out of the pages the restored tasks had. */
+    public record Transferred(Duration elapsed, long pages, long totalPages) {
+        public boolean complete() {
+            return pages == totalPages;
+        }
+    }
+
+    /**
+     * Waits until every page has been transferred (the daemon exits 0) and returns CRIU's own
+     * count of them ("UFFD transferred pages: (N/M)" per restored task, summed).
+     */
+    public Transferred awaitCompletion(Duration timeout) {
         long start = System.nanoTime();
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -76,7 +87,20 @@ public final class LazyPagesDaemon implements AutoCloseable {
             throw new RuntimeFailure(id, Phase.LAZY_PAGES, "interrupted while pages were transferred", e);
         }
         if (process.exitValue() != 0) throw failure(process.exitValue(), "failed");
-        return Duration.ofNanos(System.nanoTime() - start);
+        long[] counts = transferredPages(Runc.Tail.file(logFile, Integer.MAX_VALUE));
+        return new Transferred(Duration.ofNanos(System.nanoTime() - start), counts[0], counts[1]);
+    }
+
+    /** Sums CRIU's "UFFD transferred pages: (N/M)" lines; pure. */
+    static long[] transferredPages(String log) {
+        long done = 0;
+        long total = 0;
+        Matcher m = TRANSFERRED.matcher(log);
+        while (m.find()) {
+            done += Long.parseLong(m.group(1));
+            total += Long.parseLong(m.group(2));
+        }
+        return new long[] {done, total};
     }
 
     public boolean isAlive() {
@@ -95,9 +119,5 @@ public final class LazyPagesDaemon implements AutoCloseable {
     private CommandFailure failure(int code, String why) {
         return new CommandFailure(id, Phase.LAZY_PAGES, argv, code, "criu lazy-pages " + why,
                 Files.exists(logFile) ? logFile : null, Files.exists(logFile) ? Runc.Tail.file(logFile, 15) : null);
-    }
-
-    Path workDir() {
-        return workDir;
     }
 }

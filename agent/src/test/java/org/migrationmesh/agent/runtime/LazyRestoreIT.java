@@ -1,0 +1,129 @@
+package org.migrationmesh.agent.runtime;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Post-copy for real: a lazy checkpoint on host a, pages pulled by criu lazy-pages on host b. */
+class LazyRestoreIT {
+    private static final Pattern REPLY = Pattern.compile("rounds (\\d+) dirtied \\d+ start (\\d+)");
+    private RuntimeFixture fx;
+    private final Criu criu = new Criu(Criu.DEFAULT_BINARY, new ProcessCommandRunner());
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = new RuntimeFixture("lz");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (fx != null) fx.close();
+    }
+
+    @Test
+    void lazyRestoreTransfersEveryPageAndTheProcessContinues() throws Exception {
+        String ip = fx.net.newFloatingAddress();
+        fx.net.addAddress(fx.a, ip);
+        String id = "mem-" + fx.net.prefix();
+        List<String> args = List.of("/bin/memhog", "64", "200", ip, "7001");
+        fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
+        long[] before = query(ip);
+
+        int port = freePort();
+        Path images = fx.dir.resolve("images-src");
+        try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
+                CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")), "127.0.0.1:" + port)) {
+            lazy.awaitImagesWritten(Duration.ofSeconds(60));
+            Path destImages = copyDir(images, fx.dir.resolve("images-dst"));
+            assertThat(Images.size(destImages)).as("lazy images hold no bulk memory").isLessThan(16L << 20);
+
+            fx.net.removeAddress(fx.a, ip);
+            fx.net.addAddress(fx.b, ip);
+            Path work = fx.dir.resolve("work-dst");
+            try (LazyPagesDaemon pages = LazyPagesDaemon.start(criu, fx.runner, id, destImages, work, "127.0.0.1", port,
+                    Duration.ofSeconds(20))) {
+                RestoreResult restored = fx.runcB.restore(id, fx.bundle(fx.b, id, "memhog", args),
+                        RestoreOptions.of(destImages, work).withLazyPages(true));
+                fx.net.announce(fx.b, ip);
+                assertThat(restored.pid()).isPositive();
+                LazyPagesDaemon.Transferred moved = pages.awaitCompletion(Duration.ofSeconds(120));
+                assertThat(moved.totalPages()).as("the 64 MB were left for the destination to pull")
+                        .isGreaterThan(64L * 256);
+                assertThat(moved.complete()).as("every page transferred: " + moved).isTrue();
+            }
+            lazy.awaitCompletion(Duration.ofSeconds(60));
+            assertThat(fx.runcA.find(id)).as("source container gone once all pages arrived").isEmpty();
+        }
+        assertThat(fx.runcB.state(id).running()).isTrue();
+        long[] after = query(ip);
+        assertThat(after[1]).as("same process start time: continued").isEqualTo(before[1]);
+        assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
+    }
+
+    @Test
+    void lazyCheckpointNobodyPullsFromResumesOnTheSource() throws Exception {
+        String ip = fx.net.newFloatingAddress();
+        fx.net.addAddress(fx.a, ip);
+        String id = "mem-" + fx.net.prefix();
+        fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", List.of("/bin/memhog", "16", "100", ip, "7001")));
+        long[] before = query(ip);
+        try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
+                CheckpointOptions.stopAndCopy(fx.dir.resolve("images"), fx.dir.resolve("work")), "127.0.0.1:" + freePort())) {
+            lazy.awaitImagesWritten(Duration.ofSeconds(60));
+            assertThatThrownBy(() -> lazy.awaitCompletion(Duration.ofSeconds(2)))
+                    .isInstanceOf(CommandFailure.class)
+                    .hasMessageContaining("lazy checkpoint of container '" + id + "'")
+                    .hasMessageContaining("no lazy-pages client pulled all pages");
+        }
+        new NetworkLock(fx.runner).remove(fx.a.netns());
+        assertThat(fx.runcA.state(id).running()).as("the container resumed on the source").isTrue();
+        long[] after = query(ip);
+        assertThat(after[1]).isEqualTo(before[1]);
+        assertThat(after[0]).isGreaterThan(before[0]);
+    }
+
+    /** Asks memhog over UDP from the client namespace: {rounds, start}. */
+    private long[] query(String ip) throws Exception {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Process p = fx.startProbe(lines, "udp", ip, "7001", "100", "2");
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        CheckpointRestoreIT.waitFor(() -> lines.stream().anyMatch(l -> l.startsWith("summary")), Duration.ofSeconds(5), "probe summary");
+        long[] last = null;
+        for (String l : lines) {
+            Matcher m = REPLY.matcher(l);
+            if (m.find()) last = new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+        }
+        assertThat(last).as("memhog answered: " + CheckpointRestoreIT.tail(lines)).isNotNull();
+        return last;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static Path copyDir(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
+        }
+        return to;
+    }
+}
