@@ -118,6 +118,6 @@ public final class LazyPagesDaemon implements AutoCloseable {
 
     private CommandFailure failure(int code, String why) {
         return new CommandFailure(id, Phase.LAZY_PAGES, argv, code, "criu lazy-pages " + why,
-                Files.exists(logFile) ? logFile : null, Files.exists(logFile) ? Runc.Tail.file(logFile, 15) : null);
+                Files.exists(logFile) ? logFile : null, Files.exists(logFile) ? CriuLog.summary(Runc.Tail.file(logFile, Integer.MAX_VALUE)) : null);
     }
 }

@@ -165,7 +165,7 @@ public final class Runc {
         if (reason.isBlank()) reason = Tail.lines(stderr, TAIL_LINES);
         Path criuLogPath = criuLog != null && Files.exists(criuLog) ? criuLog : null;
         return new CommandFailure(id, phase, argv, exitCode, reason, criuLogPath,
-                criuLogPath == null ? null : Tail.file(criuLogPath, TAIL_LINES));
+                criuLogPath == null ? null : CriuLog.summary(Tail.file(criuLogPath, Integer.MAX_VALUE)));
     }
 
     private void deleteQuietly(String id, RuntimeException primary) {
