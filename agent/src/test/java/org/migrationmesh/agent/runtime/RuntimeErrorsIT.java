@@ -38,6 +38,19 @@ class RuntimeErrorsIT {
     }
 
     @Test
+    void lifecycleRunListKillDelete() throws Exception {
+        String id = "life-" + fx.net.prefix();
+        ContainerState s = fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", List.of("/bin/memhog", "1", "0")));
+        assertThat(s.pid()).isPositive();
+        assertThat(fx.runcA.list()).extracting(ContainerState::id).contains(id);
+        assertThat(fx.runcB.list()).as("each host has its own runc root").extracting(ContainerState::id).doesNotContain(id);
+        fx.runcA.kill(id, "KILL");
+        CheckpointRestoreIT.waitFor(() -> fx.runcA.state(id).status().equals("stopped"), Duration.ofSeconds(10), "stopped");
+        fx.runcA.delete(id, false);
+        assertThat(fx.runcA.find(id)).isEmpty();
+    }
+
+    @Test
     void unknownContainerIsNamedInTheError() {
         assertThatThrownBy(() -> fx.runcA.state("no-such-ctr"))
                 .isInstanceOfSatisfying(CommandFailure.class, f -> {

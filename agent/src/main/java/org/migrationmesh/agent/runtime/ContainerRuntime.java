@@ -1,0 +1,58 @@
+package org.migrationmesh.agent.runtime;
+
+import org.migrationmesh.proto.runtime.RuntimeCapabilities;
+
+/**
+ * One host's container runtime: its runc client, CRIU, and what the host can do, detected
+ * once at start. The agent holds one; its capabilities go into the cluster so that a
+ * migration can check its destination.
+ */
+public final class ContainerRuntime {
+    private final Runc runc;
+    private final Criu criu;
+    private final NetworkLock networkLock;
+    private final RuntimeCapabilities capabilities;
+
+    private ContainerRuntime(Runc runc, Criu criu, NetworkLock networkLock, RuntimeCapabilities capabilities) {
+        this.runc = runc;
+        this.criu = criu;
+        this.networkLock = networkLock;
+        this.capabilities = capabilities;
+    }
+
+    /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
+    public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
+        Criu criu = new Criu(config.criu(), runner);
+        RuntimeCapabilities caps = criu.detect(config.runc());
+        return new ContainerRuntime(new Runc(config, runner), criu, new NetworkLock(runner), caps);
+    }
+
+    public RuntimeCapabilities capabilities() {
+        return capabilities;
+    }
+
+    public Runc runc() {
+        return runc;
+    }
+
+    public Criu criu() {
+        return criu;
+    }
+
+    public NetworkLock networkLock() {
+        return networkLock;
+    }
+
+    /**
+     * A pre-dump round: memory only, the container keeps running. Needs the kernel's dirty
+     * tracking; without it this refuses at once instead of letting CRIU fail mid-way.
+     */
+    public CheckpointResult preDump(String id, CheckpointOptions options) {
+        if (!capabilities.getDirtyTracking()) {
+            throw new RuntimeFailure(id, Phase.PRE_DUMP, "this kernel has no memory dirty tracking"
+                    + " (criu check --feature mem_dirty_track fails: CONFIG_MEM_SOFT_DIRTY is off);"
+                    + " use pre-copy by content deltas instead");
+        }
+        return runc.checkpoint(id, options.preDump() ? options : options.asPreDump(options.parentPath()));
+    }
+}
