@@ -77,6 +77,18 @@ public final class Runc {
         }
     }
 
+    /** Host pids of every process in the container. */
+    public List<Integer> ps(String id) {
+        String out = call(id, Phase.STATE, config.commandTimeout(), false, null, List.of("ps", "--format", "json", id)).stdout();
+        try {
+            List<Integer> pids = new ArrayList<>();
+            JSON.readTree(out.isBlank() ? "[]" : out).forEach(n -> pids.add(n.asInt()));
+            return pids;
+        } catch (IOException e) {
+            throw new RuntimeFailure(id, Phase.STATE, "runc ps printed unreadable JSON: " + out, e);
+        }
+    }
+
     public void kill(String id, String signal) {
         call(id, Phase.KILL, config.commandTimeout(), false, null, List.of("kill", id, signal));
     }

@@ -1,0 +1,73 @@
+package org.migrationmesh.agent.runtime;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Reading a running container's memory without stopping it. */
+class LiveMemoryIT {
+    private RuntimeFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = new RuntimeFixture("lm");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (fx != null) fx.close();
+    }
+
+    @Test
+    void readsEveryResidentPageAndSeesOnlyTheDirtiedOnesChange() throws Exception {
+        String id = "live-" + fx.net.prefix();
+        // 32 MB, 50 pages rewritten per second.
+        fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", List.of("/bin/memhog", "32", "50")));
+        List<Integer> pids = fx.runcA.ps(id);
+        assertThat(pids).hasSize(1);
+        int pid = pids.get(0);
+        assertThat(LiveMemory.namespacePid(pid)).as("pid 1 inside the container's pid namespace").isEqualTo(1);
+        CheckpointRestoreIT.waitFor(() -> rssKb(pid) >= 32 * 1000, java.time.Duration.ofSeconds(20), "memory filled");
+
+        Map<Long, String> first = hashes(pid);
+        Thread.sleep(1000);
+        Map<Long, String> second = hashes(pid);
+        assertThat(first.size()).as("every resident page of the 32 MB was read").isGreaterThanOrEqualTo(32 * 256);
+        long changed = first.entrySet().stream().filter(e -> !e.getValue().equals(second.get(e.getKey()))).count();
+        // ~1 s at 50 pages/s: a few dozen changed pages, far from all 8192.
+        assertThat(changed).as("pages changed between two live reads").isBetween(10L, 500L);
+        assertThat(fx.runcA.state(id).running()).as("reading did not stop the container").isTrue();
+    }
+
+    private static Map<Long, String> hashes(int pid) throws Exception {
+        Map<Long, String> out = new HashMap<>();
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        LiveMemory.read(pid, (vaddr, content) -> {
+            byte[] page = new byte[LiveMemory.PAGE_SIZE];
+            for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
+                content.get(page);
+                out.put(a, java.util.HexFormat.of().formatHex(sha.digest(page)));
+            }
+        });
+        return out;
+    }
+
+    private static long rssKb(int pid) {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("\\D", ""));
+            }
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+}
