@@ -7,6 +7,7 @@ import org.migrationmesh.agent.runtime.Criu;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyCheckpoint;
 import org.migrationmesh.agent.runtime.LazyPagesDaemon;
+import org.migrationmesh.agent.runtime.LiveMemory;
 import org.migrationmesh.agent.runtime.NetworkLock;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
@@ -173,6 +174,13 @@ public final class RuntimeDemo implements Callable<Integer> {
         Path images = h.dir().resolve(id + "-images");
         Path work = h.dir().resolve(id + "-work");
         Path workB = h.dir().resolve(id + "-work-b");
+        if (!postCopy) {
+            int pid = h.runcA().ps(id).get(0);
+            long[] bytesRead = {0};
+            LiveMemory.Scan scan = LiveMemory.read(pid, (vaddr, content) -> bytesRead[0] += content.remaining());
+            out.printf("  %-22s %8d ms  %s of private memory read while it runs (pre-copy without dirty tracking)%n",
+                    "live memory read", scan.elapsedNanos() / 1_000_000, bytes(bytesRead[0]));
+        }
         long freeze = System.nanoTime();
         if (!postCopy) {
             CheckpointResult dump = h.runcA().checkpoint(id, CheckpointOptions.stopAndCopy(images, work));
