@@ -1,0 +1,86 @@
+package org.migrationmesh.agent.migration;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class PreCopyPlanTest {
+    private static final double GBIT = 125_000_000;
+    private static final Duration BUDGET = Duration.ofMillis(500);
+    private static final Duration OVERHEAD = Duration.ofMillis(200);
+
+    private static PreCopyPlan.Round round(long bytes) {
+        return new PreCopyPlan.Round(bytes, Duration.ofMillis(100));
+    }
+
+    @Test
+    void offNeverCopies() {
+        PreCopyPlan p = new PreCopyPlan(PreCopyPlan.Mode.parse("off"), BUDGET, OVERHEAD);
+        assertThat(p.first().copyAgain()).isFalse();
+    }
+
+    @Test
+    void fixedRunsExactlyN() {
+        PreCopyPlan p = new PreCopyPlan(PreCopyPlan.Mode.parse("3"), BUDGET, OVERHEAD);
+        List<PreCopyPlan.Round> rounds = new ArrayList<>();
+        assertThat(p.first().copyAgain()).isTrue();
+        rounds.add(round(400 << 20));
+        assertThat(p.next(rounds, GBIT).copyAgain()).isTrue();
+        rounds.add(round(1));
+        assertThat(p.next(rounds, GBIT).copyAgain()).isTrue();
+        rounds.add(round(1));
+        assertThat(p.next(rounds, GBIT)).extracting(PreCopyPlan.Decision::copyAgain).isEqualTo(false);
+    }
+
+    @Test
+    void autoFreezesOnceTheFinalTransferFits() {
+        PreCopyPlan p = new PreCopyPlan(new PreCopyPlan.Auto(), BUDGET, OVERHEAD);
+        List<PreCopyPlan.Round> rounds = new ArrayList<>(List.of(round(400L << 20)));
+        assertThat(p.next(rounds, GBIT).copyAgain()).as("a second round measures what changes").isTrue();
+        rounds.add(round(6L << 20)); // 6 MiB at 1 Gbit/s = 50 ms < 300 ms
+        PreCopyPlan.Decision d = p.next(rounds, GBIT);
+        assertThat(d.copyAgain()).isFalse();
+        assertThat(d.reason()).contains("fits the budget 300 ms");
+    }
+
+    @Test
+    void autoStopsWhenRoundsDoNotShrink() {
+        PreCopyPlan p = new PreCopyPlan(new PreCopyPlan.Auto(), BUDGET, OVERHEAD);
+        // A slow link (10 Mbit/s): 50 MiB per round never fits, and it does not shrink.
+        List<PreCopyPlan.Round> rounds = List.of(round(400L << 20), round(50L << 20), round(48L << 20));
+        PreCopyPlan.Decision d = p.next(rounds, 1_250_000);
+        assertThat(d.copyAgain()).isFalse();
+        assertThat(d.reason()).contains("memory changes as fast as it is copied");
+    }
+
+    @Test
+    void badModesAreRefusedWithTheValue() {
+        assertThatThrownBy(() -> PreCopyPlan.Mode.parse("lots")).hasMessageContaining("got 'lots'");
+        assertThatThrownBy(() -> PreCopyPlan.Mode.parse("99")).hasMessageContaining("0..10, got 99");
+    }
+
+    /** Any workload, any link: auto ends within the bound (1000 seeded random cases). */
+    @Test
+    void autoAlwaysEnds() {
+        Random random = new Random(20261125);
+        for (int c = 0; c < 1000; c++) {
+            long firstBytes = (long) (random.nextDouble() * (1L << 34));
+            int percentPerRound = 50 + random.nextInt(101);
+            long bytesPerSecond = 1 + (long) (random.nextDouble() * 10_000_000_000L);
+            PreCopyPlan p = new PreCopyPlan(new PreCopyPlan.Auto(), BUDGET, OVERHEAD);
+            List<PreCopyPlan.Round> rounds = new ArrayList<>(List.of(round(firstBytes)));
+            long bytes = firstBytes;
+            while (p.next(rounds, bytesPerSecond).copyAgain()) {
+                bytes = bytes * percentPerRound / 100;
+                rounds.add(round(bytes));
+                assertThat(rounds.size()).as("case %d", c).isLessThanOrEqualTo(PreCopyPlan.MAX_ROUNDS);
+            }
+        }
+    }
+}
