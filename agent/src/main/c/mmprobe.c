@@ -4,7 +4,8 @@
  * mmprobe tcp ADDR PORT SECONDS
  *   Connects and prints "<ms-since-connect> <line>" for every line received, sends
  *   "ping <n>" every second, and stops after SECONDS. Last line: "end ok" if the
- *   connection lasted, else "end closed" / "end error <reason>".
+ *   connection lasted, else "end closed" / "end error <reason>". A refused connect is
+ *   retried for 5 s (the server may still be starting).
  * mmprobe udp ADDR PORT INTERVAL_MS SECONDS
  *   Sends "seq <n>" every INTERVAL_MS, prints each reply as "<ms> <reply>" and finally
  *   "summary sent <n> received <n> max_gap_ms <n>" where max_gap_ms is the longest time
@@ -16,9 +17,20 @@
 
 static int tcp_probe(const char *ip, const char *port, int seconds) {
     struct sockaddr_in a = addr_of(ip, port);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) die("socket");
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { printf("end error connect %s\n", strerror(errno)); return 1; }
+    int fd = -1;
+    /* The server may still be starting: retry a refused or unreachable connect for 5 s. */
+    for (int64_t give_up = mono_ms() + 5000;;) {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) die("socket");
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) break;
+        int err = errno;
+        close(fd);
+        if (mono_ms() > give_up || (err != ECONNREFUSED && err != ENETUNREACH && err != EHOSTUNREACH)) {
+            printf("end error connect %s\n", strerror(err));
+            return 1;
+        }
+        usleep(50 * 1000);
+    }
     int64_t t0 = mono_ms(), next_ping = t0 + 1000;
     char buf[4096];
     size_t len = 0;

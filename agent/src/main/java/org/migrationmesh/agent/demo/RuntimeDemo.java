@@ -15,27 +15,23 @@ import org.migrationmesh.agent.runtime.RestoreResult;
 import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.agent.runtime.RuncConfig;
 import org.migrationmesh.agent.runtime.Workloads;
+import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -114,8 +110,8 @@ public final class RuntimeDemo implements Callable<Integer> {
         h.runcA().run("tick", h.bundle(h.a(), "tick", "tickserver", args));
         phase("run", t0, "");
         Path probeBin = Workloads.extract("mmprobe", h.dir().resolve("mmprobe"));
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Process probe = startCollecting(h.net().start(h.client(), probeBin.toString(), "tcp", ip, "7000", "6"), lines);
+        ProbeProcess probe = new ProbeProcess(h.net().start(h.client(), probeBin.toString(), "tcp", ip, "7000", "6"));
+        List<String> lines = probe.lines();
         Thread.sleep(1500);
 
         long freeze = System.nanoTime();
@@ -139,7 +135,7 @@ public final class RuntimeDemo implements Callable<Integer> {
         t = System.nanoTime();
         List<String> removed = new NetworkLock(runner).remove(h.a().netns());
         phase("remove CRIU net lock", t, removed.size() + " item(s) on host a");
-        probe.waitFor(30, TimeUnit.SECONDS);
+        probe.awaitEnd(Duration.ofSeconds(30));
         long maxGap = 0;
         long prev = -1;
         long firstTick = -1;
@@ -236,20 +232,6 @@ public final class RuntimeDemo implements Callable<Integer> {
             Thread.sleep(50);
         }
         throw new IllegalStateException("memory workload pid " + pid + " did not reach " + mb + " MB resident in 2 min");
-    }
-
-    private static Process startCollecting(Process p, List<String> lines) {
-        Thread t = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) lines.add(line);
-            } catch (IOException ignored) {
-                // the client ended
-            }
-        });
-        t.setDaemon(true);
-        t.start();
-        return p;
     }
 
     private static int freePort() throws IOException {

@@ -3,13 +3,13 @@ package org.migrationmesh.agent.runtime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.migrationmesh.agent.sim.ProbeProcess;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,9 +42,9 @@ class CheckpointRestoreIT {
         ContainerState started = fx.runcA.run(id, bundleA);
         assertThat(started.running()).isTrue();
 
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Process probe = fx.startProbe(lines, "tcp", ip, "7000", "12");
-        waitFor(() -> ticks(lines).size() >= 10, Duration.ofSeconds(10), "client to see 10 ticks");
+        ProbeProcess probe = fx.startProbe("tcp", ip, "7000", "12");
+        List<String> lines = probe.lines();
+        waitFor(() -> ticks(lines).size() >= 10, Duration.ofSeconds(10), () -> "client to see 10 ticks: " + tail(lines));
         int linesBefore = lines.size();
 
         Path images = fx.dir.resolve("images").resolve(id);
@@ -72,7 +72,7 @@ class CheckpointRestoreIT {
         assertThat(removed).as("CRIU left its network lock on the source").isNotEmpty();
         assertThat(new NetworkLock(fx.runner).remove(fx.a.netns())).as("removal is idempotent").isEmpty();
 
-        assertThat(probe.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(probe.awaitEnd(Duration.ofSeconds(30))).isTrue();
         assertThat(lines).as("the client's connection lasted: " + tail(lines)).last().isEqualTo("end ok");
         List<long[]> ticks = ticks(lines);
         List<long[]> after = ticks(lines.subList(linesBefore, lines.size()));
@@ -100,9 +100,15 @@ class CheckpointRestoreIT {
     }
 
     static void waitFor(java.util.function.BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+        waitFor(condition, timeout, () -> what);
+    }
+
+    /** Polls {@code condition}; on timeout fails with {@code what}, evaluated then (it may show what was seen). */
+    static void waitFor(java.util.function.BooleanSupplier condition, Duration timeout,
+                        java.util.function.Supplier<String> what) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what.get());
             Thread.sleep(20);
         }
     }

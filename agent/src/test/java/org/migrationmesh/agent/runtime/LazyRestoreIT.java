@@ -3,6 +3,7 @@ package org.migrationmesh.agent.runtime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.migrationmesh.agent.sim.ProbeProcess;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -11,8 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -100,10 +99,9 @@ class LazyRestoreIT {
 
     /** Asks memhog over UDP from the client namespace: {rounds, start}. */
     private long[] query(String ip) throws Exception {
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Process p = fx.startProbe(lines, "udp", ip, "7001", "100", "2");
-        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-        CheckpointRestoreIT.waitFor(() -> lines.stream().anyMatch(l -> l.startsWith("summary")), Duration.ofSeconds(5), "probe summary");
+        ProbeProcess p = fx.startProbe("udp", ip, "7001", "100", "2");
+        assertThat(p.awaitEnd(Duration.ofSeconds(20))).isTrue();
+        List<String> lines = p.lines();
         long[] last = null;
         for (String l : lines) {
             Matcher m = REPLY.matcher(l);

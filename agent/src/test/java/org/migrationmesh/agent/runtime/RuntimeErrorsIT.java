@@ -3,6 +3,7 @@ package org.migrationmesh.agent.runtime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 
 import java.nio.file.Files;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -124,9 +124,9 @@ class RuntimeErrorsIT {
         fx.net.addAddress(fx.a, ip);
         String id = "keep-" + fx.net.prefix();
         fx.runcA.run(id, fx.bundle(fx.a, id, "tickserver", List.of("/bin/tickserver", ip, "7000", "7001")));
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Process probe = fx.startProbe(lines, "tcp", ip, "7000", "6");
-        CheckpointRestoreIT.waitFor(() -> lines.size() >= 5, Duration.ofSeconds(10), "ticks");
+        ProbeProcess probe = fx.startProbe("tcp", ip, "7000", "6");
+        List<String> lines = probe.lines();
+        CheckpointRestoreIT.waitFor(() -> lines.size() >= 5, Duration.ofSeconds(10), () -> "ticks: " + CheckpointRestoreIT.tail(lines));
 
         // An established connection without --tcp-established: CRIU refuses after freezing.
         Path work = fx.dir.resolve("work");
@@ -139,8 +139,9 @@ class RuntimeErrorsIT {
                 .hasMessageContaining("checkpoint of container '" + id + "'");
         assertThat(fx.runcA.state(id).running()).isTrue();
         int seen = lines.size();
-        CheckpointRestoreIT.waitFor(() -> lines.size() >= seen + 5, Duration.ofSeconds(10), "ticks after the failed dump");
-        assertThat(probe.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        CheckpointRestoreIT.waitFor(() -> lines.size() >= seen + 5, Duration.ofSeconds(10),
+                () -> "ticks after the failed dump: " + CheckpointRestoreIT.tail(lines));
+        assertThat(probe.awaitEnd(Duration.ofSeconds(20))).isTrue();
         assertThat(lines).last().isEqualTo("end ok");
     }
 

@@ -1,11 +1,9 @@
 package org.migrationmesh.agent.runtime;
 
+import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -28,7 +26,7 @@ final class RuntimeFixture implements AutoCloseable {
     final Runc runcB;
     final CommandRunner runner = new ProcessCommandRunner();
     final String cgroupParent;
-    private final List<Process> processes = new CopyOnWriteArrayList<>();
+    private final List<ProbeProcess> probes = new CopyOnWriteArrayList<>();
 
     RuntimeFixture(String tag) throws IOException {
         net = SimulatedNetwork.create(tag);
@@ -58,32 +56,19 @@ final class RuntimeFixture implements AutoCloseable {
         return Files.exists(p) ? p : Workloads.extract("mmprobe", p);
     }
 
-    /** Starts mmprobe in the client namespace; its output lines are collected into {@code lines}. */
-    Process startProbe(List<String> lines, String... args) throws IOException {
+    /** Starts mmprobe in the client namespace with {@code args}. */
+    ProbeProcess startProbe(String... args) throws IOException {
         String[] argv = new String[args.length + 1];
         argv[0] = probe().toString();
         System.arraycopy(args, 0, argv, 1, args.length);
-        Process p = net.start(client, argv);
-        processes.add(p);
-        Thread t = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) lines.add(line);
-            } catch (IOException ignored) {
-                // the probe ended
-            }
-        }, "probe-reader");
-        t.setDaemon(true);
-        t.start();
+        ProbeProcess p = new ProbeProcess(net.start(client, argv));
+        probes.add(p);
         return p;
     }
 
     @Override
     public void close() {
-        processes.forEach(p -> {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-        });
+        probes.forEach(ProbeProcess::close);
         for (Runc r : List.of(runcA, runcB)) {
             try {
                 for (ContainerState s : r.list()) r.delete(s.id(), true);
