@@ -49,7 +49,7 @@ version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ];
 criu_version() { "$1" --version 2>/dev/null | sed -n 's/^Version: *//p' | head -n1; }
 
 # --- runtime packages ---------------------------------------------------------------
-ensure_packages runc iptables iproute2 iputils-arping iputils-ping procps rsync \
+ensure_packages runc iptables iproute2 iputils-arping iputils-ping procps rsync ethtool \
   libc6-dev gcc make ca-certificates
 command -v java >/dev/null || ensure_packages openjdk-17-jdk-headless
 command -v mvn  >/dev/null || ensure_packages maven

@@ -3,6 +3,7 @@ package org.migrationmesh.agent.sim;
 import org.migrationmesh.agent.runtime.Command;
 import org.migrationmesh.agent.runtime.CommandRunner;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
+import org.migrationmesh.agent.runtime.Workloads;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,10 +18,18 @@ import java.util.Map;
  * Simulated hosts on one machine: a network namespace per host, all joined by veth pairs to a
  * bridge that lives in a namespace of its own (the root namespace and its firewall stay
  * untouched). Names carry a random suffix so that runs never collide with each other or with
- * leftovers; {@link #close()} deletes every namespace it made.
+ * leftovers; {@link #close()} deletes every namespace it made and stops every process it
+ * started.
  *
- * <p>Addresses are 10.A.B.0/24 inside these namespaces only, host {@code i} (from 1) is
- * 10.A.B.i, and floating addresses are taken from .200 upwards.
+ * <p>Hosts may sit in regions far away: a region is a namespace with its own bridge, joined
+ * to the core bridge through {@code mmdelay}, a user-space relay that adds the region's
+ * one-way latency (the kernel has no netem), with tbf shaping the region's uplink in both
+ * directions. Two hosts in regions r1 and r2 see a round trip of 2 × (delay r1 + delay r2).
+ * Offloads are off on every veth, so that each frame the relay handles fits the MTU.
+ *
+ * <p>Addresses are 10.A.B.0/24 inside these namespaces only (one layer-2 segment across all
+ * regions, as a stretched LAN), host {@code i} (from 1) is 10.A.B.i, and floating addresses
+ * are taken from .200 upwards.
  */
 public final class SimulatedNetwork implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
@@ -31,8 +40,19 @@ public final class SimulatedNetwork implements AutoCloseable {
     private final String subnet;
     private final String bridgeNs;
     private final Map<String, Host> hosts = new LinkedHashMap<>();
+    private final Map<String, Region> regions = new LinkedHashMap<>();
     private final List<String> namespaces = new ArrayList<>();
+    private final List<Process> relays = new ArrayList<>();
+    private Path relayBinary;
+    private int nextPeer = 1;
     private int nextFloating = 200;
+
+    /**
+     * A site: its namespace (holding its bridge), its one-way latency to the core, and its
+     * uplink bandwidth (0 = unshaped).
+     */
+    public record Region(String name, String netns, double delayMs, int rateMbit) {
+    }
 
     /** One simulated host: its namespace, its own address and its interface. */
     public record Host(String name, String netns, String address, String iface) {
@@ -66,23 +86,81 @@ public final class SimulatedNetwork implements AutoCloseable {
         return net;
     }
 
-    /** Adds a host namespace {@code PREFIX-NAME} with eth0 on the bridge and its own address. */
+    /** Adds a host namespace {@code PREFIX-NAME} with eth0 on the core bridge and its own address. */
     public Host addHost(String name) throws IOException {
+        return addHost(name, null);
+    }
+
+    /**
+     * Adds a host namespace {@code PREFIX-NAME} with eth0 on {@code region}'s bridge (the core
+     * bridge if null) and its own address.
+     */
+    public Host addHost(String name, Region region) throws IOException {
         if (hosts.containsKey(name)) throw new IllegalArgumentException("host '" + name + "' exists already");
         int index = hosts.size() + 1;
         String ns = prefix + "-" + name;
         addNamespace(ns);
-        String peer = "p" + index;
-        ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", peer, "netns", bridgeNs);
-        ip(bridgeNs, "link", "set", peer, "master", "br0");
-        ip(bridgeNs, "link", "set", peer, "up");
+        String bridgeNamespace = region == null ? bridgeNs : region.netns();
+        String peer = "p" + nextPeer++;
+        ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", peer, "netns", bridgeNamespace);
+        ip(bridgeNamespace, "link", "set", peer, "master", "br0");
+        ip(bridgeNamespace, "link", "set", peer, "up");
         String address = subnet + "." + index;
         ip(ns, "addr", "add", address + "/24", "dev", "eth0");
         ip(ns, "link", "set", "eth0", "up");
         ip(ns, "link", "set", "lo", "up");
+        if (!regions.isEmpty()) {
+            offloadsOff(ns, "eth0");
+            offloadsOff(bridgeNamespace, peer);
+        }
         Host h = new Host(name, ns, address, "eth0");
         hosts.put(name, h);
         return h;
+    }
+
+    /**
+     * Adds a region {@code name} whose hosts are {@code delayMs} (one way) from the core and
+     * share an uplink of {@code rateMbit} megabits per second (0 = unshaped).
+     */
+    public Region addRegion(String name, double delayMs, int rateMbit) throws IOException {
+        if (regions.containsKey(name)) throw new IllegalArgumentException("region '" + name + "' exists already");
+        if (delayMs < 0) throw new IllegalArgumentException("negative delay for region " + name + ": " + delayMs);
+        if (!hosts.isEmpty() && regions.isEmpty()) {
+            throw new IllegalStateException("add regions before hosts: offloads must be off on every veth");
+        }
+        String ns = prefix + "-rg" + (regions.size() + 1);
+        addNamespace(ns);
+        ip(ns, "link", "add", "br0", "type", "bridge");
+        ip(ns, "link", "set", "br0", "up");
+        ip(ns, "link", "set", "lo", "up");
+        // r0 is on the region's bridge; r1, its other end, and the uplink wan are joined only by the relay.
+        ip(ns, "link", "add", "r0", "type", "veth", "peer", "name", "r1");
+        ip(ns, "link", "set", "r0", "master", "br0");
+        String corePort = "u" + (regions.size() + 1);
+        ip(ns, "link", "add", "wan", "type", "veth", "peer", "name", corePort, "netns", bridgeNs);
+        ip(bridgeNs, "link", "set", corePort, "master", "br0");
+        for (String dev : List.of("r0", "r1", "wan")) {
+            ip(ns, "link", "set", "dev", dev, "up");
+            offloadsOff(ns, dev);
+        }
+        ip(bridgeNs, "link", "set", corePort, "up");
+        offloadsOff(bridgeNs, corePort);
+        if (rateMbit > 0) {
+            for (String dev : List.of("wan", "r1")) {
+                tc(ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", rateMbit + "mbit",
+                        "burst", Math.max(32, rateMbit * 4) + "kb", "latency", "200ms");
+            }
+        }
+        startRelay(ns, "r1", "wan", delayMs);
+        Region r = new Region(name, ns, delayMs, rateMbit);
+        regions.put(name, r);
+        return r;
+    }
+
+    public Region region(String name) {
+        Region r = regions.get(name);
+        if (r == null) throw new IllegalArgumentException("no region '" + name + "' in " + prefix + ", have " + regions.keySet());
+        return r;
     }
 
     public Host host(String name) {
@@ -136,6 +214,16 @@ public final class SimulatedNetwork implements AutoCloseable {
 
     @Override
     public void close() {
+        for (Process p : relays) {
+            p.destroy();
+            try {
+                if (!p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+            }
+        }
+        relays.clear();
         for (int i = namespaces.size() - 1; i >= 0; i--) {
             try {
                 runner.run(Command.of(TIMEOUT, List.of("ip", "netns", "del", namespaces.get(i))));
@@ -144,6 +232,45 @@ public final class SimulatedNetwork implements AutoCloseable {
             }
         }
         namespaces.clear();
+        if (relayBinary != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(relayBinary);
+            } catch (IOException ignored) {
+                // a stray binary in /tmp is harmless
+            }
+        }
+    }
+
+    private void startRelay(String ns, String a, String b, double delayMs) throws IOException {
+        if (relayBinary == null) {
+            relayBinary = Workloads.extract("mmdelay", Path.of(System.getProperty("java.io.tmpdir"), prefix + "-mmdelay"));
+        }
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, relayBinary.toString(), a, b, Double.toString(delayMs))
+                .redirectErrorStream(true).start();
+        relays.add(p);
+        // It prints "ready" once both packet sockets are open.
+        java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        String first = r.readLine();
+        if (!"ready".equals(first)) {
+            throw new IOException("mmdelay in " + ns + " did not start: " + first);
+        }
+    }
+
+    private void offloadsOff(String ns, String dev) throws IOException {
+        // Every frame must fit the MTU for the relay, and carry a complete checksum.
+        List<String> argv = List.of("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "rx", "off",
+                "tso", "off", "gso", "off", "gro", "off");
+        CommandRunner.Execution ex = runner.run(Command.of(TIMEOUT, argv));
+        if (!ex.succeeded()) throw new IOException(String.join(" ", argv) + ": " + ex.stderr().strip()
+                + " (is ethtool installed? run scripts/setup-host.sh)");
+    }
+
+    private void tc(String ns, String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("tc", "-n", ns));
+        argv.addAll(List.of(args));
+        CommandRunner.Execution ex = runner.run(Command.of(TIMEOUT, argv));
+        if (!ex.succeeded()) throw new IOException(String.join(" ", argv) + ": " + ex.stderr().strip());
     }
 
     private void addNamespace(String ns) throws IOException {
