@@ -79,7 +79,12 @@ public record FloatingAddress(InetAddress address, int prefixLength) {
 
     /** Whether {@code other} lies in this address's subnet (same family, same leading prefix bits). */
     public boolean subnetContains(InetAddress other) {
-        byte[] a = address.getAddress();
+        return sameSubnet(address, other, prefixLength);
+    }
+
+    /** Whether two addresses share their first {@code prefixLength} bits (false across families). */
+    static boolean sameSubnet(InetAddress one, InetAddress other, int prefixLength) {
+        byte[] a = one.getAddress();
         byte[] b = other.getAddress();
         if (a.length != b.length) {
             return false;

@@ -85,7 +85,7 @@ public final class FloatingIps {
         List<Link> links = commands.links();
         Link link = findLink(links);
         Link.Configured present = find(link, address);
-        if (present != null && !isFloating(present, address)) {
+        if (present != null && !isFloating(present)) {
             throw new FloatingIpException.HostAddress(address, iface);
         }
         for (Link other : links) {
@@ -152,9 +152,8 @@ public final class FloatingIps {
         Link link = findLink(commands.links());
         Set<FloatingAddress> held = new LinkedHashSet<>();
         for (Link.Configured c : link.addresses()) {
-            FloatingAddress a = new FloatingAddress(c.address(), c.prefixLength());
-            if (isFloating(c, a)) {
-                held.add(a);
+            if (isFloating(c)) {
+                held.add(new FloatingAddress(c.address(), c.prefixLength()));
             }
         }
         return held;
@@ -166,7 +165,7 @@ public final class FloatingIps {
         Link.Configured present = find(link, address);
         Change.Outcome outcome = Change.Outcome.ABSENT;
         if (present != null) {
-            if (!isFloating(present, address)) {
+            if (!isFloating(present)) {
                 throw new FloatingIpException.HostAddress(address, iface);
             }
             stopAnnouncing(address);
@@ -213,11 +212,14 @@ public final class FloatingIps {
         }
     }
 
-    private boolean isFloating(Link.Configured c, FloatingAddress a) {
-        if (claimedHere.contains(a)) {
-            return true;
+    private boolean isFloating(Link.Configured c) {
+        for (FloatingAddress a : claimedHere) {
+            if (c.sameAddress(a)) {
+                return true;
+            }
         }
-        return a.isIpv4() ? !c.label().isEmpty() && c.label().equals(label()) : c.deprecated();
+        boolean ipv4 = c.address() instanceof java.net.Inet4Address;
+        return ipv4 ? !c.label().isEmpty() && c.label().equals(label()) : c.deprecated() && c.scope().equals("global");
     }
 
     /** The IPv4 label marking floating addresses, or null when the name would be too long. */
@@ -249,13 +251,13 @@ public final class FloatingIps {
         int hostPrefix = address.isIpv4() ? 32 : 128;
         boolean sameFamily = false;
         for (Link.Configured c : link.addresses()) {
-            FloatingAddress own = new FloatingAddress(c.address(), c.prefixLength());
-            if (own.isIpv4() != address.isIpv4() || !c.scope().equals("global")) {
+            boolean ipv4 = c.address() instanceof java.net.Inet4Address;
+            if (ipv4 != address.isIpv4() || !c.scope().equals("global")) {
                 continue;
             }
             sameFamily = true;
-            if (address.prefixLength() == hostPrefix
-                    || (own.prefixLength() == address.prefixLength() && own.subnetContains(address.address()))) {
+            if (address.prefixLength() == hostPrefix || (c.prefixLength() == address.prefixLength()
+                    && FloatingAddress.sameSubnet(c.address(), address.address(), c.prefixLength()))) {
                 return;
             }
         }
