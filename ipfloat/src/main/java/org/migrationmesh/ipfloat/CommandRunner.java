@@ -25,7 +25,7 @@ final class CommandRunner {
     static String run(List<String> argv, Duration timeout) {
         Process process;
         try {
-            process = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.DISCARD).start();
+            process = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         } catch (IOException e) {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
