@@ -52,7 +52,8 @@ public final class LeaseWatchdog implements AutoCloseable {
             releasedSinceLastContact = true;
         }
         List<Change> released = ips.releaseAll();
-        log.warn("Lease expired ({}): released {} floating IP(s) on {}: {}", lease.describe(), released.size(),
+        log.warn("Lease expired, lost contact with the cluster majority ({}): released {} floating IP(s) on {}: {}",
+                lease.describe(), released.size(),
                 ips.iface(), released);
         return released;
     }
