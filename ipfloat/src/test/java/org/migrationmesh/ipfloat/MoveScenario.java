@@ -87,7 +87,7 @@ final class MoveScenario implements AutoCloseable {
         long claimNanos = System.nanoTime();
         Change claim = ips.get(to).claim(vip, next);
         owner = to;
-        UdpProbe.Reply first = probe.awaitReplyFrom(responders.getOrDefault(to, -1L), responders.get(from),
+        UdpProbe.Reply first = probe.awaitReplyFrom(responders.getOrDefault(to, -1L), responders.getOrDefault(from, -1L),
                 claimNanos, timeoutMs);
         if (first != null) {
             responders.putIfAbsent(to, first.responder());
@@ -133,7 +133,7 @@ final class MoveScenario implements AutoCloseable {
         if (m.firstFromNew() == null) {
             return -1;
         }
-        long old = responders.get(m.from());
+        long old = responders.getOrDefault(m.from(), -1L);
         return probe.replies().stream().filter(r -> r.nanos() > m.firstFromNew().nanos() && r.nanos() < untilNanos
                 && r.responder() == old).count();
     }
