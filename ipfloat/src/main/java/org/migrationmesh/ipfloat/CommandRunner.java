@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,6 +20,12 @@ import java.util.concurrent.TimeUnit;
  */
 final class CommandRunner {
     private static final int STDERR_TAIL = 2000;
+    /** Reads the pipes; a thread per reader so a long arping never delays a short ip call. */
+    private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "command-output");
+        t.setDaemon(true);
+        return t;
+    });
 
     private CommandRunner() {
     }
@@ -29,8 +37,8 @@ final class CommandRunner {
         } catch (IOException e) {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()));
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), READERS);
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), READERS);
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
