@@ -27,6 +27,7 @@ public final class FloatingIpMoveBenchmark {
         int baselineMoves = args.length > 1 ? Integer.parseInt(args[1]) : 3;
 
         List<Double> firstReply = new ArrayList<>();
+        List<Double> wholeMove = new ArrayList<>();
         List<Double> claimCall = new ArrayList<>();
         List<Double> releaseCall = new ArrayList<>();
         List<Long> lost = new ArrayList<>();
@@ -47,6 +48,8 @@ public final class FloatingIpMoveBenchmark {
                 MoveScenario.Move m = done.get(i);
                 long until = i + 1 < done.size() ? done.get(i + 1).releaseNanos() : System.nanoTime();
                 firstReply.add(m.claimToFirstReplyMs());
+                wholeMove.add(m.firstFromNew() == null ? Double.NaN
+                        : (m.firstFromNew().nanos() - m.releaseNanos()) / 1e6);
                 claimCall.add(m.claim().took().toNanos() / 1e6);
                 releaseCall.add(m.release().took().toNanos() / 1e6);
                 lost.add(s.lost(m));
@@ -71,6 +74,8 @@ public final class FloatingIpMoveBenchmark {
                 moves);
         System.out.printf("  claim call -> first reply from new owner: median %.1f ms, p90 %.1f ms, max %.1f ms%n",
                 percentile(firstReply, 50), percentile(firstReply, 90), percentile(firstReply, 100));
+        System.out.printf("  release call on the old owner -> first reply from the new: median %.1f ms, p90 %.1f ms%n",
+                percentile(wholeMove, 50), percentile(wholeMove, 90));
         System.out.printf("  release call (ip addr del): median %.1f ms; claim call (ip addr add): median %.1f ms%n",
                 percentile(releaseCall, 50), percentile(claimCall, 50));
         List<Double> lostD = lost.stream().map(Long::doubleValue).toList();
