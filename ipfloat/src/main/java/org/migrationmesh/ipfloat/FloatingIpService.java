@@ -1,0 +1,118 @@
+package org.migrationmesh.ipfloat;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Everything an agent runs for its floating IPs, wired together: claims and releases on one
+ * interface, the lease renewed by majority contact with its watchdog, and periodic
+ * reconciliation with what the cluster says this agent owns.
+ *
+ * <p>Closing stops the background work and releases every floating IP held here: an agent
+ * that stops answering for the cluster must not leave addresses behind that the cluster will
+ * give to another agent.
+ */
+public final class FloatingIpService implements AutoCloseable {
+
+    /**
+     * @param iface          the interface floating addresses go on
+     * @param namespace      the network namespace holding it, or null for the host's own
+     * @param lease          how long majority contact keeps the right to hold addresses; the
+     *                       cluster must wait at least this long before giving an address of a
+     *                       silent agent to another
+     * @param leaseCheck     how often the watchdog looks at the lease
+     * @param reconcileEvery how often the interface is compared with the cluster's view
+     * @param announce       how claims are announced
+     */
+    public record Config(String iface, String namespace, Duration lease, Duration leaseCheck,
+                         Duration reconcileEvery, AnnouncePolicy announce) {
+        public Config {
+            Objects.requireNonNull(iface, "iface");
+            Objects.requireNonNull(lease, "lease");
+            Objects.requireNonNull(leaseCheck, "leaseCheck");
+            Objects.requireNonNull(reconcileEvery, "reconcileEvery");
+            Objects.requireNonNull(announce, "announce");
+        }
+
+        /** Lease 3 s checked every 100 ms, reconcile every 5 s, standard announcements. */
+        public static Config defaults(String iface, String namespace) {
+            return new Config(iface, namespace, Duration.ofSeconds(3), Duration.ofMillis(100), Duration.ofSeconds(5),
+                    AnnouncePolicy.standard());
+        }
+    }
+
+    private final ScheduledExecutorService scheduler;
+    private final Lease lease;
+    private final FloatingIps ips;
+    private final LeaseWatchdog watchdog;
+    private final Reconciler reconciler;
+
+    private FloatingIpService(Config config, IpCommands commands, OwnedAddresses owned, Clock clock) {
+        scheduler = Executors.newScheduledThreadPool(2, r -> {
+            Thread t = new Thread(r, "floating-ip");
+            t.setDaemon(true);
+            return t;
+        });
+        lease = new Lease(clock, config.lease());
+        ips = new FloatingIps(commands, config.iface(), new EpochFence(), lease, config.announce(), clock, scheduler);
+        watchdog = new LeaseWatchdog(lease, ips);
+        reconciler = new Reconciler(ips, owned);
+    }
+
+    /**
+     * Starts the watchdog and the reconciliation (first round at once; claims wait for the
+     * first majority contact). Effects go through {@link IpRoute2} in the configured namespace.
+     */
+    public static FloatingIpService start(Config config, OwnedAddresses owned, MajorityContact contact, Clock clock) {
+        return start(config, new IpRoute2(config.namespace(), Duration.ofSeconds(5)), owned, contact, clock);
+    }
+
+    /** As {@link #start(Config, OwnedAddresses, MajorityContact, Clock)}, with the given effects. */
+    public static FloatingIpService start(Config config, IpCommands commands, OwnedAddresses owned,
+                                          MajorityContact contact, Clock clock) {
+        FloatingIpService service = new FloatingIpService(config, commands, owned, clock);
+        service.watchdog.start(contact, service.scheduler, config.leaseCheck());
+        service.reconciler.start(service.scheduler, config.reconcileEvery());
+        return service;
+    }
+
+    /** Claims at once (an ownership change just committed), rather than waiting for reconciliation. */
+    public Change claim(FloatingAddress address, long epoch) {
+        return ips.claim(address, epoch);
+    }
+
+    /** Releases at once (ownership moved away), rather than waiting for reconciliation. */
+    public Change release(FloatingAddress address, long epoch) {
+        return ips.release(address, epoch);
+    }
+
+    public Set<FloatingAddress> held() {
+        return ips.held();
+    }
+
+    public Reconciler.Report reconcileNow() {
+        return reconciler.reconcileOnce();
+    }
+
+    public Lease lease() {
+        return lease;
+    }
+
+    /** Stops the background work, then releases every floating IP held here and returns what it did. */
+    public List<Change> shutdown() throws Exception {
+        reconciler.close();
+        watchdog.close();
+        scheduler.shutdownNow();
+        return ips.releaseAll();
+    }
+
+    @Override
+    public void close() throws Exception {
+        shutdown();
+    }
+}
