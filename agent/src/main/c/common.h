@@ -39,4 +39,17 @@ static inline struct sockaddr_in addr_of(const char *ip, const char *port) {
     }
     return a;
 }
+/* Answers one waiting datagram on fd with "<payload> <status>"; status is what the
+ * workload says about itself (its counters and start time). */
+static inline void udp_answer(int fd, const char *status) {
+    char buf[1024];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t r = recvfrom(fd, buf, 900, 0, (struct sockaddr *)&from, &fl);
+    if (r < 0) return;
+    buf[r] = 0;
+    char out[1200];
+    int m = snprintf(out, sizeof out, "%s %s", buf, status);
+    sendto(fd, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
+}
 #endif

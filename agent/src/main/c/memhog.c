@@ -44,17 +44,10 @@ int main(int argc, char **argv) {
         struct pollfd p = {.fd = ufd, .events = POLLIN};
         int n = poll(&p, ufd >= 0 ? 1 : 0, (int)wait);
         if (n > 0 && (p.revents & POLLIN)) {
-            char buf[1024];
-            struct sockaddr_in from;
-            socklen_t fl = sizeof from;
-            ssize_t r = recvfrom(ufd, buf, 900, 0, (struct sockaddr *)&from, &fl);
-            if (r >= 0) {
-                buf[r] = 0;
-                char out[1100];
-                int m = snprintf(out, sizeof out, "%s rounds %llu dirtied %llu start %lld", buf,
-                                 (unsigned long long)rounds, (unsigned long long)dirtied, (long long)start);
-                sendto(ufd, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
-            }
+            char status[128];
+            snprintf(status, sizeof status, "rounds %llu dirtied %llu start %lld", (unsigned long long)rounds,
+                     (unsigned long long)dirtied, (long long)start);
+            udp_answer(ufd, status);
         }
         if (mono_ms() < next) continue;
         next += 10;

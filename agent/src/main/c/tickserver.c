@@ -61,17 +61,9 @@ int main(int argc, char **argv) {
             }
         }
         if (n > 0 && (pfd[1].revents & POLLIN)) {
-            char buf[1024];
-            struct sockaddr_in from;
-            socklen_t fl = sizeof from;
-            ssize_t r = recvfrom(ufd, buf, 900, 0, (struct sockaddr *)&from, &fl);
-            if (r >= 0) {
-                buf[r] = 0;
-                char out[1100];
-                int m = snprintf(out, sizeof out, "%s tick %llu start %lld", buf,
-                                 (unsigned long long)tick, (long long)start);
-                sendto(ufd, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
-            }
+            char status[96];
+            snprintf(status, sizeof status, "tick %llu start %lld", (unsigned long long)tick, (long long)start);
+            udp_answer(ufd, status);
         }
         for (int i = 0; n > 0 && i < nconn; i++) {
             if (!(pfd[i + 2].revents & (POLLIN | POLLHUP | POLLERR))) continue;
