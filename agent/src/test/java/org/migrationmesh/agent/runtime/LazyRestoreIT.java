@@ -5,7 +5,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.sim.ProbeProcess;
 
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
+import org.migrationmesh.rpc.RpcEndpoints;
+import org.migrationmesh.transfer.lazy.LazyPageRelayService;
+import org.migrationmesh.transfer.lazy.LazyPageTunnel;
+
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -73,6 +81,46 @@ class LazyRestoreIT {
         long[] after = query(ip);
         assertThat(after[1]).as("same process start time: continued").isEqualTo(before[1]);
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
+    }
+
+    /**
+     * Post-copy through the agents' own connection: CRIU's page server listens on loopback
+     * only; the destination's lazy-pages daemon reaches it through a relay over real gRPC.
+     */
+    @Test
+    void lazyPagesTravelThroughTheAgentsRelay() throws Exception {
+        String id = "relay-" + fx.net.prefix();
+        List<String> args = List.of("/bin/memhog", "32", "100");
+        fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
+        LazyPageRelayService relay = new LazyPageRelayService();
+        Server server = RpcEndpoints.startServer("127.0.0.1", 0, List.of(relay));
+        ManagedChannel channel = RpcEndpoints.channel("127.0.0.1:" + server.getPort());
+        int pagePort = freePort();
+        Path images = fx.dir.resolve("images-src");
+        try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
+                CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")).withTcpEstablished(false), "127.0.0.1:" + pagePort);
+             AutoCloseable registration = relay.register("mig-1", new InetSocketAddress("127.0.0.1", pagePort));
+             LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "mig-1")) {
+            lazy.awaitImagesWritten(Duration.ofSeconds(60));
+            Path destImages = copyDir(images, fx.dir.resolve("images-dst"));
+            Path work = fx.dir.resolve("work-dst");
+            try (LazyPagesDaemon pages = LazyPagesDaemon.start(criu, fx.runner, id, destImages, work, "127.0.0.1",
+                    tunnel.port(), Duration.ofSeconds(20))) {
+                fx.runcB.restore(id, fx.bundle(fx.b, id, "memhog", args),
+                        RestoreOptions.of(destImages, work).withLazyPages(true).withTcpEstablished(false));
+                LazyPagesDaemon.Transferred moved = pages.awaitCompletion(Duration.ofSeconds(120));
+                assertThat(moved.complete()).as("every page transferred: " + moved).isTrue();
+                assertThat(moved.totalPages()).isGreaterThan(32L * 256);
+            }
+            lazy.awaitCompletion(Duration.ofSeconds(60));
+            assertThat(tunnel.failure()).isNull();
+            assertThat(tunnel.bytesFromSource()).as("the pages came through the relay")
+                    .isGreaterThanOrEqualTo(32L << 20);
+        } finally {
+            channel.shutdownNow();
+            server.shutdownNow();
+        }
+        assertThat(fx.runcB.state(id).running()).isTrue();
     }
 
     @Test

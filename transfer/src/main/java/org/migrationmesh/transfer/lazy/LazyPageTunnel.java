@@ -1,0 +1,125 @@
+package org.migrationmesh.transfer.lazy;
+
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
+import org.migrationmesh.proto.lazypages.RelayFrame;
+import org.migrationmesh.proto.lazypages.RelayOpen;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The destination agent's side of post-copy: a loopback port for {@code criu lazy-pages
+ * --port}, each connection to it carried over a relay call to the source agent.
+ */
+public final class LazyPageTunnel implements AutoCloseable {
+    private final String migrationId;
+    private final LazyPageRelayGrpc.LazyPageRelayStub stub;
+    private final ServerSocket listener;
+    private final List<RelayConnection> connections = new CopyOnWriteArrayList<>();
+    private final List<ClientCallStreamObserver<RelayFrame>> calls = new CopyOnWriteArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener) {
+        this.migrationId = migrationId;
+        this.stub = stub;
+        this.listener = listener;
+    }
+
+    /** Listens on a free loopback port and relays every connection to the source agent behind {@code stub}. */
+    public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId) throws IOException {
+        ServerSocket listener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
+        LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener);
+        Thread accept = new Thread(t::acceptLoop, "lazy-tunnel-" + migrationId);
+        accept.setDaemon(true);
+        accept.start();
+        return t;
+    }
+
+    /** The loopback port to give {@code criu lazy-pages --address 127.0.0.1 --port}. */
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    /** Bytes that came from the source's page server so far (the pages and their headers). */
+    public long bytesFromSource() {
+        return connections.stream().mapToLong(RelayConnection::bytesFromPeer).sum();
+    }
+
+    /** The first error of any relay call (e.g. the source knows no such migration), if any. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    private void acceptLoop() {
+        while (!listener.isClosed()) {
+            Socket socket;
+            try {
+                socket = listener.accept();
+                socket.setTcpNoDelay(true);
+            } catch (IOException e) {
+                return; // closed
+            }
+            relay(socket);
+        }
+    }
+
+    private void relay(Socket socket) {
+        AtomicReference<RelayConnection> conn = new AtomicReference<>();
+        AtomicReference<ClientCallStreamObserver<RelayFrame>> started = new AtomicReference<>();
+        stub.relay(new ClientResponseObserver<RelayFrame, RelayFrame>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<RelayFrame> call) {
+                started.set(call);
+                calls.add(call);
+                RelayConnection c = new RelayConnection(migrationId, socket, call, new ReadyGate(call));
+                conn.set(c);
+                connections.add(c);
+            }
+
+            @Override
+            public void onNext(RelayFrame frame) {
+                conn.get().onFrame(frame);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                failure.compareAndSet(null, t);
+                conn.get().onCallError(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                conn.get().onCallCompleted();
+            }
+        });
+        ClientCallStreamObserver<RelayFrame> call = started.get();
+        synchronized (call) {
+            call.onNext(RelayFrame.newBuilder().setOpen(RelayOpen.newBuilder().setMigrationId(migrationId)).build());
+        }
+        conn.get().start();
+    }
+
+    @Override
+    public void close() {
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing is all we wanted
+        }
+        connections.forEach(RelayConnection::closeAll);
+        for (ClientCallStreamObserver<RelayFrame> c : calls) {
+            try {
+                c.cancel("tunnel closed", null);
+            } catch (RuntimeException ignored) {
+                // already finished
+            }
+        }
+    }
+}
