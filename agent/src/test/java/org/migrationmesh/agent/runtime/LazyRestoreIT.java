@@ -13,8 +13,8 @@ import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.migrationmesh.transfer.lazy.LazyPageTunnel;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
