@@ -97,6 +97,8 @@ public final class ClusterNode implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotThreshold());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        // An operator's snapshot request is honoured whenever anything was applied since the last one.
+        RaftServerConfigKeys.Snapshot.setCreationGap(p, 1);
         return p;
     }
 
@@ -243,6 +245,20 @@ public final class ClusterNode implements AutoCloseable {
             throw unavailable("could not " + what, e);
         }
         if (!reply.isSuccess()) throw unavailable("could not " + what, reply.getException());
+    }
+
+    /** Asks this agent's own Raft server to write a snapshot now; returns the snapshot's log index. */
+    public long takeSnapshot(Duration timeout) {
+        RaftClientReply reply;
+        try {
+            reply = client.getSnapshotManagementApi(RaftPeerId.valueOf(settings.id())).create(timeout.toMillis());
+        } catch (IOException e) {
+            throw new ClusterException("agent " + settings.id() + " could not take a snapshot", e);
+        }
+        if (!reply.isSuccess()) {
+            throw new ClusterException("agent " + settings.id() + " could not take a snapshot", reply.getException());
+        }
+        return reply.getLogIndex();
     }
 
     @Override
