@@ -1,23 +1,18 @@
 package org.migrationmesh.cluster;
 
 import org.apache.ratis.RaftConfigKeys;
-import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.TimeDuration;
 import org.migrationmesh.proto.cluster.Command;
 import org.migrationmesh.proto.cluster.CommandResult;
@@ -44,16 +39,14 @@ import java.util.function.Function;
  * an agent started on an existing data directory recovers its log and snapshot and catches up.
  */
 public final class ClusterNode implements AutoCloseable {
-    private static final TimeDuration CLIENT_RETRY_SLEEP = TimeDuration.valueOf(100, TimeUnit.MILLISECONDS);
-
     private final NodeSettings settings;
     private final MeshStateMachine stateMachine;
     private final RaftServer server;
     private final RaftGroupId groupId;
-    private final RaftClient client;
+    private final ClusterClient client;
 
     private ClusterNode(NodeSettings settings, MeshStateMachine stateMachine, RaftServer server,
-                        RaftGroupId groupId, RaftClient client) {
+                        RaftGroupId groupId, ClusterClient client) {
         this.settings = settings;
         this.stateMachine = stateMachine;
         this.server = server;
@@ -78,8 +71,11 @@ public final class ClusterNode implements AutoCloseable {
                 .setOption(recover ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
                 .build();
         server.start();
-        RaftClient client = newClient(group, settings.timing());
-        return new ClusterNode(settings, sm, server, groupId, client);
+        ClusterNode[] node = new ClusterNode[1];
+        ClusterClient client = new ClusterClient(ClusterClient.newRaftClient(group, settings.timing()),
+                "agent " + settings.id(), () -> node[0] == null ? "" : node[0].leaderId().orElse(""));
+        node[0] = new ClusterNode(settings, sm, server, groupId, client);
+        return node[0];
     }
 
     private static RaftProperties properties(NodeSettings s) {
@@ -102,24 +98,12 @@ public final class ClusterNode implements AutoCloseable {
         return p;
     }
 
-    private static RaftClient newClient(RaftGroup group, RaftTiming timing) {
-        RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, ms(timing.requestTimeout()));
-        // Enough attempts to ride out a few election timeouts (a leader failover).
-        long budgetMs = timing.electionTimeoutMax().toMillis() * 6;
-        int attempts = (int) Math.max(20, budgetMs / CLIENT_RETRY_SLEEP.toLong(TimeUnit.MILLISECONDS));
-        return RaftClient.newBuilder().setProperties(p).setRaftGroup(group)
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, CLIENT_RETRY_SLEEP))
-                .build();
-    }
-
     private static TimeDuration ms(Duration d) {
         return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static RaftPeer toRaftPeer(Peer p) {
-        return RaftPeer.newBuilder().setId(p.id()).setAddress(p.raftAddress()).build();
+        return ClusterClient.toRaftPeer(p);
     }
 
     /**
@@ -129,28 +113,16 @@ public final class ClusterNode implements AutoCloseable {
      * @throws ClusterUnavailableException if no leader took it in time
      */
     public CommandResult submit(Command command) {
-        RaftClientReply reply;
-        try {
-            reply = client.io().send(Message.valueOf(ByteString.copyFrom(command.toByteArray())));
-        } catch (IOException e) {
-            throw unavailable("could not commit " + command.getKindCase(), e);
-        }
-        if (!reply.isSuccess()) throw unavailable("could not commit " + command.getKindCase(), reply.getException());
-        CommandResult result;
-        try {
-            result = CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
-        } catch (IOException e) {
-            throw new ClusterException("reply to " + command.getKindCase() + " from the leader is not a result", e);
-        }
-        if (!result.getApplied()) throw CommandRefusedException.of(result);
-        return result;
+        return client.submit(command);
+    }
+
+    /** The client this agent commits through (shared; do not close). */
+    public ClusterClient client() {
+        return client;
     }
 
     private ClusterUnavailableException unavailable(String what, Exception cause) {
-        String hint = leaderId().orElse("");
-        return new ClusterUnavailableException(settings.id(), hint, what + ": no Raft leader answered agent "
-                + settings.id() + (hint.isEmpty() ? " (no leader known)" : " (last known leader " + hint + ")")
-                + "; check that a majority of peers is up and retry", cause);
+        return client.unavailable(what, cause);
     }
 
     /** Reads this replica's state (may lag the leader by the entries in flight). */
@@ -240,7 +212,7 @@ public final class ClusterNode implements AutoCloseable {
     private void setConfiguration(List<Peer> peers, String what) {
         RaftClientReply reply;
         try {
-            reply = client.admin().setConfiguration(peers.stream().map(ClusterNode::toRaftPeer).toList());
+            reply = client.raft().admin().setConfiguration(peers.stream().map(ClusterNode::toRaftPeer).toList());
         } catch (IOException e) {
             throw unavailable("could not " + what, e);
         }
@@ -251,7 +223,7 @@ public final class ClusterNode implements AutoCloseable {
     public long takeSnapshot(Duration timeout) {
         RaftClientReply reply;
         try {
-            reply = client.getSnapshotManagementApi(RaftPeerId.valueOf(settings.id())).create(timeout.toMillis());
+            reply = client.raft().getSnapshotManagementApi(RaftPeerId.valueOf(settings.id())).create(timeout.toMillis());
         } catch (IOException e) {
             throw new ClusterException("agent " + settings.id() + " could not take a snapshot", e);
         }

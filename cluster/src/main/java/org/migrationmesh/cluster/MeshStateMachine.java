@@ -50,6 +50,7 @@ import java.util.function.Function;
  * Ratis shades protobuf: messages cross the boundary as bytes.
  */
 public final class MeshStateMachine extends BaseStateMachine {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeshStateMachine.class);
     /** Called on the apply thread after each entry, outside the state lock; must be quick. */
     public interface AppliedListener {
         void onApplied(long index, Command command, CommandResult result);
@@ -148,7 +149,14 @@ public final class MeshStateMachine extends BaseStateMachine {
             lock.writeLock().unlock();
         }
         signalApplied();
-        for (AppliedListener l : listeners) l.onApplied(entry.getIndex(), command, result);
+        for (AppliedListener l : listeners) {
+            try {
+                l.onApplied(entry.getIndex(), command, result);
+            } catch (RuntimeException e) {
+                // A broken observer must not stop the replica; the entry is applied regardless.
+                log.warn("listener failed index={} listener={}", entry.getIndex(), l, e);
+            }
+        }
         return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));
     }
 
@@ -199,7 +207,13 @@ public final class MeshStateMachine extends BaseStateMachine {
             lock.writeLock().unlock();
         }
         signalApplied();
-        for (AppliedListener l : listeners) l.onReset(snapshot.getIndex());
+        for (AppliedListener l : listeners) {
+            try {
+                l.onReset(snapshot.getIndex());
+            } catch (RuntimeException e) {
+                log.warn("listener failed on snapshot load index={} listener={}", snapshot.getIndex(), l, e);
+            }
+        }
     }
 
     private void signalApplied() {
