@@ -1,0 +1,201 @@
+package org.migrationmesh.agent.daemon;
+
+import io.grpc.ManagedChannel;
+import org.migrationmesh.cluster.ClusterClient;
+import org.migrationmesh.cluster.Peer;
+import org.migrationmesh.proto.control.ClusterStatusReply;
+import org.migrationmesh.proto.control.ClusterStatusRequest;
+import org.migrationmesh.proto.control.ControlGrpc;
+import org.migrationmesh.rpc.RpcEndpoints;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Agents as separate JVM processes on loopback, each with its own free ports, config file and data
+ * directory under a base directory. Kill is {@code destroyForcibly} (SIGKILL); close kills them all.
+ */
+final class LocalCluster implements AutoCloseable {
+    record Agent(String id, String raftAddress, String controlAddress, Path config, Path log) {}
+
+    private final Path base;
+    private final String clusterName;
+    private final Map<String, Agent> agents = new LinkedHashMap<>();
+    private final Map<String, Process> processes = new ConcurrentHashMap<>();
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    private LocalCluster(Path base, String clusterName) {
+        this.base = base;
+        this.clusterName = clusterName;
+    }
+
+    /** Writes configs for {@code n} agents (a1..an) and starts them all. */
+    static LocalCluster start(int n, Path base) throws IOException {
+        LocalCluster c = new LocalCluster(base, "it-" + UUID.randomUUID().toString().substring(0, 8));
+        List<AgentConfig.PeerConfig> peers = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            peers.add(new AgentConfig.PeerConfig("a" + i, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort()));
+        }
+        for (AgentConfig.PeerConfig p : peers) {
+            Path dir = Files.createDirectories(base.resolve(p.id()));
+            AgentConfig config = new AgentConfig(p.id(), c.clusterName, p.raftAddress(), p.controlAddress(),
+                    "region-" + p.id(), dir.resolve("data"), peers, null, 500L, null);
+            Path file = dir.resolve("agent.json");
+            config.write(file);
+            c.agents.put(p.id(), new Agent(p.id(), p.raftAddress(), p.controlAddress(), file, dir.resolve("agent.log")));
+        }
+        try {
+            for (String id : c.agents.keySet()) c.startAgent(id);
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+
+    /** Starts (or restarts, on its existing data directory) one agent process. */
+    void startAgent(String id) throws IOException {
+        Agent a = agents.get(id);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"),
+                "org.migrationmesh.agent.AgentMain", "--config", a.config().toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(a.log().toFile()));
+        processes.put(id, pb.start());
+    }
+
+    /** kill -9. */
+    void kill(String id) throws InterruptedException {
+        Process p = processes.remove(id);
+        if (p == null) return;
+        p.destroyForcibly();
+        p.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    boolean isRunning(String id) {
+        Process p = processes.get(id);
+        return p != null && p.isAlive();
+    }
+
+    List<String> ids() {
+        return List.copyOf(agents.keySet());
+    }
+
+    Agent agent(String id) {
+        return agents.get(id);
+    }
+
+    ControlGrpc.ControlBlockingStub control(String id) {
+        ManagedChannel ch = channels.computeIfAbsent(id, k -> RpcEndpoints.channel(agents.get(k).controlAddress()));
+        return ControlGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+    }
+
+    ControlGrpc.ControlStub asyncControl(String id) {
+        ManagedChannel ch = channels.computeIfAbsent(id, k -> RpcEndpoints.channel(agents.get(k).controlAddress()));
+        return ControlGrpc.newStub(ch);
+    }
+
+    /** A Raft client of this cluster, from the test JVM (for phase commands the data plane will send later). */
+    ClusterClient raftClient() {
+        List<Peer> peers = agents.values().stream().map(a -> new Peer(a.id(), a.raftAddress())).toList();
+        AgentConfig any = AgentConfig.load(agents.values().iterator().next().config());
+        return ClusterClient.connect(any.nodeSettings().groupUuid(), peers, any.timing(), "test client");
+    }
+
+    /** The cluster status as seen by one agent, or empty if it does not answer. */
+    Optional<ClusterStatusReply> status(String id) {
+        try {
+            return Optional.of(control(id).withDeadlineAfter(3, TimeUnit.SECONDS)
+                    .clusterStatus(ClusterStatusRequest.getDefaultInstance()));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Waits until every running agent agrees on one leader among the running agents; returns its id. */
+    String awaitLeader(Duration timeout) {
+        return await(timeout, "a leader agreed by all running agents", () -> {
+            String leader = null;
+            for (String id : ids()) {
+                if (!isRunning(id)) continue;
+                Optional<ClusterStatusReply> s = status(id);
+                if (s.isEmpty() || s.get().getLeaderId().isEmpty()) return null;
+                if (leader != null && !leader.equals(s.get().getLeaderId())) return null;
+                leader = s.get().getLeaderId();
+            }
+            return leader != null && isRunning(leader) ? leader : null;
+        });
+    }
+
+    /** Polls {@code probe} every 100 ms until it returns non-null; fails with the agents' log tails. */
+    <T> T await(Duration timeout, String what, Supplier<T> probe) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            T value = probe.get();
+            if (value != null) return value;
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what
+                        + "\n" + logTails());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted waiting for " + what, e);
+            }
+        }
+    }
+
+    String logTails() {
+        StringBuilder sb = new StringBuilder();
+        for (Agent a : agents.values()) {
+            sb.append("--- ").append(a.id()).append(isRunning(a.id()) ? " (running)" : " (not running)").append('\n');
+            try {
+                List<String> lines = Files.exists(a.log()) ? Files.readAllLines(a.log(), StandardCharsets.UTF_8) : List.of();
+                lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
+            } catch (IOException e) {
+                sb.append("(log unreadable: ").append(e).append(")\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        for (Process p : processes.values()) p.destroyForcibly();
+        for (Process p : processes.values()) {
+            try {
+                p.waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        processes.clear();
+    }
+
+    Path base() {
+        return base;
+    }
+}
