@@ -28,8 +28,8 @@ import java.util.function.Supplier;
  * Agents as separate JVM processes on loopback, each with its own free ports, config file and data
  * directory under a base directory. Kill is {@code destroyForcibly} (SIGKILL); close kills them all.
  */
-final class LocalCluster implements AutoCloseable {
-    record Agent(String id, String raftAddress, String controlAddress, Path config, Path log) {}
+public final class LocalCluster implements AutoCloseable {
+    public record Agent(String id, String raftAddress, String controlAddress, Path config, Path log) {}
 
     private final Path base;
     private final String clusterName;
@@ -43,7 +43,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** Writes configs for {@code n} agents (a1..an) and starts them all. */
-    static LocalCluster start(int n, Path base) throws IOException {
+    public static LocalCluster start(int n, Path base) throws IOException {
         LocalCluster c = new LocalCluster(base, "it-" + UUID.randomUUID().toString().substring(0, 8));
         List<AgentConfig.PeerConfig> peers = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
@@ -66,7 +66,7 @@ final class LocalCluster implements AutoCloseable {
         return c;
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             s.setReuseAddress(true);
             return s.getLocalPort();
@@ -74,7 +74,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** Starts (or restarts, on its existing data directory) one agent process. */
-    void startAgent(String id) throws IOException {
+    public void startAgent(String id) throws IOException {
         Agent a = agents.get(id);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -86,27 +86,27 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** kill -9. */
-    void kill(String id) throws InterruptedException {
+    public void kill(String id) throws InterruptedException {
         Process p = processes.remove(id);
         if (p == null) return;
         p.destroyForcibly();
         p.waitFor(30, TimeUnit.SECONDS);
     }
 
-    boolean isRunning(String id) {
+    public boolean isRunning(String id) {
         Process p = processes.get(id);
         return p != null && p.isAlive();
     }
 
-    List<String> ids() {
+    public List<String> ids() {
         return List.copyOf(agents.keySet());
     }
 
-    Agent agent(String id) {
+    public Agent agent(String id) {
         return agents.get(id);
     }
 
-    ControlGrpc.ControlBlockingStub control(String id) {
+    public ControlGrpc.ControlBlockingStub control(String id) {
         ManagedChannel ch = channels.computeIfAbsent(id, k -> RpcEndpoints.channel(agents.get(k).controlAddress()));
         return ControlGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
@@ -117,14 +117,14 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** A Raft client of this cluster, from the test JVM (for phase commands the data plane will send later). */
-    ClusterClient raftClient() {
+    public ClusterClient raftClient() {
         List<Peer> peers = agents.values().stream().map(a -> new Peer(a.id(), a.raftAddress())).toList();
         AgentConfig any = AgentConfig.load(agents.values().iterator().next().config());
         return ClusterClient.connect(any.nodeSettings().groupUuid(), peers, any.timing(), "test client");
     }
 
     /** The cluster status as seen by one agent, or empty if it does not answer. */
-    Optional<ClusterStatusReply> status(String id) {
+    public Optional<ClusterStatusReply> status(String id) {
         try {
             return Optional.of(control(id).withDeadlineAfter(3, TimeUnit.SECONDS)
                     .clusterStatus(ClusterStatusRequest.getDefaultInstance()));
@@ -134,7 +134,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** Waits until every running agent agrees on one leader among the running agents; returns its id. */
-    String awaitLeader(Duration timeout) {
+    public String awaitLeader(Duration timeout) {
         return await(timeout, "a leader agreed by all running agents", () -> {
             String leader = null;
             for (String id : ids()) {
@@ -149,7 +149,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** Polls {@code probe} every 100 ms until it returns non-null; fails with the agents' log tails. */
-    <T> T await(Duration timeout, String what, Supplier<T> probe) {
+    public <T> T await(Duration timeout, String what, Supplier<T> probe) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             T value = probe.get();
