@@ -93,6 +93,10 @@ public final class ClusterNode implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotThreshold());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        // The log is bounded: entries covered by a snapshot are purged; a peer that fell further
+        // behind receives the snapshot itself (InstallSnapshot) and then the rest of the log.
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(Integer.MAX_VALUE, Math.max(1, s.snapshotThreshold())));
         // An operator's snapshot request is honoured whenever anything was applied since the last one.
         RaftServerConfigKeys.Snapshot.setCreationGap(p, 1);
         return p;

@@ -47,7 +47,9 @@ class LeaderFailoverIT {
 
     @Test
     void killedLeaderIsReplacedNothingCommittedIsLostAndItCatchesUpOnRestart() throws Exception {
-        try (LocalCluster cluster = LocalCluster.start(3, dir)) {
+        // Snapshots every 8 entries, and the log purged behind them: the restarted agent recovers from
+        // its own snapshot and, having missed more than the purge gap, is sent the leader's.
+        try (LocalCluster cluster = LocalCluster.start(3, dir, 8L)) {
             String oldLeader = cluster.awaitLeader(Duration.ofSeconds(60));
             List<String> committed = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
@@ -77,9 +79,15 @@ class LeaderFailoverIT {
                         .as("nothing committed is lost on " + s).containsAll(committed);
             }
 
-            // More writes while the old leader is down, then restart it on its data directory.
-            run(cluster, survivors.get(0), "while-down");
-            committed.add("while-down");
+            // More writes while the old leader is down (heartbeats add more), then restart it on its data directory.
+            for (int i = 0; i < 12; i++) {
+                run(cluster, survivors.get(i % 2), "while-down-" + i);
+                committed.add("while-down-" + i);
+            }
+            try (var files = java.nio.file.Files.walk(dir.resolve(oldLeader))) {
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .as("the killed agent had written snapshots").anyMatch(n -> n.matches("snapshot\\.\\d+_\\d+"));
+            }
             cluster.startAgent(oldLeader);
             Set<String> caughtUp = cluster.await(Duration.ofSeconds(60), oldLeader + " catching up after restart",
                     () -> containersOn(cluster, oldLeader).containsAll(committed) ? containersOn(cluster, oldLeader) : null);

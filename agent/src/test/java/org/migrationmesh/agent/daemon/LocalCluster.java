@@ -44,6 +44,11 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Writes configs for {@code n} agents (a1..an) and starts them all. */
     public static LocalCluster start(int n, Path base) throws IOException {
+        return start(n, base, null);
+    }
+
+    /** As {@link #start(int, Path)}, with a snapshot every {@code snapshotThreshold} entries (null: default). */
+    public static LocalCluster start(int n, Path base, Long snapshotThreshold) throws IOException {
         LocalCluster c = new LocalCluster(base, "it-" + UUID.randomUUID().toString().substring(0, 8));
         List<AgentConfig.PeerConfig> peers = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
@@ -52,7 +57,9 @@ public final class LocalCluster implements AutoCloseable {
         for (AgentConfig.PeerConfig p : peers) {
             Path dir = Files.createDirectories(base.resolve(p.id()));
             AgentConfig config = new AgentConfig(p.id(), c.clusterName, p.raftAddress(), p.controlAddress(),
-                    "region-" + p.id(), dir.resolve("data"), peers, null, 500L, null);
+                    "region-" + p.id(), dir.resolve("data"), peers,
+                    snapshotThreshold == null ? null : new AgentConfig.RaftConfig(null, null, null, null, snapshotThreshold),
+                    500L, null);
             Path file = dir.resolve("agent.json");
             config.write(file);
             c.agents.put(p.id(), new Agent(p.id(), p.raftAddress(), p.controlAddress(), file, dir.resolve("agent.log")));
@@ -173,6 +180,16 @@ public final class LocalCluster implements AutoCloseable {
             sb.append("--- ").append(a.id()).append(isRunning(a.id()) ? " (running)" : " (not running)").append('\n');
             try {
                 List<String> lines = Files.exists(a.log()) ? Files.readAllLines(a.log(), StandardCharsets.UTF_8) : List.of();
+                int firstError = -1;
+                for (int i = 0; i < lines.size() && firstError < 0; i++) {
+                    if (lines.get(i).contains("level=ERROR")) firstError = i;
+                }
+                if (firstError >= 0) {
+                    sb.append("first error:\n");
+                    lines.subList(firstError, Math.min(lines.size(), firstError + 25))
+                            .forEach(l -> sb.append("  ").append(l).append('\n'));
+                }
+                sb.append("last lines:\n");
                 lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
             } catch (IOException e) {
                 sb.append("(log unreadable: ").append(e).append(")\n");
