@@ -36,11 +36,16 @@ public final class LocalCluster implements AutoCloseable {
     private final Map<String, Agent> agents = new LinkedHashMap<>();
     private final Map<String, Process> processes = new ConcurrentHashMap<>();
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final List<String> jvmOptions;
 
-    private LocalCluster(Path base, String clusterName) {
+    private LocalCluster(Path base, String clusterName, List<String> jvmOptions) {
         this.base = base;
         this.clusterName = clusterName;
+        this.jvmOptions = List.copyOf(jvmOptions);
     }
+
+    /** Small heaps, serial GC and C1 only: quick to start, light on a shared 2-core machine. */
+    static final List<String> TEST_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
     /** Writes configs for {@code n} agents (a1..an) and starts them all. */
     public static LocalCluster start(int n, Path base) throws IOException {
@@ -49,7 +54,13 @@ public final class LocalCluster implements AutoCloseable {
 
     /** As {@link #start(int, Path)}, with a snapshot every {@code snapshotThreshold} entries (null: default). */
     public static LocalCluster start(int n, Path base, Long snapshotThreshold) throws IOException {
-        LocalCluster c = new LocalCluster(base, "it-" + UUID.randomUUID().toString().substring(0, 8));
+        return start(n, base, snapshotThreshold, TEST_JVM);
+    }
+
+    /** As {@link #start(int, Path, Long)}, with the given JVM options for the agent processes. */
+    public static LocalCluster start(int n, Path base, Long snapshotThreshold, List<String> jvmOptions)
+            throws IOException {
+        LocalCluster c = new LocalCluster(base, "it-" + UUID.randomUUID().toString().substring(0, 8), jvmOptions);
         List<AgentConfig.PeerConfig> peers = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
             peers.add(new AgentConfig.PeerConfig("a" + i, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort()));
@@ -84,9 +95,12 @@ public final class LocalCluster implements AutoCloseable {
     public void startAgent(String id) throws IOException {
         Agent a = agents.get(id);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"),
-                "org.migrationmesh.agent.AgentMain", "--config", a.config().toString())
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                "org.migrationmesh.agent.AgentMain", "--config", a.config().toString()));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(a.log().toFile()));
         processes.put(id, pb.start());
