@@ -18,6 +18,9 @@ public final class AgentMain implements Callable<Integer> {
     Path config;
 
     public static void main(String[] args) {
+        // Ratis' shaded gRPC logs through java.util.logging, which logback does not see: keep it quiet too.
+        java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty").setLevel(java.util.logging.Level.WARNING);
+        java.util.logging.Logger.getLogger("io.grpc").setLevel(java.util.logging.Level.WARNING);
         System.exit(new CommandLine(new AgentMain()).execute(args));
     }
 

@@ -34,6 +34,7 @@ public final class AgentDaemon implements AutoCloseable {
     private final Server controlServer;
     private final ScheduledExecutorService liveness;
     private volatile boolean joined;
+    private volatile boolean removed;
 
     private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness) {
         this.config = config;
@@ -76,8 +77,12 @@ public final class AgentDaemon implements AutoCloseable {
         };
     }
 
-    /** Joins the member table until that succeeds, then heartbeats; failures are retried next tick. */
+    /**
+     * Joins the member table until that succeeds, then heartbeats; failures are retried next tick.
+     * An agent removed from the table stops heartbeating (and does not join again until restarted).
+     */
     private void livenessTick() {
+        if (removed) return;
         try {
             if (!joined) {
                 node.submit(Commands.join(config.id(), config.raftAddress(), config.controlAddress(), config.region(),
@@ -88,8 +93,13 @@ public final class AgentDaemon implements AutoCloseable {
                 node.submit(Commands.heartbeat(config.id()));
             }
         } catch (CommandRefusedException e) {
-            if (e.code() == RefusalCode.NOT_FOUND) joined = false; // removed from the table: join again
-            log.warn("liveness refused id={} reason={}", config.id(), e.getMessage());
+            if (joined && e.code() == RefusalCode.NOT_FOUND) {
+                removed = true;
+                log.warn("member removed from the cluster id={}; heartbeats stop, restart the agent to join again",
+                        config.id());
+            } else {
+                log.warn("liveness refused id={} reason={}", config.id(), e.getMessage());
+            }
         } catch (ClusterException e) {
             log.warn("liveness not committed id={} reason={}", config.id(), e.getMessage());
         }

@@ -91,6 +91,25 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes the config of a new agent that is not yet in the Raft group: its peer list is the
+     * existing agents plus itself. Start it with {@link #startAgent}, then add it with AddMember.
+     */
+    public Agent prepareJoiner(String id) throws IOException {
+        List<AgentConfig.PeerConfig> peers = new ArrayList<>();
+        for (Agent a : agents.values()) peers.add(new AgentConfig.PeerConfig(a.id(), a.raftAddress(), a.controlAddress()));
+        AgentConfig.PeerConfig self = new AgentConfig.PeerConfig(id, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+        peers.add(self);
+        Path dir = Files.createDirectories(base.resolve(id));
+        AgentConfig config = new AgentConfig(id, clusterName, self.raftAddress(), self.controlAddress(),
+                "region-" + id, dir.resolve("data"), peers, null, 500L, null);
+        Path file = dir.resolve("agent.json");
+        config.write(file);
+        Agent agent = new Agent(id, self.raftAddress(), self.controlAddress(), file, dir.resolve("agent.log"));
+        agents.put(id, agent);
+        return agent;
+    }
+
     /** Starts (or restarts, on its existing data directory) one agent process. */
     public void startAgent(String id) throws IOException {
         Agent a = agents.get(id);
