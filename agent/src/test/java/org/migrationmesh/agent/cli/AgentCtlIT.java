@@ -134,8 +134,8 @@ class AgentCtlIT {
         CompletableFuture<Run> watching = CompletableFuture.supplyAsync(
                 () -> agentctl("migrate", id, "--to", "a1", "--id", migrationId, "--watch", "-o", "json"));
         try (ClusterClient raft = cluster.raftClient()) {
-            long token = cluster.await(Duration.ofSeconds(30), "migration " + migrationId + " started", () ->
-                    cluster.status("a1").isPresent() ? tokenOf(migrationId) : null);
+            long token = cluster.await(Duration.ofSeconds(30), "migration " + migrationId + " started",
+                    () -> tokenOf(id, migrationId));
             raft.submit(Commands.advance(migrationId, MigrationPhase.FREEZE, token));
             raft.submit(Commands.advance(migrationId, MigrationPhase.RESTORE, token));
             raft.submit(Commands.advance(migrationId, MigrationPhase.COMMIT, token));
@@ -149,11 +149,11 @@ class AgentCtlIT {
         assertThat(last.get("destination").asText()).isEqualTo("a1");
     }
 
-    private static Long tokenOf(String migrationId) {
+    private static Long tokenOf(String containerId, String migrationId) {
         try {
-            var reply = cluster.control("a1").watchMigration(
-                    org.migrationmesh.proto.control.WatchMigrationRequest.newBuilder().setMigrationId(migrationId).build());
-            return reply.hasNext() ? reply.next().getMigration().getEpoch() : null;
+            var reply = cluster.control("a1").containerStatus(
+                    org.migrationmesh.proto.control.ContainerStatusRequest.newBuilder().setContainerId(containerId).build());
+            return reply.getMigration().getId().equals(migrationId) ? reply.getMigration().getEpoch() : null;
         } catch (io.grpc.StatusRuntimeException e) {
             return null;
         }
