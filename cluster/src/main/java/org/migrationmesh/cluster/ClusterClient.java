@@ -3,6 +3,8 @@ package org.migrationmesh.cluster;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
+import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -25,8 +27,8 @@ import java.util.function.Supplier;
 
 /**
  * Commits commands to the cluster from anywhere (an agent, a tool, a benchmark): a Ratis client
- * that finds the leader and follows it across leader changes, retrying within a bounded budget of a
- * few election timeouts.
+ * that finds the leader and follows it across leader changes, retrying for a bounded time (six
+ * maximum election timeouts plus one request timeout).
  */
 public final class ClusterClient implements AutoCloseable {
     private static final TimeDuration RETRY_SLEEP = TimeDuration.valueOf(100, TimeUnit.MILLISECONDS);
@@ -62,12 +64,16 @@ public final class ClusterClient implements AutoCloseable {
         RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(timing.requestTimeout().toMillis(),
                 TimeUnit.MILLISECONDS));
-        // Enough attempts to ride out a few election timeouts (a leader failover).
-        long budgetMs = timing.electionTimeoutMax().toMillis() * 6;
-        int attempts = (int) Math.max(20, budgetMs / RETRY_SLEEP.toLong(TimeUnit.MILLISECONDS));
-        return RaftClient.newBuilder().setProperties(p).setRaftGroup(group)
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, RETRY_SLEEP))
-                .build();
+        // Retry (following leader changes) for as long as a few election timeouts last, then give up:
+        // a failover fits in the budget, a lost majority is reported instead of waited for.
+        TimeDuration budget = TimeDuration.valueOf(timing.electionTimeoutMax().toMillis() * 6
+                + timing.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        RequestTypeDependentRetryPolicy.Builder retry = RequestTypeDependentRetryPolicy.newBuilder();
+        for (RaftClientRequestProto.TypeCase type : RaftClientRequestProto.TypeCase.values()) {
+            if (type == RaftClientRequestProto.TypeCase.TYPE_NOT_SET) continue;
+            retry.setRetryPolicy(type, RetryPolicies.retryForeverWithSleep(RETRY_SLEEP)).setTimeout(type, budget);
+        }
+        return RaftClient.newBuilder().setProperties(p).setRaftGroup(group).setRetryPolicy(retry.build()).build();
     }
 
     static RaftPeer toRaftPeer(Peer p) {

@@ -103,4 +103,22 @@ class LeaderFailoverIT {
             }
         }
     }
+
+    @Test
+    void withoutAMajorityAWriteFailsAsUnavailableAndSaysWhy() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(3, dir)) {
+            String leader = cluster.awaitLeader(Duration.ofSeconds(60));
+            String survivor = cluster.ids().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+            for (String id : cluster.ids()) {
+                if (!id.equals(survivor)) cluster.kill(id);
+            }
+            StatusRuntimeException e = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
+                    () -> cluster.control(survivor).withDeadlineAfter(90, java.util.concurrent.TimeUnit.SECONDS)
+                            .runContainer(RunContainerRequest.newBuilder().setContainerId("orphan")
+                                    .setBundleDigest("sha256:o").build()));
+            assertThat(e).as("the write must fail, not hang or succeed").isNotNull();
+            assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+            assertThat(e.getStatus().getDescription()).contains("agent " + survivor).contains("majority");
+        }
+    }
 }
