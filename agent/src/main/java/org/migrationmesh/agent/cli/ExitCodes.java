@@ -57,9 +57,26 @@ final class ExitCodes implements IExecutionExceptionHandler {
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
+    /**
+     * A hint for failures that happened on this side of the connection (a status with a local cause:
+     * the agent was never reached), as opposed to statuses an agent sent, which explain themselves.
+     */
+    static String hint(Throwable e, String peer) {
+        if (e instanceof StatusRuntimeException sre && sre.getStatus().getCause() != null) {
+            Throwable root = sre.getStatus().getCause();
+            while (root.getCause() != null) root = root.getCause();
+            return " (agent at " + peer + " not reachable: " + root.getMessage()
+                    + "; is it running? try another agent with --peer)";
+        }
+        if (e instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            return " (no answer from " + peer + " in time; raise --timeout or ask another agent with --peer)";
+        }
+        return "";
+    }
+
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
-        cmd.getErr().println("agentctl: " + oneLine(e).replace('\n', ' '));
+        cmd.getErr().println("agentctl: " + (oneLine(e) + hint(e, options.peer)).replace('\n', ' '));
         if (options.verbose) e.printStackTrace(cmd.getErr());
         cmd.getErr().flush();
         return of(e);

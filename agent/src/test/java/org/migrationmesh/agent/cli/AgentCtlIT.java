@@ -117,7 +117,8 @@ class AgentCtlIT {
         int exit = AgentCtl.execute(new PrintWriter(new StringWriter()), new PrintWriter(err, true),
                 "--peer", closed, "--timeout", "5", "status");
         assertThat(exit).isEqualTo(ExitCodes.UNAVAILABLE);
-        assertThat(err.toString().lines()).singleElement().asString().startsWith("agentctl: UNAVAILABLE");
+        assertThat(err.toString().lines()).singleElement().asString().startsWith("agentctl: UNAVAILABLE")
+                .contains("agent at " + closed + " not reachable").contains("--peer");
 
         StringWriter verbose = new StringWriter();
         AgentCtl.execute(new PrintWriter(new StringWriter()), new PrintWriter(verbose, true),
