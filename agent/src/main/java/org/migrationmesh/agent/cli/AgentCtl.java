@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "agentctl", mixinStandardHelpOptions = true, version = "agentctl 0.1",
         description = "Controls a migration-mesh cluster through any of its agents.",
         subcommands = {StatusCommand.class, MembersCommand.class, PsCommand.class, RunCommand.class,
-                StopCommand.class, MigrateCommand.class, CommandLine.HelpCommand.class})
+                StopCommand.class, MigrateCommand.class, WatchCommand.class, AbortCommand.class,
+                CommandLine.HelpCommand.class})
 public final class AgentCtl {
     @Mixin
     GlobalOptions options;

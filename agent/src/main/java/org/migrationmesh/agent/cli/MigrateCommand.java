@@ -1,16 +1,12 @@
 package org.migrationmesh.agent.cli;
 
 import org.migrationmesh.proto.cluster.Migration;
-import org.migrationmesh.proto.cluster.MigrationOutcome;
 import org.migrationmesh.proto.control.MigrateRequest;
-import org.migrationmesh.proto.control.MigrationProgress;
-import org.migrationmesh.proto.control.WatchMigrationRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.util.Iterator;
 import java.util.concurrent.Callable;
 
 @Command(name = "migrate", description = "Starts the migration transaction of a container to another agent.")
@@ -36,16 +32,7 @@ final class MigrateCommand implements Callable<Integer> {
             Migration started = c.unary().migrate(MigrateRequest.newBuilder().setContainerId(containerId)
                     .setDestination(destination).setMigrationId(migrationId).build()).getMigration();
             Rendering.printLine(root.out(), root.options, Views.migration(started), Views::table);
-            if (!watch) return 0;
-            Migration last = started;
-            Iterator<MigrationProgress> progress = c.streaming().watchMigration(
-                    WatchMigrationRequest.newBuilder().setMigrationId(started.getId()).build());
-            while (progress.hasNext()) {
-                Migration m = progress.next().getMigration();
-                if (!m.equals(last)) Rendering.printLine(root.out(), root.options, Views.migration(m), Views::table);
-                last = m;
-            }
-            return last.getOutcome() == MigrationOutcome.ABORTED ? ExitCodes.REFUSED : 0;
+            return watch ? WatchCommand.follow(root, c, started.getId(), started) : 0;
         }
     }
 }

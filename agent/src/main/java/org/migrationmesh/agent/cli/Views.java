@@ -48,7 +48,7 @@ final class Views {
 
     static MigrationView migration(Migration m) {
         return new MigrationView(m.getId(), m.getContainerId(), m.getSource(), m.getDestination(), m.getPhase().name(),
-                m.getOutcome().name(), m.getEpoch(), m.getCopyRounds(), m.getBytesCopied(), m.getStartedMillis(),
+                m.getOutcome().name().replace("OUTCOME_", ""), m.getEpoch(), m.getCopyRounds(), m.getBytesCopied(), m.getStartedMillis(),
                 m.getLastProgressMillis(), m.getFinishedMillis(), m.getAbortReason());
     }
 

@@ -9,6 +9,7 @@ import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.ContainerState;
 import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.proto.control.AbortMigrationRequest;
 import org.migrationmesh.proto.control.AddMemberRequest;
 import org.migrationmesh.proto.control.ClusterStatusReply;
 import org.migrationmesh.proto.control.ClusterStatusRequest;
@@ -139,6 +140,20 @@ final class ControlService extends ControlGrpc.ControlImplBase {
             log.info("migration started migration={} container={} destination={} epoch={}", id,
                     request.getContainerId(), request.getDestination(), r.getEpoch());
             Migration m = node.read(s -> s.migration(id).orElseThrow());
+            return MigrateReply.newBuilder().setMigration(m).build();
+        });
+    }
+
+    @Override
+    public void abortMigration(AbortMigrationRequest request, StreamObserver<MigrateReply> out) {
+        answer(out, () -> {
+            requireNonBlank(request.getMigrationId(), "migration_id");
+            String reason = request.getReason().isEmpty() ? "aborted by operator" : request.getReason();
+            // Epoch 0: an operator's abort is not fenced by the migration's token.
+            CommandResult r = node.submit(Commands.abort(request.getMigrationId(), 0, reason));
+            awaitApplied(r);
+            log.info("migration aborted migration={} epoch={} reason={}", request.getMigrationId(), r.getEpoch(), reason);
+            Migration m = node.read(s -> s.migration(request.getMigrationId()).orElseThrow());
             return MigrateReply.newBuilder().setMigration(m).build();
         });
     }

@@ -101,6 +101,22 @@ class AgentCtlIT {
         assertThat(stop.exit()).isEqualTo(ExitCodes.REFUSED);
         assertThat(stop.err()).contains("abort the migration");
 
+        String migrationId = JSON.readTree(migrate.out()).get("id").asText();
+        Run aborted = agentctl("abort", migrationId, "--reason", "operator changed mind", "-o", "json");
+        assertThat(aborted.exit()).as(aborted.err()).isZero();
+        JsonNode abortedView = JSON.readTree(aborted.out());
+        assertThat(abortedView.get("outcome").asText()).isEqualTo("ABORTED");
+        assertThat(abortedView.get("abortReason").asText()).isEqualTo("operator changed mind");
+        Run watchAborted = agentctl("watch", migrationId);
+        assertThat(watchAborted.exit()).as("watching an aborted migration").isEqualTo(ExitCodes.REFUSED);
+        assertThat(watchAborted.out()).contains("ABORT");
+        JsonNode after = JSON.readTree(agentctl("ps", id, "-o", "json").out());
+        assertThat(after.at("/container/owner").asText()).isEqualTo("a1");
+        assertThat(after.at("/container/migrationId").asText()).isEmpty();
+        Run again = agentctl("abort", migrationId);
+        assertThat(again.exit()).isEqualTo(ExitCodes.REFUSED);
+        assertThat(again.err()).contains("already ABORTED");
+
         Run missing = agentctl("ps", "nosuch-" + id);
         assertThat(missing.exit()).isEqualTo(ExitCodes.NOT_FOUND);
         assertThat(missing.err()).contains("no container nosuch-" + id);
