@@ -35,7 +35,7 @@ import java.util.function.Function;
  * and a client that sends commands to whichever peer leads.
  *
  * <p>{@link #submit(Command)} may be called on any agent: Ratis routes it to the leader, retrying
- * across leader changes within a bounded number of attempts. The agent's storage survives restarts:
+ * across leader changes for a bounded time (see {@link ClusterClient}). The agent's storage survives restarts:
  * an agent started on an existing data directory recovers its log and snapshot and catches up.
  */
 public final class ClusterNode implements AutoCloseable {
@@ -70,7 +70,12 @@ public final class ClusterNode implements AutoCloseable {
                 .setGroup(group)
                 .setOption(recover ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
                 .build();
-        server.start();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
         ClusterNode[] node = new ClusterNode[1];
         ClusterClient client = new ClusterClient(ClusterClient.newRaftClient(group, settings.timing()),
                 "agent " + settings.id(), () -> node[0] == null ? "" : node[0].leaderId().orElse(""));
