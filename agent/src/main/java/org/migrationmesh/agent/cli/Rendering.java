@@ -10,6 +10,7 @@ import java.util.function.Function;
 /** Prints a command's result on stdout: the human table, or JSON for scripts. */
 final class Rendering {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON_LINE = new ObjectMapper();
 
     private Rendering() {}
 
@@ -30,7 +31,7 @@ final class Rendering {
     static <T> void printLine(PrintWriter out, GlobalOptions options, T view, Function<T, String> table) {
         if (options.output == GlobalOptions.Format.json) {
             try {
-                out.println(new ObjectMapper().writeValueAsString(view));
+                out.println(JSON_LINE.writeValueAsString(view));
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("cannot render " + view.getClass().getSimpleName() + " as JSON", e);
             }

@@ -75,6 +75,8 @@ public final class LocalCluster implements AutoCloseable {
             config.write(file);
             c.agents.put(p.id(), new Agent(p.id(), p.raftAddress(), p.controlAddress(), file, dir.resolve("agent.log")));
         }
+        // Should the test JVM exit without closing (Ctrl-C, System.exit), the agents go with it.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> c.processes.values().forEach(Process::destroyForcibly)));
         try {
             for (String id : c.agents.keySet()) c.startAgent(id);
         } catch (IOException | RuntimeException e) {
