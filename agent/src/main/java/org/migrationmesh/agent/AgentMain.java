@@ -21,7 +21,16 @@ public final class AgentMain implements Callable<Integer> {
         // Ratis' shaded gRPC logs through java.util.logging, which logback does not see: keep it quiet too.
         java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty").setLevel(java.util.logging.Level.WARNING);
         java.util.logging.Logger.getLogger("io.grpc").setLevel(java.util.logging.Level.WARNING);
-        System.exit(new CommandLine(new AgentMain()).execute(args));
+        System.exit(new CommandLine(new AgentMain())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    // A bad config or a taken port: one line saying what, the stack only for the unexpected.
+                    cmd.getErr().println("migration-mesh-agent: " + e.getMessage());
+                    if (!(e instanceof IllegalArgumentException) && !(e instanceof java.io.IOException)) {
+                        e.printStackTrace(cmd.getErr());
+                    }
+                    return 1;
+                })
+                .execute(args));
     }
 
     @Override

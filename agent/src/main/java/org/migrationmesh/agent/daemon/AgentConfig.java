@@ -88,8 +88,20 @@ public record AgentConfig(String id, String cluster, String raftAddress, String 
         try {
             return JSON.readValue(Files.readAllBytes(file), AgentConfig.class);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read agent config " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read agent config " + file + ": " + reason(e), e);
         }
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file";
+        if (e instanceof com.fasterxml.jackson.databind.exc.ValueInstantiationException v && v.getCause() != null) {
+            return v.getCause().getMessage();
+        }
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+            return j.getOriginalMessage() + (j.getLocation() == null ? ""
+                    : " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")");
+        }
+        return e.toString();
     }
 
     public void write(Path file) throws IOException {
