@@ -1,10 +1,49 @@
 package org.migrationmesh.agent;
 
-/** Entry point of the agent jar; replaced by the daemon as the cluster lands. */
-public final class AgentMain {
-    private AgentMain() {}
+import org.migrationmesh.agent.daemon.AgentConfig;
+import org.migrationmesh.agent.daemon.AgentDaemon;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+
+/** Entry point of the agent jar: {@code java -jar migration-mesh-agent.jar --config agent.json}. */
+@Command(name = "migration-mesh-agent", mixinStandardHelpOptions = true,
+        description = "Runs one migration-mesh agent: a Raft peer of the cluster and its control API.")
+public final class AgentMain implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "Agent configuration file (JSON).")
+    Path config;
 
     public static void main(String[] args) {
-        System.out.println("migration-mesh agent");
+        // Ratis' shaded gRPC logs through java.util.logging, which logback does not see: keep it quiet too.
+        java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty").setLevel(java.util.logging.Level.WARNING);
+        java.util.logging.Logger.getLogger("io.grpc").setLevel(java.util.logging.Level.WARNING);
+        System.exit(new CommandLine(new AgentMain())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    // A bad config or a taken port: one line saying what, the stack only for the unexpected.
+                    cmd.getErr().println("migration-mesh-agent: " + e.getMessage());
+                    if (!(e instanceof IllegalArgumentException) && !(e instanceof java.io.IOException)) {
+                        e.printStackTrace(cmd.getErr());
+                    }
+                    return 1;
+                })
+                .execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        AgentDaemon daemon = AgentDaemon.start(AgentConfig.load(config), Clock.systemUTC());
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                daemon.close();
+            } catch (Exception e) {
+                System.err.println("agent shutdown failed: " + e);
+            }
+        }, "agent-shutdown"));
+        daemon.awaitTermination();
+        return 0;
     }
 }

@@ -1,0 +1,149 @@
+package org.migrationmesh.agent.daemon;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import org.migrationmesh.cluster.ClusterException;
+import org.migrationmesh.cluster.ClusterNode;
+import org.migrationmesh.cluster.CommandRefusedException;
+import org.migrationmesh.cluster.Commands;
+import org.migrationmesh.proto.cluster.Capacity;
+import org.migrationmesh.proto.cluster.Member;
+import org.migrationmesh.proto.cluster.RefusalCode;
+import org.migrationmesh.rpc.RpcEndpoints;
+import org.migrationmesh.rpc.RpcEndpoints.HostPort;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The agent: a Raft peer of the cluster plus the control API, and a liveness loop that joins the
+ * member table and then heartbeats through the replicated log.
+ */
+public final class AgentDaemon implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AgentDaemon.class);
+
+    private final AgentConfig config;
+    private final ClusterNode node;
+    private final Server controlServer;
+    private final ScheduledExecutorService liveness;
+    private volatile boolean joined;
+    private volatile boolean removed;
+
+    private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness) {
+        this.config = config;
+        this.node = node;
+        this.controlServer = controlServer;
+        this.liveness = liveness;
+    }
+
+    /** Starts the Raft peer (recovering its storage if any), the control API and the liveness loop. */
+    public static AgentDaemon start(AgentConfig config, Clock clock) throws IOException {
+        ClusterNode node = ClusterNode.start(config.nodeSettings(), clock);
+        Server server;
+        try {
+            ControlService control = new ControlService(node, directory(config, node), clock);
+            HostPort hp = HostPort.parse(config.controlAddress());
+            server = RpcEndpoints.startServer(hp.host(), hp.port(), List.<BindableService>of(control));
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+        ScheduledExecutorService liveness = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "liveness-" + config.id());
+            t.setDaemon(true);
+            return t;
+        });
+        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness);
+        liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
+        log.info("agent started id={} raft={} control={} region={} peers={} timing={}", config.id(),
+                config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing());
+        return daemon;
+    }
+
+    private static ControlDirectory directory(AgentConfig config, ClusterNode node) {
+        return agentId -> {
+            Optional<String> fromState = node.read(s -> s.member(agentId).map(Member::getControlAddress))
+                    .filter(a -> !a.isEmpty());
+            if (fromState.isPresent()) return fromState;
+            return config.peers().stream().filter(p -> p.id().equals(agentId))
+                    .map(AgentConfig.PeerConfig::controlAddress).filter(a -> a != null && !a.isEmpty()).findFirst();
+        };
+    }
+
+    /**
+     * Joins the member table until that succeeds, then heartbeats; failures are retried next tick.
+     * An agent removed from the table stops heartbeating (and does not join again until restarted).
+     */
+    private void livenessTick() {
+        if (removed) return;
+        try {
+            if (!joined) {
+                node.submit(Commands.join(config.id(), config.raftAddress(), config.controlAddress(), config.region(),
+                        capacity()));
+                joined = true;
+                log.info("member joined id={} region={}", config.id(), config.region());
+            } else {
+                node.submit(Commands.heartbeat(config.id()));
+            }
+        } catch (CommandRefusedException e) {
+            if (joined && e.code() == RefusalCode.NOT_FOUND) {
+                removed = true;
+                log.warn("member removed from the cluster id={}; heartbeats stop, restart the agent to join again",
+                        config.id());
+            } else {
+                log.warn("liveness refused id={} reason={}", config.id(), e.getMessage());
+            }
+        } catch (ClusterException e) {
+            log.warn("liveness not committed id={} reason={}", config.id(), e.getMessage());
+        }
+    }
+
+    private Capacity capacity() {
+        Capacity.Builder c = Capacity.newBuilder().setCpus(Runtime.getRuntime().availableProcessors());
+        if (config.capacity() != null) {
+            if (config.capacity().cpus() != null) c.setCpus(config.capacity().cpus());
+            if (config.capacity().memoryBytes() != null) c.setMemoryBytes(config.capacity().memoryBytes());
+            if (config.capacity().maxContainers() != null) c.setMaxContainers(config.capacity().maxContainers());
+        }
+        return c.build();
+    }
+
+    public ClusterNode node() {
+        return node;
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    /** The port the control API listens on (useful when configured as 0). */
+    public int controlPort() {
+        return controlServer.getPort();
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        controlServer.awaitTermination();
+    }
+
+    @Override
+    public void close() throws IOException {
+        liveness.shutdownNow();
+        controlServer.shutdown();
+        try {
+            if (!controlServer.awaitTermination(2, TimeUnit.SECONDS)) controlServer.shutdownNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            controlServer.shutdownNow();
+        } finally {
+            node.close();
+            log.info("agent stopped id={}", config.id());
+        }
+    }
+}
