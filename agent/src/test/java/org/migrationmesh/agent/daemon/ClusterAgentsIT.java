@@ -125,9 +125,15 @@ class ClusterAgentsIT {
                 assertThat(won).as("exactly one of two concurrent migrations wins; refusals: " + refusals).isEqualTo(1);
                 assertThat(refusals).singleElement().asString().contains("FAILED_PRECONDITION")
                         .contains("already migrating").contains(id);
-                var status = cluster.control("a1").containerStatus(ContainerStatusRequest.newBuilder()
-                        .setContainerId(id).build());
-                assertThat(status.getContainer().getMigrationId()).isEqualTo(status.getMigration().getId());
+                // a1 answers from its own replica, which may apply the winning entry a moment later.
+                var request = ContainerStatusRequest.newBuilder().setContainerId(id).build();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                var status = cluster.control("a1").containerStatus(request);
+                while (status.getContainer().getMigrationId().isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                    status = cluster.control("a1").containerStatus(request);
+                }
+                assertThat(status.getContainer().getMigrationId()).isNotEmpty().isEqualTo(status.getMigration().getId());
                 assertThat(status.getMigration().getPhase()).isEqualTo(MigrationPhase.PREPARE);
             }
         } finally {
