@@ -1,0 +1,194 @@
+package org.migrationmesh.transfer;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+import org.migrationmesh.proto.transfer.BeginRequest;
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.CommitRequest;
+import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.proto.transfer.ImageTransferGrpc;
+import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
+import org.migrationmesh.proto.transfer.UploadAck;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.BitSet;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends one round of a migration's checkpoint image to a peer's {@link ImageReceiver}: scans the
+ * directory, lets the receiver say what it already has, streams the rest as checked chunks (zero,
+ * unchanged and repeated pages not as bytes; zstd where it pays off) and commits. A broken stream
+ * is resumed from the last verified chunk, up to {@link TransferOptions#maxAttempts()} attempts.
+ */
+public final class ImageSender {
+    private static final Logger log = LoggerFactory.getLogger(ImageSender.class);
+    private final ImageTransferGrpc.ImageTransferStub asyncStub;
+    private final ImageTransferGrpc.ImageTransferBlockingStub blockingStub;
+    private final Clock clock;
+
+    /** A sender over {@code channel} (from {@code RpcEndpoints.channel}); {@code clock} times the report. */
+    public ImageSender(Channel channel, Clock clock) {
+        this.asyncStub = ImageTransferGrpc.newStub(channel).withOnReadyThreshold(2 * ChunkCodec.MAX_CHUNK_BYTES);
+        this.blockingStub = ImageTransferGrpc.newBlockingStub(channel);
+        this.clock = clock;
+    }
+
+    /** Sends round {@code round} of {@code migrationId} from {@code imageDir}; returns its figures once published. */
+    public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener) {
+        Instant start = clock.instant();
+        ImageScan scan = ImageScan.of(imageDir, migrationId, round);
+        RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                CommitResponse done = attempt(migrationId, round, scan, options, tally);
+                return tally.report(migrationId, round, scan.manifest().files().size(), attempt,
+                        Duration.between(start, clock.instant()), done.getImageDir());
+            } catch (StatusRuntimeException e) {
+                Optional<TransferRefusedException> refused = Refusals.fromStatus(migrationId, round, e);
+                if (refused.isPresent()) throw refused.get();
+                if (attempt >= options.maxAttempts()) {
+                    throw new TransferException(migrationId, round, "gave up after " + attempt + " attempts", e);
+                }
+                log.info("migration {} round {}: attempt {} broke ({}), resuming", migrationId, round, attempt, e.getStatus());
+            }
+        }
+    }
+
+    private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally) {
+        ImageManifest manifest = scan.manifest();
+        tally.startAttempt();
+        BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
+                .setManifest(manifest.toProto()).build();
+        BeginResponse states = deadline(options).begin(begin);
+        tally.wire(begin.getSerializedSize() + states.getSerializedSize());
+        tally.resumed(states, manifest);
+        Sending sending = new Sending(migrationId, round, scan, options, tally, states);
+        // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
+        sending.upload(false);
+        sending.upload(true);
+        CommitRequest commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round).build();
+        CommitResponse done = deadline(options).commit(commit);
+        tally.wire(commit.getSerializedSize() + done.getSerializedSize());
+        return done;
+    }
+
+    private ImageTransferGrpc.ImageTransferBlockingStub deadline(TransferOptions options) {
+        return blockingStub.withDeadlineAfter(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One attempt's uploads. */
+    private final class Sending {
+        private final String migrationId;
+        private final int round;
+        private final ImageScan scan;
+        private final TransferOptions options;
+        private final RoundTally tally;
+        private final BeginResponse states;
+
+        Sending(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally, BeginResponse states) {
+            this.migrationId = migrationId;
+            this.round = round;
+            this.scan = scan;
+            this.options = options;
+            this.tally = tally;
+            this.states = states;
+        }
+
+        void upload(boolean pagesFiles) {
+            ImageManifest m = scan.manifest();
+            ChunkUpload upload = null;
+            try {
+                for (int i = 0; i < m.files().size(); i++) {
+                    ImageManifest.File f = m.files().get(i);
+                    FileState st = states.getFiles(i);
+                    if (st.getComplete() || f.isPages() != pagesFiles) continue;
+                    DeltaPlanner.PagesFilePlan plan = pagesFiles ? plan(i, f) : null;
+                    if (upload == null) upload = new ChunkUpload(asyncStub);
+                    sendFile(upload, i, f, st.getVerifiedBytes(), plan);
+                }
+                if (upload != null) {
+                    UploadAck ack = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                    tally.wire(ack.getSerializedSize());
+                }
+            } catch (StatusRuntimeException | TransferException e) {
+                throw e;
+            } catch (Throwable t) {
+                if (upload != null) upload.close();
+                if (t instanceof Error err) throw err;
+                if (t instanceof RuntimeException re) throw re;
+                throw new TransferException(migrationId, round, "upload failed", t);
+            }
+        }
+
+        private DeltaPlanner.PagesFilePlan plan(int i, ImageManifest.File f) {
+            long[] digests = scan.pageDigests().get(f.name());
+            if (digests == null || scan.layoutOf(f.name()).isEmpty()) return null;
+            ByteBuffer bytes = ByteBuffer.allocate(digests.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.asLongBuffer().put(digests);
+            PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
+                    .setDigests(ByteString.copyFrom(bytes.array())).build();
+            PagesNeeded need = deadline(options).planPages(req);
+            tally.wire(req.getSerializedSize() + need.getSerializedSize());
+            if (need.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
+            BitSet bits = BitSet.valueOf(need.getNeedBitmap().toByteArray());
+            if (!options.deltas()) bits.set(0, digests.length);
+            return new DeltaPlanner.PagesFilePlan(bits);
+        }
+
+        private void sendFile(ChunkUpload upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
+                throws Throwable {
+            long[] digests = scan.pageDigests().get(f.name());
+            CompressionPolicy compression = new CompressionPolicy(options.compress());
+            byte[] buf = new byte[options.chunkBytes()];
+            try (FileChannel ch = FileChannel.open(scan.dir().resolve(f.name()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                ch.position(from);
+                long offset = from;
+                while (offset < f.length()) {
+                    int n = ImageScan.readFully(ch, buf);
+                    if (n == 0 || offset + n > f.length()) {
+                        throw new IllegalStateException(f.name() + " changed since it was scanned");
+                    }
+                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(index)
+                            .setOffset(offset).setLength(n).setCrc32C(ChunkCodec.crc32c(buf, 0, n));
+                    if (plan != null) {
+                        int pages = n / PageHash.PAGE_SIZE;
+                        DeltaPlanner.PlannedChunk pc = plan.plan(buf, pages, (int) (offset / PageHash.PAGE_SIZE), digests);
+                        ChunkCodec.Payload p = ChunkCodec.encode(pc.data(), 0, pc.dataPages() * PageHash.PAGE_SIZE,
+                                compression.shouldTry());
+                        compression.observe(p, pc.dataPages() * PageHash.PAGE_SIZE);
+                        c.setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
+                        for (int d : pc.dupOf()) c.addDupOf(d);
+                        tally.pages(pages, pc.dataPages(), pc.heldPages(), pc.zeroPages(), pc.dupPages());
+                    } else {
+                        ChunkCodec.Payload p = ChunkCodec.encode(buf, 0, n, compression.shouldTry());
+                        compression.observe(p, n);
+                        c.setCodec(p.codec()).setPayload(p.bytes());
+                    }
+                    Chunk chunk = c.build();
+                    upload.send(chunk);
+                    offset += n;
+                    tally.chunk(f.name(), n, chunk.getPayload().size(), chunk.getSerializedSize());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + f.name(), e);
+            }
+        }
+    }
+}

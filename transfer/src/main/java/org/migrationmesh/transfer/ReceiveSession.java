@@ -1,0 +1,339 @@
+package org.migrationmesh.transfer;
+
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.transfer.TransferRefusedException.Reason;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The receiving side of one round of one migration: files are rebuilt in a private staging
+ * directory, each chunk checked before it is written and each file checked against its SHA-256
+ * when complete. Survives a broken stream: the next Begin of the same round resumes at each
+ * file's verified length. Not thread-safe; {@link ImageReceiver} serialises calls.
+ */
+final class ReceiveSession {
+    private final String migrationId;
+    private final int round;
+    private final ImageManifest manifest;
+    private final Path staging;
+    private final FileState[] states;
+    private final FileChannel[] channels;
+    private final MessageDigest[] digests;
+    private final long[][] pageAddresses;
+    private final String[] spaces;
+    private final long[][] senderPageDigests;
+
+    ReceiveSession(String migrationId, int round, ImageManifest manifest, Path staging, PageStore store) {
+        this.store = store;
+        this.migrationId = migrationId;
+        this.round = round;
+        this.manifest = manifest;
+        this.staging = staging;
+        int n = manifest.files().size();
+        states = new FileState[n];
+        channels = new FileChannel[n];
+        digests = new MessageDigest[n];
+        pageAddresses = new long[n][];
+        spaces = new String[n];
+        senderPageDigests = new long[n][];
+        for (int i = 0; i < n; i++) {
+            states[i] = FileState.getDefaultInstance();
+            digests[i] = sha256();
+        }
+    }
+
+    ImageManifest manifest() {
+        return manifest;
+    }
+
+    Path staging() {
+        return staging;
+    }
+
+    /** Puts a copy of a file the receiver already holds with the same content in place of file i. */
+    void reuse(int i, Path held) {
+        ImageManifest.File f = manifest.files().get(i);
+        try {
+            Files.copy(held, staging.resolve(f.name()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying held " + held + " into staging", e);
+        }
+        states[i] = FileState.newBuilder().setVerifiedBytes(f.length()).setComplete(true).setReused(true).build();
+    }
+
+    /** An empty file needs no chunk: it is complete once created, if the manifest agrees. */
+    void acceptEmpty(int i) {
+        ImageManifest.File f = manifest.files().get(i);
+        if (!Arrays.equals(sha256().digest(), f.sha256())) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), "empty file with the SHA-256 of non-empty content");
+        }
+        try {
+            channel(i);
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating staged " + f.name(), e);
+        }
+        closeChannel(i);
+        states[i] = FileState.newBuilder().setComplete(true).build();
+    }
+
+    BeginResponse states() {
+        return BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).build();
+    }
+
+    /**
+     * Answers the sender's page digests for pages file i: which pages it must send. Empty when
+     * the file cannot be laid out by a received pagemap; it then travels as plain bytes.
+     */
+    Optional<BitSet> plan(int i, byte[] digestBytes) {
+        ImageManifest.File f = file(i);
+        if (!f.isPages()) throw refused(Reason.NOT_PLANNED, f.name(), "not a pages file");
+        Optional<Layout> layout = layoutOf(f);
+        if (layout.isEmpty()) return Optional.empty();
+        long[] vaddrs = layout.get().vaddrs();
+        if (digestBytes.length != vaddrs.length * 8L) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), digestBytes.length + " digest bytes for " + vaddrs.length + " pages");
+        }
+        long[] d = new long[vaddrs.length];
+        ByteBuffer.wrap(digestBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(d);
+        pageAddresses[i] = vaddrs;
+        spaces[i] = layout.get().space();
+        senderPageDigests[i] = d;
+        return Optional.of(DeltaPlanner.needed(layout.get().space(), vaddrs, d, store::holds));
+    }
+
+    private record Layout(String space, long[] vaddrs) {}
+
+    private Optional<Layout> layoutOf(ImageManifest.File pages) {
+        for (int j = 0; j < manifest.files().size(); j++) {
+            ImageManifest.File f = manifest.files().get(j);
+            Optional<String> space = PagemapImage.spaceOf(f.name());
+            if (space.isEmpty()) continue;
+            if (!states[j].getComplete()) {
+                throw refused(Reason.NOT_PLANNED, pages.name(), "pagemap " + f.name() + " not received yet");
+            }
+            PagemapImage pm;
+            try {
+                pm = PagemapImage.parse(Files.readAllBytes(staging.resolve(f.name())));
+            } catch (IllegalArgumentException e) {
+                continue; // not a pagemap we understand: its pages travel as plain bytes
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading staged " + f.name(), e);
+            }
+            if (!pm.pagesFileName().equals(pages.name())) continue;
+            Optional<long[]> vaddrs = pm.pageAddresses(pages.length());
+            return vaddrs.map(v -> new Layout(space.get(), v));
+        }
+        return Optional.empty();
+    }
+
+    /** Checks and writes one chunk; returns its decoded length. */
+    int accept(Chunk c) {
+        int i = c.getFileIndex();
+        if (i < 0 || i >= states.length) throw refused(Reason.CORRUPT_CHUNK, null, "no file with index " + i);
+        ImageManifest.File f = file(i);
+        long verified = states[i].getVerifiedBytes();
+        if (c.getLength() <= 0 || c.getLength() > ChunkCodec.MAX_CHUNK_BYTES) {
+            throw refused(Reason.OVERSIZED, f.name(), "chunk of " + c.getLength() + " bytes (max " + ChunkCodec.MAX_CHUNK_BYTES + ")");
+        }
+        if (c.getOffset() + c.getLength() > f.length()) {
+            throw refused(Reason.OVERSIZED, f.name(), "chunk [" + c.getOffset() + ", +" + c.getLength() + ") beyond length " + f.length());
+        }
+        if (c.getOffset() != verified) {
+            throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk at offset " + c.getOffset() + ", expected " + verified);
+        }
+        if (f.isPages() && senderPageDigests[i] == null && c.getPageOps().size() > 0) {
+            throw refused(Reason.NOT_PLANNED, f.name(), "page chunk before its pages were planned");
+        }
+        byte[] bytes;
+        try {
+            if (senderPageDigests[i] != null) {
+                bytes = decodePages(c, i);
+            } else {
+                if (c.getPageOps().size() > 0 || c.getDupOfCount() > 0) throw new ChunkCodec.BadChunkException("page ops in a plain chunk");
+                bytes = ChunkCodec.decodePlain(c);
+            }
+        } catch (ChunkCodec.BadChunkException e) {
+            throw refused(Reason.CORRUPT_CHUNK, f.name(), "chunk at offset " + c.getOffset() + ": " + e.getMessage(), e);
+        }
+        write(i, bytes, c.getOffset());
+        digests[i].update(bytes);
+        long now = verified + bytes.length;
+        FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
+        if (now == f.length()) {
+            byte[] sha = digests[i].digest();
+            if (!Arrays.equals(sha, f.sha256())) {
+                resetFile(i);
+                throw refused(Reason.FILE_DIGEST_MISMATCH, f.name(), "rebuilt file's SHA-256 differs from the manifest");
+            }
+            closeChannel(i);
+            st.setComplete(true);
+        }
+        states[i] = st.build();
+        return bytes.length;
+    }
+
+    private byte[] decodePages(Chunk c, int i) {
+        if (c.getOffset() % PageHash.PAGE_SIZE != 0) throw new ChunkCodec.BadChunkException("pages chunk not page aligned");
+        int first = (int) (c.getOffset() / PageHash.PAGE_SIZE);
+        long[] vaddrs = pageAddresses[i];
+        String space = spaces[i];
+        PageStoreSource source = new PageStoreSource(i, vaddrs, space);
+        byte[] out = ChunkCodec.decodePages(c, first, source);
+        long[] expected = senderPageDigests[i];
+        for (int p = 0; p < out.length / PageHash.PAGE_SIZE; p++) {
+            if (PageHash.of(out, p * PageHash.PAGE_SIZE) != expected[first + p]) {
+                throw new ChunkCodec.BadChunkException("page " + (first + p) + " differs from its planned digest");
+            }
+        }
+        return out;
+    }
+
+    private final PageStore store;
+
+    private final class PageStoreSource implements ChunkCodec.PageSource {
+        private final int file;
+        private final long[] vaddrs;
+        private final String space;
+
+        PageStoreSource(int file, long[] vaddrs, String space) {
+            this.file = file;
+            this.vaddrs = vaddrs;
+            this.space = space;
+        }
+
+        @Override
+        public boolean held(int index, byte[] dst, int off) {
+            return store.read(new PageKey(space, vaddrs[index]), dst, off);
+        }
+
+        @Override
+        public void earlier(int index, byte[] dst, int off) {
+            read(file, dst, off, (long) index * PageHash.PAGE_SIZE);
+        }
+    }
+
+    /** Every file complete? Else the first that is not. */
+    void checkComplete() {
+        for (int i = 0; i < states.length; i++) {
+            if (!states[i].getComplete()) {
+                throw refused(Reason.TRUNCATED, file(i).name(),
+                        "has " + states[i].getVerifiedBytes() + " of " + file(i).length() + " bytes");
+            }
+        }
+    }
+
+    /** Pages files of this round with their layout, for the page store once published. */
+    List<Integer> plannedPagesFiles() {
+        List<Integer> out = new java.util.ArrayList<>();
+        for (int i = 0; i < states.length; i++) if (senderPageDigests[i] != null) out.add(i);
+        return out;
+    }
+
+    String space(int i) {
+        return spaces[i];
+    }
+
+    long[] pageAddresses(int i) {
+        return pageAddresses[i];
+    }
+
+    long[] pageDigests(int i) {
+        return senderPageDigests[i];
+    }
+
+    void close() {
+        for (int i = 0; i < channels.length; i++) closeChannel(i);
+    }
+
+    private ImageManifest.File file(int i) {
+        return manifest.files().get(i);
+    }
+
+    private FileChannel channel(int i) throws IOException {
+        if (channels[i] == null) {
+            Path p = staging.resolve(file(i).name());
+            if (Files.isSymbolicLink(p)) throw refused(Reason.BAD_NAME, file(i).name(), "is a link in staging");
+            channels[i] = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
+        return channels[i];
+    }
+
+    private void write(int i, byte[] bytes, long offset) {
+        try {
+            FileChannel ch = channel(i);
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            long pos = offset;
+            while (b.hasRemaining()) pos += ch.write(b, pos);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing staged " + file(i).name(), e);
+        }
+    }
+
+    private void read(int i, byte[] dst, int off, long pos) {
+        try {
+            FileChannel ch = channel(i);
+            ByteBuffer b = ByteBuffer.wrap(dst, off, PageHash.PAGE_SIZE);
+            while (b.hasRemaining()) {
+                int n = ch.read(b, pos);
+                if (n < 0) throw new ChunkCodec.BadChunkException("earlier page at " + pos + " not written");
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged " + file(i).name(), e);
+        }
+    }
+
+    private void resetFile(int i) {
+        try {
+            channel(i).truncate(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("truncating staged " + file(i).name(), e);
+        }
+        digests[i] = sha256();
+        states[i] = FileState.getDefaultInstance();
+    }
+
+    private void closeChannel(int i) {
+        if (channels[i] == null) return;
+        try {
+            channels[i].close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing staged " + file(i).name(), e);
+        } finally {
+            channels[i] = null;
+        }
+    }
+
+    private TransferRefusedException refused(Reason r, String file, String detail) {
+        return new TransferRefusedException(migrationId, round, r, file, detail);
+    }
+
+    private TransferRefusedException refused(Reason r, String file, String detail, Throwable cause) {
+        return new TransferRefusedException(migrationId, round, r, file, detail, cause);
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-256 in this JVM", e);
+        }
+    }
+}
