@@ -14,8 +14,9 @@ import java.util.regex.Pattern;
  *
  * <p>Format (CRIU images/pagemap.proto, criu/include/magic.h): the 4-byte IMG_COMMON_MAGIC, the
  * 4-byte PAGEMAP_MAGIC, then entries of [uint32 LE length][protobuf message]: first a
- * {@code pagemap_head {pages_id = 1}}, then {@code pagemap_entry {vaddr = 1, nr_pages = 2,
- * in_parent = 3, flags = 4}}. Pages of entries with PE_PRESENT (or, in images without flags, not
+ * {@code pagemap_head {pages_id = 1}}, then {@code pagemap_entry {vaddr = 1, compat_nr_pages = 2,
+ * in_parent = 3, flags = 4, nr_pages = 5}} (CRIU 4 writes 0 in the uint32 compat_nr_pages and the
+ * count in the uint64 nr_pages; older CRIU only field 2). Pages of entries with PE_PRESENT (or, in images without flags, not
  * in_parent) are in the pages file, in entry order. Pure; no I/O.
  */
 public record PagemapImage(long pagesId, List<Entry> entries) {
@@ -112,7 +113,7 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
     }
 
     private static Entry parseEntry(ByteBuffer m) {
-        long vaddr = -1, nr = -1;
+        long vaddr = -1, nr = -1, nr64 = -1;
         boolean inParent = false;
         int flags = -1;
         while (m.hasRemaining()) {
@@ -122,9 +123,11 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
                 case (2 << 3) -> nr = varint(m);
                 case (3 << 3) -> inParent = varint(m) != 0;
                 case (4 << 3) -> flags = (int) varint(m);
+                case (5 << 3) -> nr64 = varint(m);
                 default -> skip(m, (int) (tag & 7));
             }
         }
+        if (nr64 >= 0) nr = nr64;
         if (vaddr < 0 || nr < 0) throw new IllegalArgumentException("pagemap entry without vaddr or nr_pages");
         if ((vaddr & (PageHash.PAGE_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("pagemap entry vaddr 0x" + Long.toHexString(vaddr) + " not page aligned");

@@ -26,6 +26,15 @@ class PagemapImageTest {
     }
 
     @Test
+    void criu4CountsPagesInTheWideField() {
+        // as CRIU 4.2 writes it: compat_nr_pages = 0, flags = PE_PRESENT|PE_LAZY, nr_pages (field 5) = the count
+        byte[] img = SyntheticImage.pagemap(1, new long[][] {
+                {0x7f8117c00000L, 0, PagemapImage.PE_PRESENT | PagemapImage.PE_LAZY, 3}, {0x7ffe03da3000L, 0, PagemapImage.PE_PRESENT, 1}});
+        assertThat(PagemapImage.parse(img).pageAddresses(4 * 4096)).get()
+                .isEqualTo(new long[] {0x7f8117c00000L, 0x7f8117c01000L, 0x7f8117c02000L, 0x7ffe03da3000L});
+    }
+
+    @Test
     void entriesWithoutFlagsUseInParent() {
         byte[] img = SyntheticImage.pagemap(1, new long[][] {{0x1000, 2}});
         assertThat(PagemapImage.parse(img).pageAddresses(2 * 4096)).get().isEqualTo(new long[] {0x1000, 0x2000});

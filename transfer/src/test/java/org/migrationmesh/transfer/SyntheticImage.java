@@ -49,7 +49,7 @@ final class SyntheticImage {
         Files.write(p, pages);
     }
 
-    /** A pagemap image: magics, head {pages_id}, entries {vaddr, nr_pages, flags}. */
+    /** A pagemap image: magics, head {pages_id}, entries {vaddr, compat_nr_pages[, flags[, nr_pages]]}. */
     static byte[] pagemap(long pagesId, long[][] entries) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         writeInt(out, PagemapImage.IMG_COMMON_MAGIC);
@@ -62,6 +62,7 @@ final class SyntheticImage {
             field(m, 1, e[0]);
             field(m, 2, e[1]);
             if (e.length > 2) field(m, 4, e[2]);
+            if (e.length > 3) field(m, 5, e[3]);
             entry(out, m.toByteArray());
         }
         return out.toByteArray();

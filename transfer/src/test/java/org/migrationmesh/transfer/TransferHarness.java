@@ -36,6 +36,12 @@ final class TransferHarness implements AutoCloseable {
     final ManagedChannel channel;
     /** Upload messages still to pass before the harness breaks the stream once; negative = never. */
     final AtomicInteger breakAfterChunks = new AtomicInteger(-1);
+    /**
+     * Rewrites the stream of page chunks (chunks with page ops): given the n-th page chunk, what
+     * to send instead (a changed chunk, nothing, or several). Null: send as is.
+     */
+    volatile java.util.function.BiFunction<Integer, Chunk, List<Chunk>> tamperPageChunks;
+    private final AtomicInteger pageChunks = new AtomicInteger();
 
     private TransferHarness(Path receiverRoot, boolean tcp) throws IOException {
         this.receiverRoot = receiverRoot;
@@ -69,8 +75,16 @@ final class TransferHarness implements AutoCloseable {
                     private boolean broken;
 
                     @Override
+                    @SuppressWarnings("unchecked")
                     public void sendMessage(Q message) {
                         if (broken) return;
+                        var tamper = tamperPageChunks;
+                        if (tamper != null && ((Chunk) message).getPageOps().size() > 0) {
+                            for (Chunk c : tamper.apply(pageChunks.getAndIncrement(), (Chunk) message)) {
+                                super.sendMessage((Q) c);
+                            }
+                            return;
+                        }
                         super.sendMessage(message);
                         if (breakAfterChunks.get() >= 0 && breakAfterChunks.getAndDecrement() == 0) {
                             broken = true;
