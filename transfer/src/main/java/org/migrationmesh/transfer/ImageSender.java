@@ -165,7 +165,8 @@ public final class ImageSender {
                     if (n == 0 || offset + n > f.length()) {
                         throw new IllegalStateException(f.name() + " changed since it was scanned");
                     }
-                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(index)
+                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                            .setFileIndex(index)
                             .setOffset(offset).setLength(n).setCrc32C(ChunkCodec.crc32c(buf, 0, n));
                     if (plan != null) {
                         int pages = n / PageHash.PAGE_SIZE;

@@ -55,7 +55,7 @@ final class MigrationImages {
                     "round " + publishedRound + " is already published");
         }
         ReceiveSession s = sessions.get(round);
-        if (s != null && s.manifest().toProto().equals(manifest.toProto())) return s.states();
+        if (s != null && s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt();
         if (s != null) {
             s.close();
             deleteTree(s.staging());
@@ -74,7 +74,7 @@ final class MigrationImages {
             if (f.length() == 0) s.acceptEmpty(i);
             else if (held != null && !f.isPages() && sizeOf(held) == f.length()) s.reuse(i, held);
         }
-        return s.states();
+        return s.newAttempt();
     }
 
     synchronized ReceiveSession session(int round) {

@@ -38,6 +38,8 @@ final class ReceiveSession {
     private final long[][] pageAddresses;
     private final String[] spaces;
     private final long[][] senderPageDigests;
+    private final PageStore store;
+    private long attempt;
 
     ReceiveSession(String migrationId, int round, ImageManifest manifest, Path staging, PageStore store) {
         this.store = store;
@@ -92,8 +94,10 @@ final class ReceiveSession {
         states[i] = FileState.newBuilder().setComplete(true).build();
     }
 
-    BeginResponse states() {
-        return BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).build();
+    /** Starts a new attempt (a Begin); chunks of earlier attempts are refused from now on. */
+    BeginResponse newAttempt() {
+        attempt++;
+        return BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt).build();
     }
 
     /**
@@ -148,6 +152,9 @@ final class ReceiveSession {
         if (i < 0 || i >= states.length) throw refused(Reason.CORRUPT_CHUNK, null, "no file with index " + i);
         ImageManifest.File f = file(i);
         long verified = states[i].getVerifiedBytes();
+        if (c.getAttempt() != attempt) {
+            throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk of attempt " + c.getAttempt() + ", current attempt " + attempt);
+        }
         if (c.getLength() <= 0 || c.getLength() > ChunkCodec.MAX_CHUNK_BYTES) {
             throw refused(Reason.OVERSIZED, f.name(), "chunk of " + c.getLength() + " bytes (max " + ChunkCodec.MAX_CHUNK_BYTES + ")");
         }
@@ -203,8 +210,6 @@ final class ReceiveSession {
         }
         return out;
     }
-
-    private final PageStore store;
 
     private final class PageStoreSource implements ChunkCodec.PageSource {
         private final int file;

@@ -130,20 +130,20 @@ class ImageTransferTest {
         BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migration).setRound(1).setManifest(
                 new ImageManifest(List.of(new ImageManifest.File("core-1.img", content.length,
                         ReceiveSession.sha256().digest(content)))).toProto()).build();
-        h.blocking().begin(begin);
+        long attempt = h.blocking().begin(begin).getAttempt();
         byte[] first = java.util.Arrays.copyOf(content, 4000);
         byte[] second = java.util.Arrays.copyOfRange(content, 4000, 8000);
 
-        Chunk good = TransferHarness.plainChunk(migration, 1, 0, 0, first);
+        Chunk good = TransferHarness.plainChunk(migration, 1, attempt, 0, 0, first);
         assertRefused(List.of(good.toBuilder().setCrc32C(good.getCrc32C() ^ 1).build()), Reason.CORRUPT_CHUNK);
         assertRefused(List.of(good.toBuilder().setPayload(good.getPayload().substring(0, 3000)).build()), Reason.CORRUPT_CHUNK);
-        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, 0, 4000, second)), Reason.OUT_OF_ORDER);
-        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, 0, 0, new byte[10001])), Reason.OVERSIZED);
+        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 4000, second)), Reason.OUT_OF_ORDER);
+        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 0, new byte[10001])), Reason.OVERSIZED);
         assertRefused(List.of(good.toBuilder().setLength(ChunkCodec.MAX_CHUNK_BYTES + 4096).build()), Reason.OVERSIZED);
         assertRefused(List.of(good.toBuilder().setFileIndex(7).build()), Reason.CORRUPT_CHUNK);
 
         // Good chunks are taken; a stream ending early leaves the file truncated and the round unpublished.
-        assertThat(h.upload(List.of(good, TransferHarness.plainChunk(migration, 1, 0, 4000, second))).get(10, TimeUnit.SECONDS)
+        assertThat(h.upload(List.of(good, TransferHarness.plainChunk(migration, 1, attempt, 0, 4000, second))).get(10, TimeUnit.SECONDS)
                 .getBytes()).isEqualTo(8000);
         assertThatThrownBy(() -> h.blocking().commit(CommitRequest.newBuilder().setMigrationId(migration).setRound(1).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
@@ -155,10 +155,13 @@ class ImageTransferTest {
         assertRefused(List.of(good), Reason.OUT_OF_ORDER);
         BeginResponse resumed = h.blocking().begin(begin);
         assertThat(resumed.getFiles(0).getVerifiedBytes()).isEqualTo(8000);
+        // chunks of the attempt before this Begin no longer count, even at the right offset
+        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 8000, new byte[2000])), Reason.OUT_OF_ORDER);
+        attempt = resumed.getAttempt();
 
         // A last chunk whose content differs (right CRC, wrong file digest) fails the file, not just the chunk.
         byte[] wrongTail = new byte[2000];
-        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, 0, 8000, wrongTail)), Reason.FILE_DIGEST_MISMATCH);
+        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 8000, wrongTail)), Reason.FILE_DIGEST_MISMATCH);
         assertThat(h.blocking().begin(begin).getFiles(0).getVerifiedBytes()).isZero();
     }
 

@@ -130,9 +130,9 @@ final class TransferHarness implements AutoCloseable {
         return result;
     }
 
-    /** A plain chunk of {@code bytes} for file {@code index} at {@code offset}, with a right CRC. */
-    static Chunk plainChunk(String migration, int round, int index, long offset, byte[] bytes) {
-        return Chunk.newBuilder().setMigrationId(migration).setRound(round).setFileIndex(index).setOffset(offset)
+    /** A plain chunk of {@code bytes} for file {@code index} at {@code offset} in an attempt, with a right CRC. */
+    static Chunk plainChunk(String migration, int round, long attempt, int index, long offset, byte[] bytes) {
+        return Chunk.newBuilder().setMigrationId(migration).setRound(round).setAttempt(attempt).setFileIndex(index).setOffset(offset)
                 .setLength(bytes.length).setPayload(ByteString.copyFrom(bytes))
                 .setCrc32C(ChunkCodec.crc32c(bytes, 0, bytes.length)).build();
     }
