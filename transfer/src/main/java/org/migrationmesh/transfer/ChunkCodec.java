@@ -2,6 +2,7 @@ package org.migrationmesh.transfer;
 
 import com.github.luben.zstd.Zstd;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.Codec;
 
@@ -50,14 +51,26 @@ public final class ChunkCodec {
         return (int) c.getValue();
     }
 
-    /** Compresses {@code raw[off..off+len)} if {@code tryCompress} and it pays off; else stores it. */
+    /** Compresses {@code raw[off..off+len)} if {@code tryCompress} and it pays off; else stores a copy. */
     public static Payload encode(byte[] raw, int off, int len, boolean tryCompress) {
-        if (tryCompress && len > 0) {
-            byte[] dst = new byte[(int) Zstd.compressBound(len)];
-            long n = Zstd.compressByteArray(dst, 0, dst.length, raw, off, len, ZSTD_LEVEL);
-            if (n <= len * WORTH) return new Payload(Codec.CODEC_ZSTD, ByteString.copyFrom(dst, 0, (int) n));
-        }
-        return new Payload(Codec.CODEC_NONE, ByteString.copyFrom(raw, off, len));
+        Payload p = compressed(raw, off, len, tryCompress);
+        return p != null ? p : new Payload(Codec.CODEC_NONE, ByteString.copyFrom(raw, off, len));
+    }
+
+    /**
+     * Like {@link #encode} for {@code raw[0..len)}, but takes ownership of {@code raw}: stored
+     * bytes are wrapped, not copied, so the caller must never change the array afterwards.
+     */
+    public static Payload encodeOwned(byte[] raw, int len, boolean tryCompress) {
+        Payload p = compressed(raw, 0, len, tryCompress);
+        return p != null ? p : new Payload(Codec.CODEC_NONE, UnsafeByteOperations.unsafeWrap(raw, 0, len));
+    }
+
+    private static Payload compressed(byte[] raw, int off, int len, boolean tryCompress) {
+        if (!tryCompress || len == 0) return null;
+        byte[] dst = new byte[(int) Zstd.compressBound(len)];
+        long n = Zstd.compressByteArray(dst, 0, dst.length, raw, off, len, ZSTD_LEVEL);
+        return n <= len * WORTH ? new Payload(Codec.CODEC_ZSTD, UnsafeByteOperations.unsafeWrap(dst, 0, (int) n)) : null;
     }
 
     /** The payload's decoded bytes, which must be exactly {@code expected} long. */
@@ -114,6 +127,11 @@ public final class ChunkCodec {
             else if (op != PageOps.ZERO && op != PageOps.HELD) throw new BadChunkException("unknown page op " + op);
         }
         if (dups != c.getDupOfCount()) throw new BadChunkException(c.getDupOfCount() + " dup references for " + dups + " dup pages");
+        if (dataPages == pages) {
+            byte[] all = decodePayload(c.getCodec(), c.getPayload(), len); // every page is data: no rebuilding
+            checkCrc(c, all);
+            return all;
+        }
         byte[] data = decodePayload(c.getCodec(), c.getPayload(), dataPages * PageHash.PAGE_SIZE);
         byte[] out = new byte[len];
         int d = 0, k = 0;

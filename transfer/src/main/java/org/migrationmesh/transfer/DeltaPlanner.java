@@ -37,7 +37,10 @@ public final class DeltaPlanner {
         return need;
     }
 
-    /** One planned chunk: an op per page, the dup references, the data pages concatenated. */
+    /**
+     * One planned chunk: an op per page, the dup references, the data pages concatenated (the
+     * first {@code dataPages * 4096} bytes of {@code data}, which may be the chunk buffer itself).
+     */
     public record PlannedChunk(byte[] ops, int[] dupOf, byte[] data, int dataPages, int zeroPages, int heldPages,
                                int dupPages) {}
 
@@ -58,13 +61,11 @@ public final class DeltaPlanner {
         public PlannedChunk plan(byte[] buf, int pages, int firstPage, long[] digests) {
             byte[] ops = new byte[pages];
             int[] dups = new int[pages];
-            byte[] data = new byte[pages * PageHash.PAGE_SIZE];
             int nData = 0, nZero = 0, nHeld = 0, nDup = 0;
             for (int i = 0; i < pages; i++) {
                 int page = firstPage + i;
-                int off = i * PageHash.PAGE_SIZE;
                 long digest = digests[page];
-                if (digest == PageHash.ZERO && PageHash.isZero(buf, off)) {
+                if (digest == PageHash.ZERO && PageHash.isZero(buf, i * PageHash.PAGE_SIZE)) {
                     ops[i] = PageOps.ZERO;
                     nZero++;
                     continue;
@@ -82,8 +83,17 @@ public final class DeltaPlanner {
                     continue;
                 }
                 ops[i] = PageOps.DATA;
-                System.arraycopy(buf, off, data, nData * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
                 nData++;
+            }
+            // Every page is data (a first round of distinct pages): the chunk's own bytes are the payload.
+            byte[] data = buf;
+            if (nData < pages) {
+                data = new byte[nData * PageHash.PAGE_SIZE];
+                for (int i = 0, d = 0; i < pages; i++) {
+                    if (ops[i] != PageOps.DATA) continue;
+                    System.arraycopy(buf, i * PageHash.PAGE_SIZE, data, d, PageHash.PAGE_SIZE);
+                    d += PageHash.PAGE_SIZE;
+                }
             }
             return new PlannedChunk(ops, java.util.Arrays.copyOf(dups, nDup), data, nData, nZero, nHeld, nDup);
         }

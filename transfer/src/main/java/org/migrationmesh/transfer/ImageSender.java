@@ -156,13 +156,13 @@ public final class ImageSender {
                 throws Throwable {
             long[] digests = scan.pageDigests().get(f.name());
             CompressionPolicy compression = new CompressionPolicy(options.compress());
-            byte[] buf = new byte[options.chunkBytes()];
             try (FileChannel ch = FileChannel.open(scan.dir().resolve(f.name()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ch.position(from);
                 long offset = from;
                 while (offset < f.length()) {
+                    byte[] buf = new byte[(int) Math.min(options.chunkBytes(), f.length() - offset)]; // owned by the chunk
                     int n = ImageScan.readFully(ch, buf);
-                    if (n == 0 || offset + n > f.length()) {
+                    if (n != buf.length) {
                         throw new IllegalStateException(f.name() + " changed since it was scanned");
                     }
                     Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
@@ -171,14 +171,14 @@ public final class ImageSender {
                     if (plan != null) {
                         int pages = n / PageHash.PAGE_SIZE;
                         DeltaPlanner.PlannedChunk pc = plan.plan(buf, pages, (int) (offset / PageHash.PAGE_SIZE), digests);
-                        ChunkCodec.Payload p = ChunkCodec.encode(pc.data(), 0, pc.dataPages() * PageHash.PAGE_SIZE,
+                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(pc.data(), pc.dataPages() * PageHash.PAGE_SIZE,
                                 compression.shouldTry());
                         compression.observe(p, pc.dataPages() * PageHash.PAGE_SIZE);
                         c.setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
                         for (int d : pc.dupOf()) c.addDupOf(d);
                         tally.pages(pages, pc.dataPages(), pc.heldPages(), pc.zeroPages(), pc.dupPages());
                     } else {
-                        ChunkCodec.Payload p = ChunkCodec.encode(buf, 0, n, compression.shouldTry());
+                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(buf, n, compression.shouldTry());
                         compression.observe(p, n);
                         c.setCodec(p.codec()).setPayload(p.bytes());
                     }

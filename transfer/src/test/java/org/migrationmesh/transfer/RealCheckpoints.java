@@ -116,8 +116,12 @@ final class RealCheckpoints implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         memhog.destroyForcibly();
-        memhog.waitFor(10, TimeUnit.SECONDS);
+        try {
+            memhog.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
