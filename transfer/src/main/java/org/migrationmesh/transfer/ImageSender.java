@@ -10,6 +10,8 @@ import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
 import org.migrationmesh.proto.transfer.FileState;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
+import org.migrationmesh.proto.transfer.LivePages;
+import org.migrationmesh.proto.transfer.LivePagesAck;
 import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.proto.transfer.UploadAck;
@@ -71,6 +73,36 @@ public final class ImageSender {
         }
     }
 
+    /**
+     * Sends pages read from the running process ahead of the final dump: page i is
+     * {@code pages[i*4096 ..]} at {@code vaddrs[i]} of address space {@code space} (the pid in the
+     * image). The receiver's {@link PageStore} keeps them, so the next round need not send them
+     * again if they did not change. Returns the number of pages the receiver took.
+     */
+    public long sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
+        if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
+            throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
+        }
+        int perMessage = options.chunkBytes() / PageHash.PAGE_SIZE;
+        FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
+        try {
+            for (int first = 0; first < vaddrs.length; first += perMessage) {
+                int n = Math.min(perMessage, vaddrs.length - first);
+                LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
+                        .setPages(ByteString.copyFrom(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE));
+                for (int i = first; i < first + n; i++) b.addVaddrs(vaddrs[i]);
+                upload.send(b.build());
+            }
+            return upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS).getPages();
+        } catch (StatusRuntimeException e) {
+            throw new TransferException(migrationId, 0, "live pages of " + space + " not taken", e);
+        } catch (Throwable t) {
+            upload.close();
+            if (t instanceof Error err) throw err;
+            throw new TransferException(migrationId, 0, "live pages of " + space + " not sent", t);
+        }
+    }
+
     private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally) {
         ImageManifest manifest = scan.manifest();
         tally.startAttempt();
@@ -113,14 +145,14 @@ public final class ImageSender {
 
         void upload(boolean pagesFiles) {
             ImageManifest m = scan.manifest();
-            ChunkUpload upload = null;
+            FlowControlledUpload<Chunk, UploadAck> upload = null;
             try {
                 for (int i = 0; i < m.files().size(); i++) {
                     ImageManifest.File f = m.files().get(i);
                     FileState st = states.getFiles(i);
                     if (st.getComplete() || f.isPages() != pagesFiles) continue;
                     DeltaPlanner.PagesFilePlan plan = pagesFiles ? plan(i, f) : null;
-                    if (upload == null) upload = new ChunkUpload(asyncStub);
+                    if (upload == null) upload = new FlowControlledUpload<>(asyncStub::upload);
                     sendFile(upload, i, f, st.getVerifiedBytes(), plan);
                 }
                 if (upload != null) {
@@ -152,7 +184,7 @@ public final class ImageSender {
             return new DeltaPlanner.PagesFilePlan(bits);
         }
 
-        private void sendFile(ChunkUpload upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
+        private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
                 throws Throwable {
             long[] digests = scan.pageDigests().get(f.name());
             CompressionPolicy compression = new CompressionPolicy(options.compress());

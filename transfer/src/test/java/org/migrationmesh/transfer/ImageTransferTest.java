@@ -82,6 +82,24 @@ class ImageTransferTest {
     }
 
     @Test
+    void livePagesSentOverGrpcAreNotSentAgainAndStaleOnesAre() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 6);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = new long[64];
+        for (int p = 0; p < 64; p++) vaddrs[p] = SyntheticImage.RUNS[0] + (long) p * 4096;
+        byte[] first64 = java.util.Arrays.copyOf(pages, 64 * 4096);
+        first64[5 * 4096] ^= 1; // page 5 changed after it was read live: must still be sent
+        ImageSender sender = h.sender();
+        TransferOptions small = new TransferOptions(16 * 4096, true, true, 1, java.time.Duration.ofSeconds(30));
+        assertThat(sender.sendLivePages(migration, "1", vaddrs, first64, small)).isEqualTo(64);
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        // pages 0..63 minus page 5 (stale) minus the 10 zero pages 10..19 (zero beats held)
+        assertThat(r.pagesUnchanged()).isEqualTo(64 - 1 - 10);
+    }
+
+    @Test
     void aBrokenStreamResumesFromTheLastVerifiedChunk() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 4);

@@ -2,29 +2,29 @@ package org.migrationmesh.transfer;
 
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import org.migrationmesh.proto.transfer.Chunk;
-import org.migrationmesh.proto.transfer.ImageTransferGrpc;
-import org.migrationmesh.proto.transfer.UploadAck;
+import io.grpc.stub.StreamObserver;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
- * One Upload call driven from the sending thread with flow control: a chunk is written only
+ * One client-streaming call (Upload, PutLivePages) driven from the sending thread with flow control: a chunk is written only
  * while the call {@code isReady()}; otherwise the thread waits for the onReady signal (and
  * checks readiness again, so a spurious onReady does no harm). The transport's window and the
  * stub's on-ready threshold decide how many bytes are in flight.
  */
-final class ChunkUpload implements AutoCloseable {
+final class FlowControlledUpload<T, R> implements AutoCloseable {
     private final Object lock = new Object();
-    private ClientCallStreamObserver<Chunk> call;
+    private ClientCallStreamObserver<T> call;
     private Throwable error;
-    private UploadAck ack;
+    private R ack;
     private boolean done;
 
-    ChunkUpload(ImageTransferGrpc.ImageTransferStub stub) {
-        stub.upload(new ClientResponseObserver<Chunk, UploadAck>() {
+    /** Starts the call, e.g. {@code new FlowControlledUpload<>(stub::upload)}. */
+    FlowControlledUpload(Function<StreamObserver<R>, StreamObserver<T>> start) {
+        start.apply(new ClientResponseObserver<T, R>() {
             @Override
-            public void beforeStart(ClientCallStreamObserver<Chunk> requestStream) {
+            public void beforeStart(ClientCallStreamObserver<T> requestStream) {
                 call = requestStream;
                 requestStream.setOnReadyHandler(() -> {
                     synchronized (lock) {
@@ -34,7 +34,7 @@ final class ChunkUpload implements AutoCloseable {
             }
 
             @Override
-            public void onNext(UploadAck value) {
+            public void onNext(R value) {
                 synchronized (lock) {
                     ack = value;
                 }
@@ -59,18 +59,18 @@ final class ChunkUpload implements AutoCloseable {
         });
     }
 
-    /** Sends a chunk once the call is ready; throws the call's failure if it has failed. */
-    void send(Chunk c) throws Throwable {
+    /** Sends a message once the call is ready; throws the call's failure if it has failed. */
+    void send(T c) throws Throwable {
         synchronized (lock) {
             while (!call.isReady() && !done) lock.wait();
             if (error != null) throw error;
-            if (done) throw new IllegalStateException("upload ended before all chunks were sent");
+            if (done) throw new IllegalStateException("call ended before all messages were sent");
         }
         call.onNext(c);
     }
 
     /** Half-closes and waits for the receiver's acknowledgement. */
-    UploadAck finish(long timeout, TimeUnit unit) throws Throwable {
+    R finish(long timeout, TimeUnit unit) throws Throwable {
         call.onCompleted();
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         synchronized (lock) {
