@@ -74,7 +74,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
     @Override
     public void planPages(PageDigests req, StreamObserver<PagesNeeded> out) {
         unary(out, req.getMigrationId(), req.getRound(), () -> {
-            ReceiveSession s = migration(req.getMigrationId()).session(req.getRound());
+            ReceiveSession s = existing(req.getMigrationId(), req.getRound()).session(req.getRound());
             synchronized (s) {
                 Optional<BitSet> need = s.plan(req.getFileIndex(), req.getDigests().toByteArray());
                 PagesNeeded.Builder b = PagesNeeded.newBuilder();
@@ -103,7 +103,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             public void onNext(Chunk c) {
                 if (failed) return;
                 try {
-                    ReceiveSession s = migration(c.getMigrationId()).session(c.getRound());
+                    ReceiveSession s = existing(c.getMigrationId(), c.getRound()).session(c.getRound());
                     synchronized (s) {
                         bytes += s.accept(c);
                     }
@@ -138,7 +138,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
 
     @Override
     public void commit(CommitRequest req, StreamObserver<CommitResponse> out) {
-        unary(out, req.getMigrationId(), req.getRound(), () -> migration(req.getMigrationId()).commit(req.getRound()));
+        unary(out, req.getMigrationId(), req.getRound(), () -> existing(req.getMigrationId(), req.getRound()).commit(req.getRound()));
     }
 
     @Override
@@ -197,6 +197,15 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         }
         out.onNext(result);
         out.onCompleted();
+    }
+
+    /** A migration that has begun a round here; never creates one (only Begin and the local API do). */
+    private MigrationImages existing(String migrationId, int round) {
+        MigrationImages m = migrations.get(migrationId);
+        if (m == null) {
+            throw new TransferRefusedException(migrationId, round, Reason.NO_SESSION, null, "no Begin for this migration");
+        }
+        return m;
     }
 
     private MigrationImages migration(String migrationId) {

@@ -95,12 +95,19 @@ public final class ImageSender {
             }
             return upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS).getPages();
         } catch (StatusRuntimeException e) {
-            throw new TransferException(migrationId, 0, "live pages of " + space + " not taken", e);
+            throw new TransferException(migrationId, 0, "live pages of " + space + " not taken: " + e.getStatus(), e);
         } catch (Throwable t) {
             upload.close();
-            if (t instanceof Error err) throw err;
-            throw new TransferException(migrationId, 0, "live pages of " + space + " not sent", t);
+            throw rethrown(migrationId, 0, "live pages of " + space + " not sent", t);
         }
+    }
+
+    /** Unchecked failures as they are (gRPC status ones are retried or mapped by the caller); the rest wrapped. */
+    private static RuntimeException rethrown(String migrationId, int round, String what, Throwable t) {
+        if (t instanceof Error err) throw err;
+        if (t instanceof RuntimeException re) return re;
+        if (t instanceof InterruptedException) Thread.currentThread().interrupt();
+        return new TransferException(migrationId, round, what, t);
     }
 
     private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally) {
@@ -159,13 +166,9 @@ public final class ImageSender {
                     UploadAck ack = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
                     tally.wire(ack.getSerializedSize());
                 }
-            } catch (StatusRuntimeException | TransferException e) {
-                throw e;
             } catch (Throwable t) {
-                if (upload != null) upload.close();
-                if (t instanceof Error err) throw err;
-                if (t instanceof RuntimeException re) throw re;
-                throw new TransferException(migrationId, round, "upload failed", t);
+                if (upload != null) upload.close(); // cancels a call still open, e.g. when planning failed
+                throw rethrown(migrationId, round, "upload failed", t);
             }
         }
 

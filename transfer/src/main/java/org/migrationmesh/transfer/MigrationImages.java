@@ -55,10 +55,12 @@ final class MigrationImages {
                     "round " + publishedRound + " is already published");
         }
         ReceiveSession s = sessions.get(round);
-        if (s != null && s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt();
         if (s != null) {
-            s.close();
-            deleteTree(s.staging());
+            synchronized (s) { // an upload of the previous attempt may still be draining
+                if (s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt();
+                s.close();
+                deleteTree(s.staging());
+            }
         }
         Path staging = dir.resolve(".staging-round-" + round + "-" + UUID.randomUUID());
         try {
@@ -67,14 +69,16 @@ final class MigrationImages {
             throw new UncheckedIOException("creating " + staging, e);
         }
         s = new ReceiveSession(migrationId, round, manifest, staging, store);
-        sessions.put(round, s);
-        for (int i = 0; i < manifest.files().size(); i++) {
-            ImageManifest.File f = manifest.files().get(i);
-            Path held = publishedBySha.get(f.sha256Hex());
-            if (f.length() == 0) s.acceptEmpty(i);
-            else if (held != null && !f.isPages() && sizeOf(held) == f.length()) s.reuse(i, held);
+        synchronized (s) {
+            for (int i = 0; i < manifest.files().size(); i++) {
+                ImageManifest.File f = manifest.files().get(i);
+                Path held = publishedBySha.get(f.sha256Hex());
+                if (f.length() == 0) s.acceptEmpty(i);
+                else if (held != null && !f.isPages() && sizeOf(held) == f.length()) s.reuse(i, held);
+            }
+            sessions.put(round, s);
+            return s.newAttempt();
         }
-        return s.newAttempt();
     }
 
     synchronized ReceiveSession session(int round) {
