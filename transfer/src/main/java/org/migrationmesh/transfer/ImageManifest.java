@@ -13,7 +13,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * What an image directory holds: every file's name, length and SHA-256. CRIU image directories
+ * What an image directory holds: every file's name, length and SHA-256 (for a pages file the
+ * SHA-256 may be left out here and given at commit). CRIU image directories
  * are flat, so a name is one plain path component; anything else is refused. Pure.
  */
 public record ImageManifest(List<File> files) {
@@ -24,7 +25,14 @@ public record ImageManifest(List<File> files) {
         public File {
             checkName(name);
             if (length < 0) throw new IllegalArgumentException("negative length " + length + " for " + name);
-            if (sha256 == null || sha256.length != 32) throw new IllegalArgumentException("no SHA-256 for " + name);
+            if (sha256 == null || (sha256.length != 32 && sha256.length != 0)) {
+                throw new IllegalArgumentException("no SHA-256 for " + name);
+            }
+        }
+
+        /** Whether the SHA-256 is in the manifest; if not, it comes with the commit. */
+        public boolean hasSha256() {
+            return sha256.length == 32;
         }
 
         public String sha256Hex() {

@@ -138,7 +138,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
 
     @Override
     public void commit(CommitRequest req, StreamObserver<CommitResponse> out) {
-        unary(out, req.getMigrationId(), req.getRound(), () -> existing(req.getMigrationId(), req.getRound()).commit(req.getRound()));
+        unary(out, req.getMigrationId(), req.getRound(), () -> existing(req.getMigrationId(), req.getRound()).commit(req.getRound(), req.getDigestsList()));
     }
 
     @Override

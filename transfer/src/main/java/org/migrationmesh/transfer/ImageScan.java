@@ -21,9 +21,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The sender's one read pass over an image directory: the manifest (length and SHA-256 of every
- * file) and the digest of every 4 KiB page of each pages file. Refuses anything but regular
- * files with safe names (a link could make the sender read outside the image).
+ * The sender's first read pass over an image directory: the manifest (length and SHA-256 of every
+ * file but pages files, whose SHA-256 is computed while they are streamed) and the digest of
+ * every 4 KiB page of each pages file. Refuses anything but regular files with safe names (a link
+ * could make the sender read outside the image).
  */
 public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests) {
     private static final int BUFFER = 1 << 20;
@@ -65,7 +66,7 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                 while (true) {
                     int n = readFully(ch, buf);
                     if (n == 0) break;
-                    sha.update(buf, 0, n);
+                    if (pd == null) sha.update(buf, 0, n);
                     if (pd != null) {
                         int first = Math.toIntExact(length / PageHash.PAGE_SIZE);
                         for (int off = 0; off + PageHash.PAGE_SIZE <= n; off += PageHash.PAGE_SIZE) {
@@ -78,7 +79,7 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                 throw new UncheckedIOException("reading image file " + p, e);
             }
             if (length != a.size()) throw new IllegalStateException(p + " changed while scanned: " + a.size() + " -> " + length);
-            files.add(new ImageManifest.File(name, length, sha.digest()));
+            files.add(new ImageManifest.File(name, length, pd == null ? sha.digest() : new byte[0]));
             if (pd != null) digests.put(name, pd);
         }
         return new ImageScan(dir, new ImageManifest(files), digests);

@@ -8,6 +8,7 @@ import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
@@ -25,6 +26,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
@@ -122,10 +124,34 @@ public final class ImageSender {
         // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
         sending.upload(false);
         sending.upload(true);
-        CommitRequest commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round).build();
-        CommitResponse done = deadline(options).commit(commit);
-        tally.wire(commit.getSerializedSize() + done.getSerializedSize());
+        CommitRequest.Builder commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round);
+        for (int i = 0; i < manifest.files().size(); i++) {
+            if (manifest.files().get(i).hasSha256()) continue;
+            byte[] sha = sending.streamedSha.get(i);
+            if (sha == null) sha = sha256Of(scan.dir().resolve(manifest.files().get(i).name()), Long.MAX_VALUE, null);
+            commit.addDigests(FileDigest.newBuilder().setFileIndex(i).setSha256(ByteString.copyFrom(sha)));
+        }
+        CommitResponse done = deadline(options).commit(commit.build());
+        tally.wire(commit.build().getSerializedSize() + done.getSerializedSize());
         return done;
+    }
+
+    /** SHA-256 of the first {@code upTo} bytes of a file, continuing {@code md} if given. */
+    private static byte[] sha256Of(Path file, long upTo, MessageDigest md) {
+        MessageDigest sha = md != null ? md : ReceiveSession.sha256();
+        byte[] buf = new byte[1 << 20];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long left = upTo;
+            while (left > 0) {
+                int n = ch.read(ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, left)));
+                if (n < 0) break;
+                sha.update(buf, 0, n);
+                left -= n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + file, e);
+        }
+        return md != null ? null : sha.digest();
     }
 
     private ImageTransferGrpc.ImageTransferBlockingStub deadline(TransferOptions options) {
@@ -140,6 +166,8 @@ public final class ImageSender {
         private final TransferOptions options;
         private final RoundTally tally;
         private final BeginResponse states;
+        /** SHA-256 of files streamed in this attempt whose manifest entry has none, by index. */
+        final java.util.Map<Integer, byte[]> streamedSha = new java.util.HashMap<>();
 
         Sending(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally, BeginResponse states) {
             this.migrationId = migrationId;
@@ -191,6 +219,8 @@ public final class ImageSender {
                 throws Throwable {
             long[] digests = scan.pageDigests().get(f.name());
             CompressionPolicy compression = new CompressionPolicy(options.compress());
+            MessageDigest sha = f.hasSha256() ? null : ReceiveSession.sha256();
+            if (sha != null && from > 0) sha256Of(scan.dir().resolve(f.name()), from, sha); // resumed: hash what is there
             try (FileChannel ch = FileChannel.open(scan.dir().resolve(f.name()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ch.position(from);
                 long offset = from;
@@ -219,12 +249,14 @@ public final class ImageSender {
                     }
                     Chunk chunk = c.build();
                     upload.send(chunk);
+                    if (sha != null) sha.update(buf, 0, n); // while the transport sends: off the critical path
                     offset += n;
                     tally.chunk(f.name(), n, chunk.getPayload().size(), chunk.getSerializedSize());
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("reading " + f.name(), e);
             }
+            if (sha != null) streamedSha.put(index, sha.digest());
         }
     }
 }

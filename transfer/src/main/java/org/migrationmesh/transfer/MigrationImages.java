@@ -2,6 +2,7 @@ package org.migrationmesh.transfer;
 
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -72,7 +74,7 @@ final class MigrationImages {
         synchronized (s) {
             for (int i = 0; i < manifest.files().size(); i++) {
                 ImageManifest.File f = manifest.files().get(i);
-                Path held = publishedBySha.get(f.sha256Hex());
+                Path held = f.hasSha256() ? publishedBySha.get(f.sha256Hex()) : null;
                 if (f.length() == 0) s.acceptEmpty(i);
                 else if (held != null && !f.isPages() && sizeOf(held) == f.length()) s.reuse(i, held);
             }
@@ -90,10 +92,10 @@ final class MigrationImages {
     }
 
     /** Verifies the round complete, publishes it atomically and makes it what later rounds compare against. */
-    synchronized CommitResponse commit(int round) {
+    synchronized CommitResponse commit(int round, List<FileDigest> digests) {
         ReceiveSession s = session(round);
         synchronized (s) {
-            s.checkComplete();
+            s.checkComplete(digests);
             s.close();
         }
         Path target = dir.resolve("round-" + round);
@@ -111,7 +113,9 @@ final class MigrationImages {
                     s.pageDigests(i));
         }
         publishedBySha.clear();
-        for (ImageManifest.File f : s.manifest().files()) publishedBySha.put(f.sha256Hex(), target.resolve(f.name()));
+        for (ImageManifest.File f : s.manifest().files()) {
+            if (f.hasSha256()) publishedBySha.put(f.sha256Hex(), target.resolve(f.name()));
+        }
         Path previous = published;
         published = target;
         publishedRound = round;

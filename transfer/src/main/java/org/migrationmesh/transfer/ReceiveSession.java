@@ -2,6 +2,7 @@ package org.migrationmesh.transfer;
 
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
@@ -38,6 +39,8 @@ final class ReceiveSession {
     private final long[][] pageAddresses;
     private final String[] spaces;
     private final long[][] senderPageDigests;
+    /** SHA-256 of each complete file whose manifest entry has none, to check at commit. */
+    private final byte[][] finalSha;
     private final PageStore store;
     private long attempt;
 
@@ -54,6 +57,7 @@ final class ReceiveSession {
         pageAddresses = new long[n][];
         spaces = new String[n];
         senderPageDigests = new long[n][];
+        finalSha = new byte[n][];
         for (int i = 0; i < n; i++) {
             states[i] = FileState.getDefaultInstance();
             digests[i] = sha256();
@@ -82,7 +86,9 @@ final class ReceiveSession {
     /** An empty file needs no chunk: it is complete once created, if the manifest agrees. */
     void acceptEmpty(int i) {
         ImageManifest.File f = manifest.files().get(i);
-        if (!Arrays.equals(sha256().digest(), f.sha256())) {
+        if (!f.hasSha256()) {
+            finalSha[i] = sha256().digest();
+        } else if (!Arrays.equals(sha256().digest(), f.sha256())) {
             throw refused(Reason.BAD_MANIFEST, f.name(), "empty file with the SHA-256 of non-empty content");
         }
         try {
@@ -184,7 +190,9 @@ final class ReceiveSession {
         FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
         if (now == f.length()) {
             byte[] sha = digests[i].digest();
-            if (!Arrays.equals(sha, f.sha256())) {
+            if (!f.hasSha256()) {
+                finalSha[i] = sha;
+            } else if (!Arrays.equals(sha, f.sha256())) {
                 resetFile(i);
                 throw refused(Reason.FILE_DIGEST_MISMATCH, f.name(), "rebuilt file's SHA-256 differs from the manifest");
             }
@@ -233,12 +241,28 @@ final class ReceiveSession {
         }
     }
 
-    /** Every file complete? Else the first that is not. */
-    void checkComplete() {
+    /**
+     * Refuses unless every file is complete and every file whose SHA-256 comes with the commit
+     * ({@code digests}) matches it; a file that does not match is dropped, to be sent again.
+     */
+    void checkComplete(List<FileDigest> commitDigests) {
+        byte[][] given = new byte[states.length][];
+        for (FileDigest d : commitDigests) {
+            if (d.getFileIndex() >= states.length) throw refused(Reason.BAD_MANIFEST, null, "digest for file " + d.getFileIndex());
+            given[d.getFileIndex()] = d.getSha256().toByteArray();
+        }
         for (int i = 0; i < states.length; i++) {
             if (!states[i].getComplete()) {
                 throw refused(Reason.TRUNCATED, file(i).name(),
                         "has " + states[i].getVerifiedBytes() + " of " + file(i).length() + " bytes");
+            }
+            if (file(i).hasSha256()) continue;
+            if (given[i] == null || given[i].length != 32) {
+                throw refused(Reason.BAD_MANIFEST, file(i).name(), "no SHA-256 in the manifest nor at commit");
+            }
+            if (!Arrays.equals(given[i], finalSha[i])) {
+                resetFile(i);
+                throw refused(Reason.FILE_DIGEST_MISMATCH, file(i).name(), "rebuilt file's SHA-256 differs from the one given at commit");
             }
         }
     }
@@ -312,6 +336,7 @@ final class ReceiveSession {
             throw new UncheckedIOException("truncating staged " + file(i).name(), e);
         }
         digests[i] = sha256();
+        finalSha[i] = null;
         states[i] = FileState.getDefaultInstance();
     }
 

@@ -183,6 +183,25 @@ class ImageTransferTest {
         assertThat(h.blocking().begin(begin).getFiles(0).getVerifiedBytes()).isZero();
     }
 
+    @Test
+    void aPagesFileWhoseDigestGivenAtCommitDiffersIsRefusedAndSentAgain() throws Exception {
+        byte[] pages = new byte[2 * 4096];
+        new java.util.Random(4).nextBytes(pages);
+        BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migration).setRound(1).setManifest(
+                new ImageManifest(List.of(new ImageManifest.File("pages-1.img", pages.length, new byte[0]))).toProto()).build();
+        long attempt = h.blocking().begin(begin).getAttempt();
+        h.upload(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 0, pages))).get(10, TimeUnit.SECONDS);
+        CommitRequest noDigest = CommitRequest.newBuilder().setMigrationId(migration).setRound(1).build();
+        assertThatThrownBy(() -> h.blocking().commit(noDigest)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getTrailers().get(Refusals.REASON)).isEqualTo("BAD_MANIFEST"));
+        CommitRequest wrong = noDigest.toBuilder().addDigests(org.migrationmesh.proto.transfer.FileDigest.newBuilder()
+                .setFileIndex(0).setSha256(com.google.protobuf.ByteString.copyFrom(new byte[32]))).build();
+        assertThatThrownBy(() -> h.blocking().commit(wrong)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getTrailers().get(Refusals.REASON)).isEqualTo("FILE_DIGEST_MISMATCH"));
+        assertThat(h.receiver.publishedImage(migration)).isEmpty();
+        assertThat(h.blocking().begin(begin).getFiles(0).getVerifiedBytes()).isZero();
+    }
+
     private void assertRefused(List<Chunk> chunks, Reason reason) throws InterruptedException {
         try {
             h.upload(chunks).get(10, TimeUnit.SECONDS);
