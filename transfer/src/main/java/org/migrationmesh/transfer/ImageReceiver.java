@@ -28,17 +28,20 @@ import java.util.function.Supplier;
 /**
  * The gRPC service an agent runs to receive checkpoint images. Each migration gets a directory
  * under the root ({@code ROOT/<migration>/round-<n>} once published) and a {@link PageStore} that
- * later rounds are compared against. A round is published by an atomic rename of its staging
+ * later rounds are compared against; files are also kept by content ({@code ROOT/.content}), so
+ * any file (or {@link BundleArchive bundle}) a host already received is linked, not sent again. A round is published by an atomic rename of its staging
  * directory, only after every file matched its SHA-256.
  */
 public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ImageReceiver.class);
     private final Path root;
+    private final ContentStore content;
     private final ConcurrentHashMap<String, MigrationImages> migrations = new ConcurrentHashMap<>();
 
     /** A receiver keeping every migration's images under {@code root}. */
     public ImageReceiver(Path root) {
         this.root = root;
+        this.content = new ContentStore(root.resolve(".content"));
     }
 
     /** The pages held for a migration, e.g. to feed pages read live from its process. */
@@ -210,7 +213,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
 
     private MigrationImages migration(String migrationId) {
         ImageManifest.checkName(migrationId);
-        return migrations.computeIfAbsent(migrationId, id -> new MigrationImages(id, root.resolve(id)));
+        return migrations.computeIfAbsent(migrationId, id -> new MigrationImages(id, root.resolve(id), content));
     }
 
     @Override

@@ -76,6 +76,28 @@ public final class ImageSender {
     }
 
     /**
+     * Sends a container bundle (config.json, rootfs/) as one {@link BundleArchive} under transfer
+     * id {@code transferId} (unique per send, e.g. container and epoch). A destination that already
+     * received the same bundle (same archive digest, any transfer) links it instead of receiving
+     * it: the report then shows the file reused and no payload. The receiver's published directory
+     * ({@link TransferReport#receiverImageDir()}) holds {@value BundleArchive#FILE_NAME} to unpack.
+     */
+    public TransferReport sendBundle(String transferId, Path bundleDir, Path workDir, TransferOptions options) {
+        Path dir;
+        try {
+            dir = java.nio.file.Files.createTempDirectory(workDir, "bundle-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating a directory in " + workDir, e);
+        }
+        try {
+            BundleArchive.pack(bundleDir, dir);
+            return send(transferId, 1, dir, options, TransferListener.NONE);
+        } finally {
+            MigrationImages.deleteTree(dir);
+        }
+    }
+
+    /**
      * Sends pages read from the running process ahead of the final dump: page i is
      * {@code pages[i*4096 ..]} at {@code vaddrs[i]} of address space {@code space} (the pid in the
      * image). The receiver's {@link PageStore} keeps them, so the next round need not send them

@@ -28,12 +28,13 @@ final class MigrationImages {
     private final Path dir;
     private final FilePageStore store;
     private final Map<Integer, ReceiveSession> sessions = new HashMap<>();
-    private final Map<String, Path> publishedBySha = new HashMap<>();
+    private final ContentStore content;
     private int publishedRound = -1;
     private Path published;
 
-    MigrationImages(String migrationId, Path dir) {
+    MigrationImages(String migrationId, Path dir, ContentStore content) {
         this.migrationId = migrationId;
+        this.content = content;
         this.dir = dir;
         try {
             Files.createDirectories(dir);
@@ -74,9 +75,9 @@ final class MigrationImages {
         synchronized (s) {
             for (int i = 0; i < manifest.files().size(); i++) {
                 ImageManifest.File f = manifest.files().get(i);
-                Path held = f.hasSha256() ? publishedBySha.get(f.sha256Hex()) : null;
+                Optional<Path> held = f.hasSha256() ? content.find(f.sha256Hex(), f.length()) : Optional.empty();
                 if (f.length() == 0) s.acceptEmpty(i);
-                else if (held != null && !f.isPages() && sizeOf(held) == f.length()) s.reuse(i, held);
+                else if (held.isPresent()) s.reuse(i, held.get());
             }
             sessions.put(round, s);
             return s.newAttempt();
@@ -112,9 +113,8 @@ final class MigrationImages {
             store.adoptRound(round, target.resolve(s.manifest().files().get(i).name()), s.space(i), s.pageAddresses(i),
                     s.pageDigests(i));
         }
-        publishedBySha.clear();
         for (ImageManifest.File f : s.manifest().files()) {
-            if (f.hasSha256()) publishedBySha.put(f.sha256Hex(), target.resolve(f.name()));
+            if (f.hasSha256() && f.length() > 0) content.add(target.resolve(f.name()), f.sha256Hex());
         }
         Path previous = published;
         published = target;
@@ -133,14 +133,6 @@ final class MigrationImages {
         close();
         sessions.clear();
         deleteTree(dir);
-    }
-
-    private static long sizeOf(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return -1;
-        }
     }
 
     static void deleteTree(Path p) {

@@ -75,11 +75,7 @@ final class ReceiveSession {
     /** Puts a copy of a file the receiver already holds with the same content in place of file i. */
     void reuse(int i, Path held) {
         ImageManifest.File f = manifest.files().get(i);
-        try {
-            Files.copy(held, staging.resolve(f.name()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("copying held " + held + " into staging", e);
-        }
+        ContentStore.place(held, staging.resolve(f.name()));
         states[i] = FileState.newBuilder().setVerifiedBytes(f.length()).setComplete(true).setReused(true).build();
     }
 
