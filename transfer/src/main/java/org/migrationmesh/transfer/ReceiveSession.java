@@ -42,10 +42,12 @@ final class ReceiveSession {
     /** SHA-256 of each complete file whose manifest entry has none, to check at commit. */
     private final byte[][] finalSha;
     private final PageStore store;
+    private final FileHashing hashing;
     private long attempt;
 
     ReceiveSession(String migrationId, int round, ImageManifest manifest, Path staging, PageStore store) {
         this.store = store;
+        this.hashing = new FileHashing("image-sha-" + migrationId + "-" + round);
         this.migrationId = migrationId;
         this.round = round;
         this.manifest = manifest;
@@ -181,11 +183,11 @@ final class ReceiveSession {
             throw refused(Reason.CORRUPT_CHUNK, f.name(), "chunk at offset " + c.getOffset() + ": " + e.getMessage(), e);
         }
         write(i, bytes, c.getOffset());
-        digests[i].update(bytes);
+        hashing.update(digests[i], bytes);
         long now = verified + bytes.length;
         FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
         if (now == f.length()) {
-            byte[] sha = digests[i].digest();
+            byte[] sha = hashing.digest(digests[i]);
             if (!f.hasSha256()) {
                 finalSha[i] = sha;
             } else if (!Arrays.equals(sha, f.sha256())) {
@@ -283,6 +285,7 @@ final class ReceiveSession {
     }
 
     void close() {
+        hashing.close();
         for (int i = 0; i < channels.length; i++) closeChannel(i);
     }
 
@@ -331,6 +334,7 @@ final class ReceiveSession {
         } catch (IOException e) {
             throw new UncheckedIOException("truncating staged " + file(i).name(), e);
         }
+        hashing.digest(digests[i]); // drains what was queued for the old digest
         digests[i] = sha256();
         finalSha[i] = null;
         states[i] = FileState.getDefaultInstance();

@@ -49,14 +49,14 @@ final class RealCheckpoints implements AutoCloseable {
                 .start();
         RealCheckpoints c = new RealCheckpoints(p);
         // memhog fills its memory before it settles; wait until its resident size covers it
-        long wanted = megabytes * 1024L * 1024L * 9 / 10;
-        for (int i = 0; i < 300; i++) {
+        long wanted = megabytes * 1024L * 1024L;
+        for (int i = 0; i < 600; i++) {
             if (!p.isAlive()) throw new IllegalStateException("memhog exited with " + p.exitValue());
             if (residentBytes(p.pid()) >= wanted) return c;
             Thread.sleep(50);
         }
         c.close();
-        throw new IllegalStateException("memhog did not fill " + megabytes + " MB in 15 s");
+        throw new IllegalStateException("memhog did not fill " + megabytes + " MB in 30 s");
     }
 
     private static long residentBytes(long pid) throws IOException {
