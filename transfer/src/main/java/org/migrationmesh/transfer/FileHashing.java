@@ -8,8 +8,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 
 /**
- * Updates the receiver's running SHA-256 of each file on a thread of its own, in chunk order,
- * so hashing one chunk overlaps with receiving and writing the next. At most
+ * Updates a running SHA-256 of a file on a thread of its own, in chunk order, so hashing one
+ * chunk overlaps with receiving and writing (or reading and sending) the next. At most
  * {@value #MAX_QUEUED} chunks wait; {@link #digest} waits for those of the digest it finishes.
  */
 final class FileHashing implements AutoCloseable {

@@ -144,8 +144,11 @@ public final class ImageSender {
         tally.resumed(states, manifest);
         Sending sending = new Sending(migrationId, round, scan, options, tally, states);
         // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
-        sending.upload(false);
-        sending.upload(true);
+        try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
+            sending.hashing = hashing;
+            sending.upload(false);
+            sending.upload(true);
+        }
         CommitRequest.Builder commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round);
         for (int i = 0; i < manifest.files().size(); i++) {
             if (manifest.files().get(i).hasSha256()) continue;
@@ -188,6 +191,8 @@ public final class ImageSender {
         private final TransferOptions options;
         private final RoundTally tally;
         private final BeginResponse states;
+        /** Hashes streamed files off the sending thread. */
+        FileHashing hashing;
         /** SHA-256 of files streamed in this attempt whose manifest entry has none, by index. */
         final java.util.Map<Integer, byte[]> streamedSha = new java.util.HashMap<>();
 
@@ -271,14 +276,14 @@ public final class ImageSender {
                     }
                     Chunk chunk = c.build();
                     upload.send(chunk);
-                    if (sha != null) sha.update(buf, 0, n); // while the transport sends: off the critical path
+                    if (sha != null) hashing.update(sha, buf); // on the hashing thread, while this one reads on
                     offset += n;
                     tally.chunk(f.name(), n, chunk.getPayload().size(), chunk.getSerializedSize());
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("reading " + f.name(), e);
             }
-            if (sha != null) streamedSha.put(index, sha.digest());
+            if (sha != null) streamedSha.put(index, hashing.digest(sha));
         }
     }
 }
