@@ -79,9 +79,10 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         unary(out, req.getMigrationId(), req.getRound(), () -> {
             ReceiveSession s = existing(req.getMigrationId(), req.getRound()).session(req.getRound());
             synchronized (s) {
-                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getDigests().toByteArray());
+                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(),
+                        req.getDigests().toByteArray());
                 PagesNeeded.Builder b = PagesNeeded.newBuilder();
-                need.ifPresent(n -> b.setPages(req.getDigests().size() / 8)
+                need.ifPresent(n -> b.setPages(req.getTotalPages())
                         .setNeedBitmap(com.google.protobuf.ByteString.copyFrom(n.toByteArray())));
                 return b.build();
             }

@@ -43,15 +43,24 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ImageSender {
     private static final Logger log = LoggerFactory.getLogger(ImageSender.class);
+    /** Page digests per PlanPages message (2 MiB), well under the message size limit. */
+    static final int DIGESTS_PER_MESSAGE = 256 * 1024;
     private final ImageTransferGrpc.ImageTransferStub asyncStub;
     private final ImageTransferGrpc.ImageTransferBlockingStub blockingStub;
     private final Clock clock;
+    private int digestsPerMessage = DIGESTS_PER_MESSAGE;
 
     /** A sender over {@code channel} (from {@code RpcEndpoints.channel}); {@code clock} times the report. */
     public ImageSender(Channel channel, Clock clock) {
         this.asyncStub = ImageTransferGrpc.newStub(channel).withOnReadyThreshold(2 * ChunkCodec.MAX_CHUNK_BYTES);
         this.blockingStub = ImageTransferGrpc.newBlockingStub(channel);
         this.clock = clock;
+    }
+
+    /** For tests: smaller digest slices, to plan a small image in several PlanPages calls. */
+    ImageSender digestsPerMessage(int n) {
+        this.digestsPerMessage = n;
+        return this;
     }
 
     /** Sends round {@code round} of {@code migrationId} from {@code imageDir}; returns its figures once published. */
@@ -230,16 +239,22 @@ public final class ImageSender {
         private DeltaPlanner.PagesFilePlan plan(int i, ImageManifest.File f) {
             long[] digests = scan.pageDigests().get(f.name());
             if (digests == null || scan.layoutOf(f.name()).isEmpty()) return null;
-            ByteBuffer bytes = ByteBuffer.allocate(digests.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-            bytes.asLongBuffer().put(digests);
-            PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
-                    .setDigests(ByteString.copyFrom(bytes.array())).build();
-            PagesNeeded need = deadline(options).planPages(req);
-            tally.wire(req.getSerializedSize() + need.getSerializedSize());
-            if (need.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
-            BitSet bits = BitSet.valueOf(need.getNeedBitmap().toByteArray());
-            if (!options.deltas()) bits.set(0, digests.length);
-            return new DeltaPlanner.PagesFilePlan(bits);
+            BitSet need = new BitSet(digests.length);
+            for (int first = 0; first < digests.length || first == 0; first += digestsPerMessage) {
+                int n = Math.min(digestsPerMessage, digests.length - first);
+                ByteBuffer bytes = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.asLongBuffer().put(digests, first, n);
+                PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
+                        .setFirstPage(first).setTotalPages(digests.length).setDigests(ByteString.copyFrom(bytes.array())).build();
+                PagesNeeded answer = deadline(options).planPages(req);
+                tally.wire(req.getSerializedSize() + answer.getSerializedSize());
+                if (answer.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
+                BitSet slice = BitSet.valueOf(answer.getNeedBitmap().toByteArray());
+                for (int b = slice.nextSetBit(0); b >= 0 && b < n; b = slice.nextSetBit(b + 1)) need.set(first + b);
+                if (n == 0) break;
+            }
+            if (!options.deltas()) need.set(0, digests.length);
+            return new DeltaPlanner.PagesFilePlan(need);
         }
 
         private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)

@@ -39,6 +39,7 @@ final class ReceiveSession {
     private final long[][] pageAddresses;
     private final String[] spaces;
     private final long[][] senderPageDigests;
+    private final int[] digestsPlanned;
     /** SHA-256 of each complete file whose manifest entry has none, to check at commit. */
     private final byte[][] finalSha;
     private final PageStore store;
@@ -59,6 +60,7 @@ final class ReceiveSession {
         pageAddresses = new long[n][];
         spaces = new String[n];
         senderPageDigests = new long[n][];
+        digestsPlanned = new int[n];
         finalSha = new byte[n][];
         for (int i = 0; i < n; i++) {
             states[i] = FileState.getDefaultInstance();
@@ -105,24 +107,37 @@ final class ReceiveSession {
     }
 
     /**
-     * Answers the sender's page digests for pages file i: which pages it must send. Empty when
-     * the file cannot be laid out by a received pagemap; it then travels as plain bytes.
+     * Answers a slice of the sender's page digests for pages file i (slices come in order from
+     * page 0): which of those pages it must send, as bits relative to {@code firstPage}. Empty
+     * when the file cannot be laid out by a received pagemap; it then travels as plain bytes.
      */
-    Optional<BitSet> plan(int i, byte[] digestBytes) {
+    Optional<BitSet> plan(int i, int firstPage, int totalPages, byte[] digestBytes) {
         ImageManifest.File f = file(i);
         if (!f.isPages()) throw refused(Reason.NOT_PLANNED, f.name(), "not a pages file");
-        Optional<Layout> layout = layoutOf(f);
-        if (layout.isEmpty()) return Optional.empty();
-        long[] vaddrs = layout.get().vaddrs();
-        if (digestBytes.length != vaddrs.length * 8L) {
-            throw refused(Reason.BAD_MANIFEST, f.name(), digestBytes.length + " digest bytes for " + vaddrs.length + " pages");
+        if (firstPage == 0) {
+            Optional<Layout> layout = layoutOf(f);
+            if (layout.isEmpty()) return Optional.empty();
+            if (totalPages != layout.get().vaddrs().length) {
+                throw refused(Reason.BAD_MANIFEST, f.name(), totalPages + " pages planned, the pagemap lays out "
+                        + layout.get().vaddrs().length);
+            }
+            pageAddresses[i] = layout.get().vaddrs();
+            spaces[i] = layout.get().space();
+            senderPageDigests[i] = new long[totalPages];
+            digestsPlanned[i] = 0;
+        } else if (senderPageDigests[i] == null || firstPage != digestsPlanned[i] || totalPages != senderPageDigests[i].length) {
+            throw refused(Reason.NOT_PLANNED, f.name(), "digest slice from page " + firstPage + " out of order");
         }
-        long[] d = new long[vaddrs.length];
-        ByteBuffer.wrap(digestBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(d);
-        pageAddresses[i] = vaddrs;
-        spaces[i] = layout.get().space();
-        senderPageDigests[i] = d;
-        return Optional.of(DeltaPlanner.needed(layout.get().space(), vaddrs, d, store::holds));
+        long[] all = senderPageDigests[i];
+        if (digestBytes.length % 8 != 0 || firstPage + digestBytes.length / 8 > all.length) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), digestBytes.length + " digest bytes from page " + firstPage
+                    + " of " + all.length);
+        }
+        int n = digestBytes.length / 8;
+        ByteBuffer.wrap(digestBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(all, firstPage, n);
+        digestsPlanned[i] = firstPage + n;
+        return Optional.of(DeltaPlanner.needed(spaces[i], Arrays.copyOfRange(pageAddresses[i], firstPage, firstPage + n),
+                Arrays.copyOfRange(all, firstPage, firstPage + n), store::holds));
     }
 
     private record Layout(String space, long[] vaddrs) {}
@@ -168,8 +183,9 @@ final class ReceiveSession {
         if (c.getOffset() != verified) {
             throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk at offset " + c.getOffset() + ", expected " + verified);
         }
-        if (f.isPages() && senderPageDigests[i] == null && c.getPageOps().size() > 0) {
-            throw refused(Reason.NOT_PLANNED, f.name(), "page chunk before its pages were planned");
+        if (f.isPages() && c.getPageOps().size() > 0
+                && (senderPageDigests[i] == null || digestsPlanned[i] != senderPageDigests[i].length)) {
+            throw refused(Reason.NOT_PLANNED, f.name(), "page chunk before all its pages were planned");
         }
         byte[] bytes;
         try {

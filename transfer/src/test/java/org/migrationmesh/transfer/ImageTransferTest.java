@@ -67,6 +67,18 @@ class ImageTransferTest {
     }
 
     @Test
+    void pageDigestsTravelInSlices() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 7);
+        TransferReport r1 = h.sender().digestsPerMessage(50).send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r1.receiverImageDir()));
+        SyntheticImage.dirty(src, 7, 8);
+        TransferReport r2 = h.sender().digestsPerMessage(50).send(migration, 2, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r2.receiverImageDir()));
+        assertThat(r2.pagesSent()).isBetween(1L, 7L);
+    }
+
+    @Test
     void livePagesSentAheadAreNotSentAgain() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 3);
