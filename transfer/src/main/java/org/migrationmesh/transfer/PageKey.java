@@ -16,6 +16,18 @@ public record PageKey(String space, long vaddr) {
         }
     }
 
+    /** Page numbers mixed, so the consecutive pages of an image spread over a hash table. */
+    @Override
+    public int hashCode() {
+        long h = (vaddr >>> 12) * 0x9E3779B97F4A7C15L;
+        return (int) (h ^ (h >>> 32)) ^ space.hashCode();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PageKey k && k.vaddr == vaddr && k.space.equals(space);
+    }
+
     @Override
     public String toString() {
         return space + "@0x" + Long.toHexString(vaddr);
