@@ -1,6 +1,5 @@
 package org.migrationmesh.transfer;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,11 +47,6 @@ class TransferCriuIT {
             proc.dump(round2);
         }
         changedPages = RealCheckpoints.changedPages(round1, round2);
-    }
-
-    @AfterAll
-    static void noLeftovers() {
-        // @TempDir removes the images; memhog was killed by RealCheckpoints.close
     }
 
     @BeforeEach
