@@ -27,8 +27,11 @@ public final class ChunkCodec {
 
     /** Where a receiver finds pages a chunk refers to instead of carrying them. */
     public interface PageSource {
-        /** Copies the held page for page {@code index} of the file; false if none is held. */
-        boolean held(int index, byte[] dst, int off);
+        /**
+         * Copies held pages for pages {@code index ..} of the file, at most {@code count} (as many
+         * as it can read at once); returns how many, 0 if page {@code index} is not held.
+         */
+        int held(int index, int count, byte[] dst, int off);
 
         /** Copies page {@code index} of the file, already written earlier in this transfer. */
         void earlier(int index, byte[] dst, int off);
@@ -135,28 +138,30 @@ public final class ChunkCodec {
         byte[] data = decodePayload(c.getCodec(), c.getPayload(), dataPages * PageHash.PAGE_SIZE);
         byte[] out = new byte[len];
         int d = 0, k = 0;
-        for (int i = 0; i < pages; i++) {
+        for (int i = 0; i < pages; ) {
             int off = i * PageHash.PAGE_SIZE;
-            switch (ops.byteAt(i)) {
-                case PageOps.DATA -> {
-                    System.arraycopy(data, d, out, off, PageHash.PAGE_SIZE);
-                    d += PageHash.PAGE_SIZE;
+            byte op = ops.byteAt(i);
+            if (op == PageOps.DATA) {
+                System.arraycopy(data, d, out, off, PageHash.PAGE_SIZE);
+                d += PageHash.PAGE_SIZE;
+            } else if (op == PageOps.HELD) {
+                int run = 1;
+                while (i + run < pages && ops.byteAt(i + run) == PageOps.HELD) run++;
+                int got = source.held(firstPage + i, run, out, off);
+                if (got <= 0 || got > run) {
+                    throw new BadChunkException("page " + (firstPage + i) + " marked held, but the receiver holds none");
                 }
-                case PageOps.ZERO -> { }
-                case PageOps.HELD -> {
-                    if (!source.held(firstPage + i, out, off)) {
-                        throw new BadChunkException("page " + (firstPage + i) + " marked held, but the receiver holds none");
-                    }
+                i += got;
+                continue;
+            } else if (op == PageOps.DUP) {
+                int ref = c.getDupOf(k++);
+                if (ref < 0 || ref >= firstPage + i) {
+                    throw new BadChunkException("page " + (firstPage + i) + " duplicates page " + ref + ", not an earlier one");
                 }
-                default -> {
-                    int ref = c.getDupOf(k++);
-                    if (ref < 0 || ref >= firstPage + i) {
-                        throw new BadChunkException("page " + (firstPage + i) + " duplicates page " + ref + ", not an earlier one");
-                    }
-                    if (ref >= firstPage) System.arraycopy(out, (ref - firstPage) * PageHash.PAGE_SIZE, out, off, PageHash.PAGE_SIZE);
-                    else source.earlier(ref, out, off);
-                }
+                if (ref >= firstPage) System.arraycopy(out, (ref - firstPage) * PageHash.PAGE_SIZE, out, off, PageHash.PAGE_SIZE);
+                else source.earlier(ref, out, off);
             }
+            i++; // PageOps.ZERO: already zeros
         }
         checkCrc(c, out);
         return out;

@@ -57,6 +57,30 @@ public final class FilePageStore implements PageStore {
     }
 
     @Override
+    public synchronized int readRun(String space, long[] vaddrs, int from, int count, byte[] dst, int off) {
+        Location first = index.get(new PageKey(space, vaddrs[from]));
+        if (first == null) return 0;
+        int n = 1;
+        while (n < count) {
+            Location l = index.get(new PageKey(space, vaddrs[from + n]));
+            if (l == null || l.segment() != first.segment() || l.offset() != first.offset() + (long) n * PageHash.PAGE_SIZE) break;
+            n++;
+        }
+        ByteBuffer b = ByteBuffer.wrap(dst, off, n * PageHash.PAGE_SIZE);
+        try {
+            long pos = first.offset();
+            while (b.hasRemaining()) {
+                int r = first.segment().channel().read(b, pos);
+                if (r < 0) return 0;
+                pos += r;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
+        }
+        return n;
+    }
+
+    @Override
     public synchronized void putLive(PageKey key, byte[] src, int off) {
         try {
             if (live == null) {

@@ -13,6 +13,14 @@ public interface PageStore extends AutoCloseable {
     boolean read(PageKey key, byte[] dst, int off);
 
     /**
+     * Copies held pages at {@code vaddrs[from]}, {@code vaddrs[from+1]}, ... of {@code space}
+     * into {@code dst} from {@code off}, at most {@code count}, stopping where they are not
+     * stored one after the other (so a run costs one read); returns how many, 0 if the first is
+     * not held.
+     */
+    int readRun(String space, long[] vaddrs, int from, int count, byte[] dst, int off);
+
+    /**
      * Takes a page read from the running process ahead of the final dump (4 KiB at
      * {@code src[off..]}); it replaces whatever was held at the key.
      */

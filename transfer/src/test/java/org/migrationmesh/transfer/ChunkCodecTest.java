@@ -15,8 +15,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ChunkCodecTest {
     private static final ChunkCodec.PageSource NOTHING_HELD = new ChunkCodec.PageSource() {
         @Override
-        public boolean held(int index, byte[] dst, int off) {
-            return false;
+        public int held(int index, int count, byte[] dst, int off) {
+            return 0;
         }
 
         @Override
@@ -109,10 +109,11 @@ class ChunkCodecTest {
             byte[] rebuilt = new byte[file.length];
             ChunkCodec.PageSource source = new ChunkCodec.PageSource() {
                 @Override
-                public boolean held(int index, byte[] dst, int off) {
-                    if (!holds.get(index)) return false;
-                    System.arraycopy(held, index * 4096, dst, off, 4096);
-                    return true;
+                public int held(int index, int count, byte[] dst, int off) {
+                    if (!holds.get(index)) return 0;
+                    int n = 1 + r.nextInt(count);                       // runs of any length
+                    System.arraycopy(held, index * 4096, dst, off, n * 4096);
+                    return n;
                 }
 
                 @Override
