@@ -1,0 +1,176 @@
+package org.migrationmesh.transfer;
+
+import com.github.luben.zstd.Zstd;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.Codec;
+
+import java.util.zip.CRC32C;
+
+/**
+ * Encodes and decodes the bytes of one chunk: optional zstd compression chosen per chunk, page
+ * operations for pages files, and the CRC32C that guards the decoded bytes. Pure apart from the
+ * {@link PageSource} a pages chunk is rebuilt from.
+ */
+public final class ChunkCodec {
+    /** Largest decoded chunk a receiver accepts. */
+    public static final int MAX_CHUNK_BYTES = 4 << 20;
+    /** Compressed output must be at most this fraction of the input to be worth decoding. */
+    private static final double WORTH = 0.9;
+    private static final int ZSTD_LEVEL = 1;
+
+    private ChunkCodec() {}
+
+    /** Bytes for a payload and the codec they are in. */
+    public record Payload(Codec codec, ByteString bytes) {}
+
+    /** Where a receiver finds pages a chunk refers to instead of carrying them. */
+    public interface PageSource {
+        /**
+         * Copies held pages for pages {@code index ..} of the file, at most {@code count} (as many
+         * as it can read at once); returns how many, 0 if page {@code index} is not held.
+         */
+        int held(int index, int count, byte[] dst, int off);
+
+        /** Copies page {@code index} of the file, already written earlier in this transfer. */
+        void earlier(int index, byte[] dst, int off);
+    }
+
+    /** Refusal of a chunk's content; the message says what was wrong. */
+    public static final class BadChunkException extends RuntimeException {
+        public BadChunkException(String message) {
+            super(message);
+        }
+
+        public BadChunkException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    public static int crc32c(byte[] b, int off, int len) {
+        CRC32C c = new CRC32C();
+        c.update(b, off, len);
+        return (int) c.getValue();
+    }
+
+    /** Compresses {@code raw[off..off+len)} if {@code tryCompress} and it pays off; else stores a copy. */
+    public static Payload encode(byte[] raw, int off, int len, boolean tryCompress) {
+        Payload p = compressed(raw, off, len, tryCompress);
+        return p != null ? p : new Payload(Codec.CODEC_NONE, ByteString.copyFrom(raw, off, len));
+    }
+
+    /**
+     * Like {@link #encode} for {@code raw[0..len)}, but takes ownership of {@code raw}: stored
+     * bytes are wrapped, not copied, so the caller must never change the array afterwards.
+     */
+    public static Payload encodeOwned(byte[] raw, int len, boolean tryCompress) {
+        Payload p = compressed(raw, 0, len, tryCompress);
+        return p != null ? p : new Payload(Codec.CODEC_NONE, UnsafeByteOperations.unsafeWrap(raw, 0, len));
+    }
+
+    private static Payload compressed(byte[] raw, int off, int len, boolean tryCompress) {
+        if (!tryCompress || len == 0) return null;
+        byte[] dst = new byte[(int) Zstd.compressBound(len)];
+        long n = Zstd.compressByteArray(dst, 0, dst.length, raw, off, len, ZSTD_LEVEL);
+        return n <= len * WORTH ? new Payload(Codec.CODEC_ZSTD, UnsafeByteOperations.unsafeWrap(dst, 0, (int) n)) : null;
+    }
+
+    /** The payload's decoded bytes, which must be exactly {@code expected} long. */
+    public static byte[] decodePayload(Codec codec, ByteString payload, int expected) {
+        switch (codec) {
+            case CODEC_NONE -> {
+                if (payload.size() != expected) {
+                    throw new BadChunkException("payload " + payload.size() + " bytes, expected " + expected);
+                }
+                return payload.toByteArray();
+            }
+            case CODEC_ZSTD -> {
+                byte[] src = payload.toByteArray();
+                long declared = Zstd.getFrameContentSize(src);
+                if (declared != expected) {
+                    throw new BadChunkException("compressed payload declares " + declared + " bytes, expected " + expected);
+                }
+                byte[] out = new byte[expected];
+                long n;
+                try {
+                    n = Zstd.decompressByteArray(out, 0, expected, src, 0, src.length);
+                } catch (RuntimeException e) {
+                    throw new BadChunkException("payload does not decompress: " + e.getMessage(), e);
+                }
+                if (n != expected) throw new BadChunkException("payload decompressed to " + n + " bytes, expected " + expected);
+                return out;
+            }
+            default -> throw new BadChunkException("unknown codec " + codec);
+        }
+    }
+
+    /** Decodes a plain-file chunk and checks its CRC32C. */
+    public static byte[] decodePlain(Chunk c) {
+        byte[] out = decodePayload(c.getCodec(), c.getPayload(), c.getLength());
+        checkCrc(c, out);
+        return out;
+    }
+
+    /**
+     * Rebuilds a pages-file chunk whose first page is page {@code firstPage} of the file, from its
+     * data pages, zero pages, held pages and earlier pages; checks its CRC32C.
+     */
+    public static byte[] decodePages(Chunk c, int firstPage, PageSource source) {
+        int len = c.getLength();
+        if (len % PageHash.PAGE_SIZE != 0) throw new BadChunkException("pages chunk length " + len + " not whole pages");
+        int pages = len / PageHash.PAGE_SIZE;
+        ByteString ops = c.getPageOps();
+        if (ops.size() != pages) throw new BadChunkException(ops.size() + " page ops for " + pages + " pages");
+        int dataPages = 0, dups = 0;
+        for (int i = 0; i < pages; i++) {
+            int op = ops.byteAt(i);
+            if (op == PageOps.DATA) dataPages++;
+            else if (op == PageOps.DUP) dups++;
+            else if (op != PageOps.ZERO && op != PageOps.HELD) throw new BadChunkException("unknown page op " + op);
+        }
+        if (dups != c.getDupOfCount()) throw new BadChunkException(c.getDupOfCount() + " dup references for " + dups + " dup pages");
+        if (dataPages == pages) {
+            byte[] all = decodePayload(c.getCodec(), c.getPayload(), len); // every page is data: no rebuilding
+            checkCrc(c, all);
+            return all;
+        }
+        byte[] data = decodePayload(c.getCodec(), c.getPayload(), dataPages * PageHash.PAGE_SIZE);
+        byte[] out = new byte[len];
+        int d = 0, k = 0;
+        for (int i = 0; i < pages; ) {
+            int off = i * PageHash.PAGE_SIZE;
+            byte op = ops.byteAt(i);
+            if (op == PageOps.DATA) {
+                System.arraycopy(data, d, out, off, PageHash.PAGE_SIZE);
+                d += PageHash.PAGE_SIZE;
+            } else if (op == PageOps.HELD) {
+                int run = 1;
+                while (i + run < pages && ops.byteAt(i + run) == PageOps.HELD) run++;
+                int got = source.held(firstPage + i, run, out, off);
+                if (got <= 0 || got > run) {
+                    throw new BadChunkException("page " + (firstPage + i) + " marked held, but the receiver holds none");
+                }
+                i += got;
+                continue;
+            } else if (op == PageOps.DUP) {
+                int ref = c.getDupOf(k++);
+                if (ref < 0 || ref >= firstPage + i) {
+                    throw new BadChunkException("page " + (firstPage + i) + " duplicates page " + ref + ", not an earlier one");
+                }
+                if (ref >= firstPage) System.arraycopy(out, (ref - firstPage) * PageHash.PAGE_SIZE, out, off, PageHash.PAGE_SIZE);
+                else source.earlier(ref, out, off);
+            }
+            i++; // PageOps.ZERO: already zeros
+        }
+        checkCrc(c, out);
+        return out;
+    }
+
+    private static void checkCrc(Chunk c, byte[] out) {
+        int crc = crc32c(out, 0, out.length);
+        if (crc != c.getCrc32C()) {
+            throw new BadChunkException(String.format("CRC32C %08x, chunk says %08x", crc, c.getCrc32C()));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package org.migrationmesh.transfer;
+
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Decides which pages of a pages file travel as bytes. Pure.
+ *
+ * <p>The receiver side ({@link #needed}) compares the sender's page digests with what it holds
+ * for the same address space and virtual address. The sender side ({@link PagesFilePlan}) turns
+ * that answer into page operations chunk by chunk: a zero page or a page the receiver holds is
+ * never sent, a page equal to an earlier page of the same file is sent as a reference, and only
+ * the rest travels as bytes.
+ */
+public final class DeltaPlanner {
+    private DeltaPlanner() {}
+
+    /** What the receiver holds: whether it has a page with this digest at this key. */
+    @FunctionalInterface
+    public interface Holdings {
+        boolean holds(PageKey key, long digest);
+    }
+
+    /**
+     * Receiver side: bit i set when page i (at {@code vaddrs[i]} of {@code space}, sender digest
+     * {@code digests[i]}) must be sent because nothing with that digest is held there.
+     */
+    public static BitSet needed(String space, long[] vaddrs, long[] digests, Holdings holdings) {
+        if (vaddrs.length != digests.length) {
+            throw new IllegalArgumentException(digests.length + " digests for " + vaddrs.length + " pages");
+        }
+        BitSet need = new BitSet(vaddrs.length);
+        for (int i = 0; i < vaddrs.length; i++) {
+            if (!holdings.holds(new PageKey(space, vaddrs[i]), digests[i])) need.set(i);
+        }
+        return need;
+    }
+
+    /**
+     * One planned chunk: an op per page, the dup references, the data pages concatenated (the
+     * first {@code dataPages * 4096} bytes of {@code data}, which may be the chunk buffer itself).
+     */
+    public record PlannedChunk(byte[] ops, int[] dupOf, byte[] data, int dataPages, int zeroPages, int heldPages,
+                               int dupPages) {}
+
+    /** Sender-side plan of one pages file, fed its chunks in order. */
+    public static final class PagesFilePlan {
+        private final BitSet need;
+        private final Map<Long, Integer> firstWithDigest = new HashMap<>();
+
+        /** {@code need}: the receiver's answer, bit i set = page i must be sent. */
+        public PagesFilePlan(BitSet need) {
+            this.need = need;
+        }
+
+        /**
+         * Plans the chunk of {@code pages} pages in {@code buf} starting at page {@code firstPage};
+         * {@code digests} holds the digest of every page of the file.
+         */
+        public PlannedChunk plan(byte[] buf, int pages, int firstPage, long[] digests) {
+            byte[] ops = new byte[pages];
+            int[] dups = new int[pages];
+            int nData = 0, nZero = 0, nHeld = 0, nDup = 0;
+            for (int i = 0; i < pages; i++) {
+                int page = firstPage + i;
+                long digest = digests[page];
+                if (digest == PageHash.ZERO && PageHash.isZero(buf, i * PageHash.PAGE_SIZE)) {
+                    ops[i] = PageOps.ZERO;
+                    nZero++;
+                    continue;
+                }
+                if (!need.get(page)) {
+                    firstWithDigest.putIfAbsent(digest, page);
+                    ops[i] = PageOps.HELD;
+                    nHeld++;
+                    continue;
+                }
+                Integer earlier = firstWithDigest.putIfAbsent(digest, page);
+                if (earlier != null) {
+                    ops[i] = PageOps.DUP;
+                    dups[nDup++] = earlier;
+                    continue;
+                }
+                ops[i] = PageOps.DATA;
+                nData++;
+            }
+            // Every page is data (a first round of distinct pages): the chunk's own bytes are the payload.
+            byte[] data = buf;
+            if (nData < pages) {
+                data = new byte[nData * PageHash.PAGE_SIZE];
+                for (int i = 0, d = 0; i < pages; i++) {
+                    if (ops[i] != PageOps.DATA) continue;
+                    System.arraycopy(buf, i * PageHash.PAGE_SIZE, data, d, PageHash.PAGE_SIZE);
+                    d += PageHash.PAGE_SIZE;
+                }
+            }
+            return new PlannedChunk(ops, java.util.Arrays.copyOf(dups, nDup), data, nData, nZero, nHeld, nDup);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package org.migrationmesh.transfer;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import org.migrationmesh.proto.transfer.BeginRequest;
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.CommitRequest;
+import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.ImageTransferGrpc;
+import org.migrationmesh.proto.transfer.LivePages;
+import org.migrationmesh.proto.transfer.LivePagesAck;
+import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
+import org.migrationmesh.proto.transfer.UploadAck;
+import org.migrationmesh.transfer.TransferRefusedException.Reason;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * The gRPC service an agent runs to receive checkpoint images. Each migration gets a directory
+ * under the root ({@code ROOT/<migration>/round-<n>} once published) and a {@link PageStore} that
+ * later rounds are compared against; files are also kept by content ({@code ROOT/.content}), so
+ * any file (or {@link BundleArchive bundle}) a host already received is linked, not sent again. A round is published by an atomic rename of its staging
+ * directory, only after every file matched its SHA-256.
+ */
+public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ImageReceiver.class);
+    private final Path root;
+    private final ContentStore content;
+    private final ConcurrentHashMap<String, MigrationImages> migrations = new ConcurrentHashMap<>();
+
+    /** A receiver keeping every migration's images under {@code root}. */
+    public ImageReceiver(Path root) {
+        this.root = root;
+        this.content = new ContentStore(root.resolve(".content"));
+    }
+
+    /** The pages held for a migration, e.g. to feed pages read live from its process. */
+    public PageStore pageStore(String migrationId) {
+        return migration(migrationId).store();
+    }
+
+    /** The newest published image directory of a migration, if any. */
+    public Optional<Path> publishedImage(String migrationId) {
+        return migration(migrationId).published();
+    }
+
+    /** Forgets a migration and deletes everything received for it. */
+    public void discard(String migrationId) {
+        MigrationImages m = migrations.remove(migrationId);
+        if (m != null) m.discard();
+    }
+
+    @Override
+    public void begin(BeginRequest req, StreamObserver<BeginResponse> out) {
+        unary(out, req.getMigrationId(), req.getRound(), () -> {
+            ImageManifest manifest;
+            try {
+                manifest = ImageManifest.fromProto(req.getManifest());
+            } catch (IllegalArgumentException e) {
+                Reason r = e.getMessage().startsWith("unsafe") ? Reason.BAD_NAME : Reason.BAD_MANIFEST;
+                throw new TransferRefusedException(req.getMigrationId(), req.getRound(), r, null, e.getMessage(), e);
+            }
+            return migration(req.getMigrationId()).begin(req.getRound(), manifest);
+        });
+    }
+
+    @Override
+    public void planPages(PageDigests req, StreamObserver<PagesNeeded> out) {
+        unary(out, req.getMigrationId(), req.getRound(), () -> {
+            ReceiveSession s = existing(req.getMigrationId(), req.getRound()).session(req.getRound());
+            synchronized (s) {
+                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(),
+                        req.getDigests().toByteArray());
+                PagesNeeded.Builder b = PagesNeeded.newBuilder();
+                need.ifPresent(n -> b.setPages(req.getTotalPages())
+                        .setNeedBitmap(com.google.protobuf.ByteString.copyFrom(n.toByteArray())));
+                return b.build();
+            }
+        });
+    }
+
+    @Override
+    public StreamObserver<Chunk> upload(StreamObserver<UploadAck> responses) {
+        ServerCallStreamObserver<UploadAck> call = (ServerCallStreamObserver<UploadAck>) responses;
+        call.disableAutoRequest();
+        AtomicBoolean started = new AtomicBoolean();
+        // Guard against spurious onReady: the first one asks for a chunk, each processed chunk asks for the next.
+        call.setOnReadyHandler(() -> {
+            if (started.compareAndSet(false, true)) call.request(1);
+        });
+        return new StreamObserver<>() {
+            private boolean failed;
+            private long chunks;
+            private long bytes;
+
+            @Override
+            public void onNext(Chunk c) {
+                if (failed) return;
+                try {
+                    ReceiveSession s = existing(c.getMigrationId(), c.getRound()).session(c.getRound());
+                    synchronized (s) {
+                        bytes += s.accept(c);
+                    }
+                    chunks++;
+                    call.request(1);
+                } catch (TransferRefusedException e) {
+                    failed = true;
+                    log.debug("refused chunk: {}", e.getMessage());
+                    responses.onError(Refusals.toStatus(e));
+                } catch (IllegalArgumentException e) {
+                    failed = true;
+                    responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).withCause(e).asRuntimeException());
+                } catch (RuntimeException e) {
+                    failed = true;
+                    responses.onError(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                log.debug("upload stream broke after {} chunks: {}", chunks, t.toString());
+            }
+
+            @Override
+            public void onCompleted() {
+                if (failed) return;
+                responses.onNext(UploadAck.newBuilder().setChunks(chunks).setBytes(bytes).build());
+                responses.onCompleted();
+            }
+        };
+    }
+
+    @Override
+    public void commit(CommitRequest req, StreamObserver<CommitResponse> out) {
+        unary(out, req.getMigrationId(), req.getRound(), () -> existing(req.getMigrationId(), req.getRound()).commit(req.getRound(), req.getDigestsList()));
+    }
+
+    @Override
+    public StreamObserver<LivePages> putLivePages(StreamObserver<LivePagesAck> responses) {
+        return new StreamObserver<>() {
+            private long pages;
+            private boolean failed;
+
+            @Override
+            public void onNext(LivePages lp) {
+                if (failed) return;
+                try {
+                    byte[] bytes = lp.getPages().toByteArray();
+                    if (bytes.length != lp.getVaddrsCount() * PageHash.PAGE_SIZE) {
+                        throw new IllegalArgumentException(bytes.length + " bytes for " + lp.getVaddrsCount() + " pages");
+                    }
+                    PageStore store = migration(lp.getMigrationId()).store();
+                    for (int i = 0; i < lp.getVaddrsCount(); i++) {
+                        store.putLive(new PageKey(lp.getSpace(), lp.getVaddrs(i)), bytes, i * PageHash.PAGE_SIZE);
+                    }
+                    pages += lp.getVaddrsCount();
+                } catch (IllegalArgumentException e) {
+                    failed = true;
+                    responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                log.debug("live pages stream broke after {} pages: {}", pages, t.toString());
+            }
+
+            @Override
+            public void onCompleted() {
+                if (failed) return;
+                responses.onNext(LivePagesAck.newBuilder().setPages(pages).build());
+                responses.onCompleted();
+            }
+        };
+    }
+
+    private <T> void unary(StreamObserver<T> out, String migrationId, int round, Supplier<T> body) {
+        T result;
+        try {
+            result = body.get();
+        } catch (TransferRefusedException e) {
+            out.onError(Refusals.toStatus(e));
+            return;
+        } catch (IllegalArgumentException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("migration " + migrationId + " round " + round + ": "
+                    + e.getMessage()).asRuntimeException());
+            return;
+        } catch (RuntimeException e) {
+            out.onError(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+            return;
+        }
+        out.onNext(result);
+        out.onCompleted();
+    }
+
+    /** A migration that has begun a round here; never creates one (only Begin and the local API do). */
+    private MigrationImages existing(String migrationId, int round) {
+        MigrationImages m = migrations.get(migrationId);
+        if (m == null) {
+            throw new TransferRefusedException(migrationId, round, Reason.NO_SESSION, null, "no Begin for this migration");
+        }
+        return m;
+    }
+
+    private MigrationImages migration(String migrationId) {
+        ImageManifest.checkName(migrationId);
+        return migrations.computeIfAbsent(migrationId, id -> new MigrationImages(id, root.resolve(id), content));
+    }
+
+    @Override
+    public void close() {
+        migrations.values().forEach(MigrationImages::close);
+        migrations.clear();
+    }
+}

@@ -1,0 +1,119 @@
+package org.migrationmesh.transfer;
+
+import org.migrationmesh.transfer.TransferRefusedException.Reason;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The sender's first read pass over an image directory: the manifest (length and SHA-256 of every
+ * file but pages files, whose SHA-256 is computed while they are streamed) and the digest of
+ * every 4 KiB page of each pages file. Refuses anything but regular files with safe names (a link
+ * could make the sender read outside the image).
+ */
+public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests) {
+    private static final int BUFFER = 1 << 20;
+
+    /** Scans {@code dir}; {@code migrationId} and {@code round} only label refusals. */
+    public static ImageScan of(Path dir, String migrationId, int round) {
+        List<Path> paths = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(paths::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing image directory " + dir, e);
+        }
+        paths.sort(Comparator.comparing(p -> p.getFileName().toString()));
+        List<ImageManifest.File> files = new ArrayList<>();
+        Map<String, long[]> digests = new HashMap<>();
+        byte[] buf = new byte[BUFFER];
+        for (Path p : paths) {
+            String name = p.getFileName().toString();
+            try {
+                ImageManifest.checkName(name);
+            } catch (IllegalArgumentException e) {
+                throw new TransferRefusedException(migrationId, round, Reason.BAD_NAME, name, e.getMessage(), e);
+            }
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading attributes of " + p, e);
+            }
+            if (!a.isRegularFile()) {
+                throw new TransferRefusedException(migrationId, round, Reason.NOT_A_REGULAR_FILE, name,
+                        a.isSymbolicLink() ? "is a symbolic link" : "is not a regular file");
+            }
+            boolean pages = name.startsWith("pages-") && name.endsWith(".img") && a.size() % PageHash.PAGE_SIZE == 0;
+            long[] pd = pages ? new long[Math.toIntExact(a.size() / PageHash.PAGE_SIZE)] : null;
+            MessageDigest sha = ReceiveSession.sha256();
+            long length = 0;
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                while (true) {
+                    int n = readFully(ch, buf);
+                    if (n == 0) break;
+                    if (pd == null) sha.update(buf, 0, n);
+                    if (pd != null) {
+                        int first = Math.toIntExact(length / PageHash.PAGE_SIZE);
+                        for (int off = 0; off + PageHash.PAGE_SIZE <= n; off += PageHash.PAGE_SIZE) {
+                            pd[first + off / PageHash.PAGE_SIZE] = PageHash.of(buf, off);
+                        }
+                    }
+                    length += n;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading image file " + p, e);
+            }
+            if (length != a.size()) throw new IllegalStateException(p + " changed while scanned: " + a.size() + " -> " + length);
+            files.add(new ImageManifest.File(name, length, pd == null ? sha.digest() : new byte[0]));
+            if (pd != null) digests.put(name, pd);
+        }
+        return new ImageScan(dir, new ImageManifest(files), digests);
+    }
+
+    /** The page addresses of pages file {@code name} as its pagemap in this image lays them out. */
+    public Optional<PagemapLayout> layoutOf(String name) {
+        for (ImageManifest.File f : manifest.files()) {
+            Optional<String> space = PagemapImage.spaceOf(f.name());
+            if (space.isEmpty()) continue;
+            PagemapImage pm;
+            try {
+                pm = PagemapImage.parse(Files.readAllBytes(dir.resolve(f.name())));
+            } catch (IllegalArgumentException e) {
+                continue;
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + f.name(), e);
+            }
+            if (!pm.pagesFileName().equals(name)) continue;
+            long length = manifest.files().get(manifest.indexOf(name).orElseThrow()).length();
+            return pm.pageAddresses(length).map(v -> new PagemapLayout(space.get(), v));
+        }
+        return Optional.empty();
+    }
+
+    /** Where each page of a pages file belongs: address space and virtual addresses in file order. */
+    public record PagemapLayout(String space, long[] vaddrs) {}
+
+    /** Reads until {@code buf} is full or the file ends; returns the count. */
+    static int readFully(FileChannel ch, byte[] buf) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(buf);
+        while (b.hasRemaining()) {
+            if (ch.read(b) < 0) break;
+        }
+        return b.position();
+    }
+}

@@ -1,0 +1,304 @@
+package org.migrationmesh.transfer;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+import org.migrationmesh.proto.transfer.BeginRequest;
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.CommitRequest;
+import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.FileDigest;
+import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.proto.transfer.ImageTransferGrpc;
+import org.migrationmesh.proto.transfer.LivePages;
+import org.migrationmesh.proto.transfer.LivePagesAck;
+import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
+import org.migrationmesh.proto.transfer.UploadAck;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.BitSet;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends one round of a migration's checkpoint image to a peer's {@link ImageReceiver}: scans the
+ * directory, lets the receiver say what it already has, streams the rest as checked chunks (zero,
+ * unchanged and repeated pages not as bytes; zstd where it pays off) and commits. A broken stream
+ * is resumed from the last verified chunk, up to {@link TransferOptions#maxAttempts()} attempts.
+ */
+public final class ImageSender {
+    private static final Logger log = LoggerFactory.getLogger(ImageSender.class);
+    /** Page digests per PlanPages message (2 MiB), well under the message size limit. */
+    static final int DIGESTS_PER_MESSAGE = 256 * 1024;
+    private final ImageTransferGrpc.ImageTransferStub asyncStub;
+    private final ImageTransferGrpc.ImageTransferBlockingStub blockingStub;
+    private final Clock clock;
+    private int digestsPerMessage = DIGESTS_PER_MESSAGE;
+
+    /** A sender over {@code channel} (from {@code RpcEndpoints.channel}); {@code clock} times the report. */
+    public ImageSender(Channel channel, Clock clock) {
+        this.asyncStub = ImageTransferGrpc.newStub(channel).withOnReadyThreshold(2 * ChunkCodec.MAX_CHUNK_BYTES);
+        this.blockingStub = ImageTransferGrpc.newBlockingStub(channel);
+        this.clock = clock;
+    }
+
+    /** For tests: smaller digest slices, to plan a small image in several PlanPages calls. */
+    ImageSender digestsPerMessage(int n) {
+        this.digestsPerMessage = n;
+        return this;
+    }
+
+    /** Sends round {@code round} of {@code migrationId} from {@code imageDir}; returns its figures once published. */
+    public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener) {
+        Instant start = clock.instant();
+        ImageScan scan = ImageScan.of(imageDir, migrationId, round);
+        RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                CommitResponse done = attempt(migrationId, round, scan, options, tally);
+                return tally.report(migrationId, round, scan.manifest().files().size(), attempt,
+                        Duration.between(start, clock.instant()), done.getImageDir());
+            } catch (StatusRuntimeException e) {
+                Optional<TransferRefusedException> refused = Refusals.fromStatus(migrationId, round, e);
+                if (refused.isPresent()) throw refused.get();
+                if (attempt >= options.maxAttempts()) {
+                    throw new TransferException(migrationId, round, "gave up after " + attempt + " attempts", e);
+                }
+                log.info("migration {} round {}: attempt {} broke ({}), resuming", migrationId, round, attempt, e.getStatus());
+            }
+        }
+    }
+
+    /**
+     * Sends a container bundle (config.json, rootfs/) as one {@link BundleArchive} under transfer
+     * id {@code transferId} (unique per send, e.g. container and epoch). A destination that already
+     * received the same bundle (same archive digest, any transfer) links it instead of receiving
+     * it: the report then shows the file reused and no payload. The receiver's published directory
+     * ({@link TransferReport#receiverImageDir()}) holds {@value BundleArchive#FILE_NAME} to unpack.
+     */
+    public TransferReport sendBundle(String transferId, Path bundleDir, Path workDir, TransferOptions options) {
+        Path dir;
+        try {
+            dir = java.nio.file.Files.createTempDirectory(workDir, "bundle-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating a directory in " + workDir, e);
+        }
+        try {
+            BundleArchive.pack(bundleDir, dir);
+            return send(transferId, 1, dir, options, TransferListener.NONE);
+        } finally {
+            MigrationImages.deleteTree(dir);
+        }
+    }
+
+    /**
+     * Sends pages read from the running process ahead of the final dump: page i is
+     * {@code pages[i*4096 ..]} at {@code vaddrs[i]} of address space {@code space} (the pid in the
+     * image). The receiver's {@link PageStore} keeps them, so the next round need not send them
+     * again if they did not change. Returns the number of pages the receiver took.
+     */
+    public long sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
+        if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
+            throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
+        }
+        int perMessage = options.chunkBytes() / PageHash.PAGE_SIZE;
+        FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
+        try {
+            for (int first = 0; first < vaddrs.length; first += perMessage) {
+                int n = Math.min(perMessage, vaddrs.length - first);
+                LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
+                        .setPages(ByteString.copyFrom(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE));
+                for (int i = first; i < first + n; i++) b.addVaddrs(vaddrs[i]);
+                upload.send(b.build());
+            }
+            return upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS).getPages();
+        } catch (StatusRuntimeException e) {
+            throw new TransferException(migrationId, 0, "live pages of " + space + " not taken: " + e.getStatus(), e);
+        } catch (Throwable t) {
+            upload.close();
+            throw rethrown(migrationId, 0, "live pages of " + space + " not sent", t);
+        }
+    }
+
+    /** Unchecked failures as they are (gRPC status ones are retried or mapped by the caller); the rest wrapped. */
+    private static RuntimeException rethrown(String migrationId, int round, String what, Throwable t) {
+        if (t instanceof Error err) throw err;
+        if (t instanceof RuntimeException re) return re;
+        if (t instanceof InterruptedException) Thread.currentThread().interrupt();
+        return new TransferException(migrationId, round, what, t);
+    }
+
+    private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally) {
+        ImageManifest manifest = scan.manifest();
+        tally.startAttempt();
+        BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
+                .setManifest(manifest.toProto()).build();
+        BeginResponse states = deadline(options).begin(begin);
+        tally.wire(begin.getSerializedSize() + states.getSerializedSize());
+        tally.resumed(states, manifest);
+        Sending sending = new Sending(migrationId, round, scan, options, tally, states);
+        // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
+        try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
+            sending.hashing = hashing;
+            sending.upload(false);
+            sending.upload(true);
+        }
+        CommitRequest.Builder commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round);
+        for (int i = 0; i < manifest.files().size(); i++) {
+            if (manifest.files().get(i).hasSha256()) continue;
+            byte[] sha = sending.streamedSha.get(i);
+            if (sha == null) sha = sha256Of(scan.dir().resolve(manifest.files().get(i).name()), Long.MAX_VALUE, null);
+            commit.addDigests(FileDigest.newBuilder().setFileIndex(i).setSha256(ByteString.copyFrom(sha)));
+        }
+        CommitResponse done = deadline(options).commit(commit.build());
+        tally.wire(commit.build().getSerializedSize() + done.getSerializedSize());
+        return done;
+    }
+
+    /** SHA-256 of the first {@code upTo} bytes of a file, continuing {@code md} if given. */
+    private static byte[] sha256Of(Path file, long upTo, MessageDigest md) {
+        MessageDigest sha = md != null ? md : ReceiveSession.sha256();
+        byte[] buf = new byte[1 << 20];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long left = upTo;
+            while (left > 0) {
+                int n = ch.read(ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, left)));
+                if (n < 0) break;
+                sha.update(buf, 0, n);
+                left -= n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + file, e);
+        }
+        return md != null ? null : sha.digest();
+    }
+
+    private ImageTransferGrpc.ImageTransferBlockingStub deadline(TransferOptions options) {
+        return blockingStub.withDeadlineAfter(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One attempt's uploads. */
+    private final class Sending {
+        private final String migrationId;
+        private final int round;
+        private final ImageScan scan;
+        private final TransferOptions options;
+        private final RoundTally tally;
+        private final BeginResponse states;
+        /** Hashes streamed files off the sending thread. */
+        FileHashing hashing;
+        /** SHA-256 of files streamed in this attempt whose manifest entry has none, by index. */
+        final java.util.Map<Integer, byte[]> streamedSha = new java.util.HashMap<>();
+
+        Sending(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally, BeginResponse states) {
+            this.migrationId = migrationId;
+            this.round = round;
+            this.scan = scan;
+            this.options = options;
+            this.tally = tally;
+            this.states = states;
+        }
+
+        void upload(boolean pagesFiles) {
+            ImageManifest m = scan.manifest();
+            FlowControlledUpload<Chunk, UploadAck> upload = null;
+            try {
+                for (int i = 0; i < m.files().size(); i++) {
+                    ImageManifest.File f = m.files().get(i);
+                    FileState st = states.getFiles(i);
+                    if (st.getComplete() || f.isPages() != pagesFiles) continue;
+                    DeltaPlanner.PagesFilePlan plan = pagesFiles ? plan(i, f) : null;
+                    if (upload == null) upload = new FlowControlledUpload<>(asyncStub::upload);
+                    sendFile(upload, i, f, st.getVerifiedBytes(), plan);
+                }
+                if (upload != null) {
+                    UploadAck ack = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                    tally.wire(ack.getSerializedSize());
+                }
+            } catch (Throwable t) {
+                if (upload != null) upload.close(); // cancels a call still open, e.g. when planning failed
+                throw rethrown(migrationId, round, "upload failed", t);
+            }
+        }
+
+        private DeltaPlanner.PagesFilePlan plan(int i, ImageManifest.File f) {
+            long[] digests = scan.pageDigests().get(f.name());
+            if (digests == null || scan.layoutOf(f.name()).isEmpty()) return null;
+            BitSet need = new BitSet(digests.length);
+            for (int first = 0; first < digests.length || first == 0; first += digestsPerMessage) {
+                int n = Math.min(digestsPerMessage, digests.length - first);
+                ByteBuffer bytes = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.asLongBuffer().put(digests, first, n);
+                PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
+                        .setFirstPage(first).setTotalPages(digests.length).setDigests(ByteString.copyFrom(bytes.array())).build();
+                PagesNeeded answer = deadline(options).planPages(req);
+                tally.wire(req.getSerializedSize() + answer.getSerializedSize());
+                if (answer.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
+                BitSet slice = BitSet.valueOf(answer.getNeedBitmap().toByteArray());
+                for (int b = slice.nextSetBit(0); b >= 0 && b < n; b = slice.nextSetBit(b + 1)) need.set(first + b);
+                if (n == 0) break;
+            }
+            if (!options.deltas()) need.set(0, digests.length);
+            return new DeltaPlanner.PagesFilePlan(need);
+        }
+
+        private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
+                throws Throwable {
+            long[] digests = scan.pageDigests().get(f.name());
+            CompressionPolicy compression = new CompressionPolicy(options.compress());
+            MessageDigest sha = f.hasSha256() ? null : ReceiveSession.sha256();
+            if (sha != null && from > 0) sha256Of(scan.dir().resolve(f.name()), from, sha); // resumed: hash what is there
+            try (FileChannel ch = FileChannel.open(scan.dir().resolve(f.name()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                ch.position(from);
+                long offset = from;
+                while (offset < f.length()) {
+                    byte[] buf = new byte[(int) Math.min(options.chunkBytes(), f.length() - offset)]; // owned by the chunk
+                    int n = ImageScan.readFully(ch, buf);
+                    if (n != buf.length) {
+                        throw new IllegalStateException(f.name() + " changed since it was scanned");
+                    }
+                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                            .setFileIndex(index)
+                            .setOffset(offset).setLength(n).setCrc32C(ChunkCodec.crc32c(buf, 0, n));
+                    if (plan != null) {
+                        int pages = n / PageHash.PAGE_SIZE;
+                        DeltaPlanner.PlannedChunk pc = plan.plan(buf, pages, (int) (offset / PageHash.PAGE_SIZE), digests);
+                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(pc.data(), pc.dataPages() * PageHash.PAGE_SIZE,
+                                compression.shouldTry());
+                        compression.observe(p, pc.dataPages() * PageHash.PAGE_SIZE);
+                        c.setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
+                        for (int d : pc.dupOf()) c.addDupOf(d);
+                        tally.pages(pages, pc.dataPages(), pc.heldPages(), pc.zeroPages(), pc.dupPages());
+                    } else {
+                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(buf, n, compression.shouldTry());
+                        compression.observe(p, n);
+                        c.setCodec(p.codec()).setPayload(p.bytes());
+                    }
+                    Chunk chunk = c.build();
+                    upload.send(chunk);
+                    if (sha != null) hashing.update(sha, buf); // on the hashing thread, while this one reads on
+                    offset += n;
+                    tally.chunk(f.name(), n, chunk.getPayload().size(), chunk.getSerializedSize());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + f.name(), e);
+            }
+            if (sha != null) streamedSha.put(index, hashing.digest(sha));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package org.migrationmesh.transfer;
+
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.FileDigest;
+import org.migrationmesh.transfer.TransferRefusedException.Reason;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Everything a receiver holds for one migration: the newest published round, its files by
+ * content, the page store, and the rounds being received. Thread-safe (one monitor).
+ */
+final class MigrationImages {
+    private final String migrationId;
+    private final Path dir;
+    private final FilePageStore store;
+    private final Map<Integer, ReceiveSession> sessions = new HashMap<>();
+    private final ContentStore content;
+    private int publishedRound = -1;
+    private Path published;
+
+    MigrationImages(String migrationId, Path dir, ContentStore content) {
+        this.migrationId = migrationId;
+        this.content = content;
+        this.dir = dir;
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating " + dir, e);
+        }
+        this.store = new FilePageStore(dir);
+    }
+
+    PageStore store() {
+        return store;
+    }
+
+    synchronized Optional<Path> published() {
+        return Optional.ofNullable(published);
+    }
+
+    synchronized BeginResponse begin(int round, ImageManifest manifest) {
+        if (round <= publishedRound) {
+            throw new TransferRefusedException(migrationId, round, Reason.BAD_MANIFEST, null,
+                    "round " + publishedRound + " is already published");
+        }
+        ReceiveSession s = sessions.get(round);
+        if (s != null) {
+            synchronized (s) { // an upload of the previous attempt may still be draining
+                if (s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt();
+                s.close();
+                deleteTree(s.staging());
+            }
+        }
+        Path staging = dir.resolve(".staging-round-" + round + "-" + UUID.randomUUID());
+        try {
+            Files.createDirectory(staging);
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating " + staging, e);
+        }
+        s = new ReceiveSession(migrationId, round, manifest, staging, store);
+        synchronized (s) {
+            for (int i = 0; i < manifest.files().size(); i++) {
+                ImageManifest.File f = manifest.files().get(i);
+                Optional<Path> held = f.hasSha256() ? content.find(f.sha256Hex(), f.length()) : Optional.empty();
+                if (f.length() == 0) s.acceptEmpty(i);
+                else if (held.isPresent()) s.reuse(i, held.get());
+            }
+            sessions.put(round, s);
+            return s.newAttempt();
+        }
+    }
+
+    synchronized ReceiveSession session(int round) {
+        ReceiveSession s = sessions.get(round);
+        if (s == null) {
+            throw new TransferRefusedException(migrationId, round, Reason.NO_SESSION, null, "no Begin for this round");
+        }
+        return s;
+    }
+
+    /** Verifies the round complete, publishes it atomically and makes it what later rounds compare against. */
+    synchronized CommitResponse commit(int round, List<FileDigest> digests) {
+        ReceiveSession s = session(round);
+        synchronized (s) {
+            s.checkComplete(digests);
+            s.close();
+        }
+        Path target = dir.resolve("round-" + round);
+        if (Files.exists(target)) deleteTree(target); // leftover of an earlier, unpublished attempt
+        try {
+            Files.move(s.staging(), target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IllegalStateException("staging and image directory must be on one file system: " + dir, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("publishing " + target, e);
+        }
+        sessions.remove(round);
+        for (int i : s.plannedPagesFiles()) {
+            store.adoptRound(round, target.resolve(s.manifest().files().get(i).name()), s.space(i), s.pageAddresses(i),
+                    s.pageDigests(i));
+        }
+        for (ImageManifest.File f : s.manifest().files()) {
+            if (f.hasSha256() && f.length() > 0) content.add(target.resolve(f.name()), f.sha256Hex());
+        }
+        Path previous = published;
+        published = target;
+        publishedRound = round;
+        if (previous != null) deleteTree(previous);
+        return CommitResponse.newBuilder().setImageDir(target.toString()).setFiles(s.manifest().files().size())
+                .setBytes(s.manifest().totalBytes()).build();
+    }
+
+    synchronized void close() {
+        sessions.values().forEach(ReceiveSession::close);
+        store.close();
+    }
+
+    synchronized void discard() {
+        close();
+        sessions.clear();
+        deleteTree(dir);
+    }
+
+    static void deleteTree(Path p) {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        } catch (IOException e) {
+            throw new UncheckedIOException("deleting " + p, e);
+        }
+    }
+}

@@ -1,0 +1,379 @@
+package org.migrationmesh.transfer;
+
+import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.FileDigest;
+import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.transfer.TransferRefusedException.Reason;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The receiving side of one round of one migration: files are rebuilt in a private staging
+ * directory, each chunk checked before it is written and each file checked against its SHA-256
+ * when complete. Survives a broken stream: the next Begin of the same round resumes at each
+ * file's verified length. Not thread-safe; {@link ImageReceiver} serialises calls.
+ */
+final class ReceiveSession {
+    private final String migrationId;
+    private final int round;
+    private final ImageManifest manifest;
+    private final Path staging;
+    private final FileState[] states;
+    private final FileChannel[] channels;
+    private final MessageDigest[] digests;
+    private final long[][] pageAddresses;
+    private final String[] spaces;
+    private final long[][] senderPageDigests;
+    private final int[] digestsPlanned;
+    /** SHA-256 of each complete file whose manifest entry has none, to check at commit. */
+    private final byte[][] finalSha;
+    private final PageStore store;
+    private final FileHashing hashing;
+    private long attempt;
+
+    ReceiveSession(String migrationId, int round, ImageManifest manifest, Path staging, PageStore store) {
+        this.store = store;
+        this.hashing = new FileHashing("image-sha-" + migrationId + "-" + round);
+        this.migrationId = migrationId;
+        this.round = round;
+        this.manifest = manifest;
+        this.staging = staging;
+        int n = manifest.files().size();
+        states = new FileState[n];
+        channels = new FileChannel[n];
+        digests = new MessageDigest[n];
+        pageAddresses = new long[n][];
+        spaces = new String[n];
+        senderPageDigests = new long[n][];
+        digestsPlanned = new int[n];
+        finalSha = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            states[i] = FileState.getDefaultInstance();
+            digests[i] = sha256();
+        }
+    }
+
+    ImageManifest manifest() {
+        return manifest;
+    }
+
+    Path staging() {
+        return staging;
+    }
+
+    /** Puts a copy of a file the receiver already holds with the same content in place of file i. */
+    void reuse(int i, Path held) {
+        ImageManifest.File f = manifest.files().get(i);
+        ContentStore.place(held, staging.resolve(f.name()));
+        states[i] = FileState.newBuilder().setVerifiedBytes(f.length()).setComplete(true).setReused(true).build();
+    }
+
+    /** An empty file needs no chunk: it is complete once created, if the manifest agrees. */
+    void acceptEmpty(int i) {
+        ImageManifest.File f = manifest.files().get(i);
+        if (!f.hasSha256()) {
+            finalSha[i] = sha256().digest();
+        } else if (!Arrays.equals(sha256().digest(), f.sha256())) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), "empty file with the SHA-256 of non-empty content");
+        }
+        try {
+            channel(i);
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating staged " + f.name(), e);
+        }
+        closeChannel(i);
+        states[i] = FileState.newBuilder().setComplete(true).build();
+    }
+
+    /** Starts a new attempt (a Begin); chunks of earlier attempts are refused from now on. */
+    BeginResponse newAttempt() {
+        attempt++;
+        return BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt).build();
+    }
+
+    /**
+     * Answers a slice of the sender's page digests for pages file i (slices come in order from
+     * page 0): which of those pages it must send, as bits relative to {@code firstPage}. Empty
+     * when the file cannot be laid out by a received pagemap; it then travels as plain bytes.
+     */
+    Optional<BitSet> plan(int i, int firstPage, int totalPages, byte[] digestBytes) {
+        ImageManifest.File f = file(i);
+        if (!f.isPages()) throw refused(Reason.NOT_PLANNED, f.name(), "not a pages file");
+        if (firstPage == 0) {
+            Optional<Layout> layout = layoutOf(f);
+            if (layout.isEmpty()) return Optional.empty();
+            if (totalPages != layout.get().vaddrs().length) {
+                throw refused(Reason.BAD_MANIFEST, f.name(), totalPages + " pages planned, the pagemap lays out "
+                        + layout.get().vaddrs().length);
+            }
+            pageAddresses[i] = layout.get().vaddrs();
+            spaces[i] = layout.get().space();
+            senderPageDigests[i] = new long[totalPages];
+            digestsPlanned[i] = 0;
+        } else if (senderPageDigests[i] == null || firstPage != digestsPlanned[i] || totalPages != senderPageDigests[i].length) {
+            throw refused(Reason.NOT_PLANNED, f.name(), "digest slice from page " + firstPage + " out of order");
+        }
+        long[] all = senderPageDigests[i];
+        if (digestBytes.length % 8 != 0 || firstPage + digestBytes.length / 8 > all.length) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), digestBytes.length + " digest bytes from page " + firstPage
+                    + " of " + all.length);
+        }
+        int n = digestBytes.length / 8;
+        ByteBuffer.wrap(digestBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(all, firstPage, n);
+        digestsPlanned[i] = firstPage + n;
+        return Optional.of(DeltaPlanner.needed(spaces[i], Arrays.copyOfRange(pageAddresses[i], firstPage, firstPage + n),
+                Arrays.copyOfRange(all, firstPage, firstPage + n), store::holds));
+    }
+
+    private record Layout(String space, long[] vaddrs) {}
+
+    private Optional<Layout> layoutOf(ImageManifest.File pages) {
+        for (int j = 0; j < manifest.files().size(); j++) {
+            ImageManifest.File f = manifest.files().get(j);
+            Optional<String> space = PagemapImage.spaceOf(f.name());
+            if (space.isEmpty()) continue;
+            if (!states[j].getComplete()) {
+                throw refused(Reason.NOT_PLANNED, pages.name(), "pagemap " + f.name() + " not received yet");
+            }
+            PagemapImage pm;
+            try {
+                pm = PagemapImage.parse(Files.readAllBytes(staging.resolve(f.name())));
+            } catch (IllegalArgumentException e) {
+                continue; // not a pagemap we understand: its pages travel as plain bytes
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading staged " + f.name(), e);
+            }
+            if (!pm.pagesFileName().equals(pages.name())) continue;
+            Optional<long[]> vaddrs = pm.pageAddresses(pages.length());
+            return vaddrs.map(v -> new Layout(space.get(), v));
+        }
+        return Optional.empty();
+    }
+
+    /** Checks and writes one chunk; returns its decoded length. */
+    int accept(Chunk c) {
+        int i = c.getFileIndex();
+        if (i < 0 || i >= states.length) throw refused(Reason.CORRUPT_CHUNK, null, "no file with index " + i);
+        ImageManifest.File f = file(i);
+        long verified = states[i].getVerifiedBytes();
+        if (c.getAttempt() != attempt) {
+            throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk of attempt " + c.getAttempt() + ", current attempt " + attempt);
+        }
+        if (c.getLength() <= 0 || c.getLength() > ChunkCodec.MAX_CHUNK_BYTES) {
+            throw refused(Reason.OVERSIZED, f.name(), "chunk of " + c.getLength() + " bytes (max " + ChunkCodec.MAX_CHUNK_BYTES + ")");
+        }
+        if (c.getOffset() + c.getLength() > f.length()) {
+            throw refused(Reason.OVERSIZED, f.name(), "chunk [" + c.getOffset() + ", +" + c.getLength() + ") beyond length " + f.length());
+        }
+        if (c.getOffset() != verified) {
+            throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk at offset " + c.getOffset() + ", expected " + verified);
+        }
+        if (f.isPages() && c.getPageOps().size() > 0
+                && (senderPageDigests[i] == null || digestsPlanned[i] != senderPageDigests[i].length)) {
+            throw refused(Reason.NOT_PLANNED, f.name(), "page chunk before all its pages were planned");
+        }
+        byte[] bytes;
+        try {
+            if (senderPageDigests[i] != null) {
+                bytes = decodePages(c, i);
+            } else {
+                if (c.getPageOps().size() > 0 || c.getDupOfCount() > 0) throw new ChunkCodec.BadChunkException("page ops in a plain chunk");
+                bytes = ChunkCodec.decodePlain(c);
+            }
+        } catch (ChunkCodec.BadChunkException e) {
+            throw refused(Reason.CORRUPT_CHUNK, f.name(), "chunk at offset " + c.getOffset() + ": " + e.getMessage(), e);
+        }
+        write(i, bytes, c.getOffset());
+        hashing.update(digests[i], bytes);
+        long now = verified + bytes.length;
+        FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
+        if (now == f.length()) {
+            byte[] sha = hashing.digest(digests[i]);
+            if (!f.hasSha256()) {
+                finalSha[i] = sha;
+            } else if (!Arrays.equals(sha, f.sha256())) {
+                resetFile(i);
+                throw refused(Reason.FILE_DIGEST_MISMATCH, f.name(), "rebuilt file's SHA-256 differs from the manifest");
+            }
+            closeChannel(i);
+            st.setComplete(true);
+        }
+        states[i] = st.build();
+        return bytes.length;
+    }
+
+    private byte[] decodePages(Chunk c, int i) {
+        if (c.getOffset() % PageHash.PAGE_SIZE != 0) throw new ChunkCodec.BadChunkException("pages chunk not page aligned");
+        int first = (int) (c.getOffset() / PageHash.PAGE_SIZE);
+        long[] vaddrs = pageAddresses[i];
+        String space = spaces[i];
+        PageStoreSource source = new PageStoreSource(i, vaddrs, space);
+        // CRC32C of the rebuilt chunk proves held and repeated pages right; no per-page check needed.
+        return ChunkCodec.decodePages(c, first, source);
+    }
+
+    private final class PageStoreSource implements ChunkCodec.PageSource {
+        private final int file;
+        private final long[] vaddrs;
+        private final String space;
+
+        PageStoreSource(int file, long[] vaddrs, String space) {
+            this.file = file;
+            this.vaddrs = vaddrs;
+            this.space = space;
+        }
+
+        @Override
+        public int held(int index, int count, byte[] dst, int off) {
+            return store.readRun(space, vaddrs, index, count, dst, off);
+        }
+
+        @Override
+        public void earlier(int index, byte[] dst, int off) {
+            read(file, dst, off, (long) index * PageHash.PAGE_SIZE);
+        }
+    }
+
+    /**
+     * Refuses unless every file is complete and every file whose SHA-256 comes with the commit
+     * ({@code digests}) matches it; a file that does not match is dropped, to be sent again.
+     */
+    void checkComplete(List<FileDigest> commitDigests) {
+        byte[][] given = new byte[states.length][];
+        for (FileDigest d : commitDigests) {
+            if (d.getFileIndex() >= states.length) throw refused(Reason.BAD_MANIFEST, null, "digest for file " + d.getFileIndex());
+            given[d.getFileIndex()] = d.getSha256().toByteArray();
+        }
+        for (int i = 0; i < states.length; i++) {
+            if (!states[i].getComplete()) {
+                throw refused(Reason.TRUNCATED, file(i).name(),
+                        "has " + states[i].getVerifiedBytes() + " of " + file(i).length() + " bytes");
+            }
+            if (file(i).hasSha256()) continue;
+            if (given[i] == null || given[i].length != 32) {
+                throw refused(Reason.BAD_MANIFEST, file(i).name(), "no SHA-256 in the manifest nor at commit");
+            }
+            if (!Arrays.equals(given[i], finalSha[i])) {
+                resetFile(i);
+                throw refused(Reason.FILE_DIGEST_MISMATCH, file(i).name(), "rebuilt file's SHA-256 differs from the one given at commit");
+            }
+        }
+    }
+
+    /** Pages files of this round with their layout, for the page store once published. */
+    List<Integer> plannedPagesFiles() {
+        List<Integer> out = new java.util.ArrayList<>();
+        for (int i = 0; i < states.length; i++) if (senderPageDigests[i] != null) out.add(i);
+        return out;
+    }
+
+    String space(int i) {
+        return spaces[i];
+    }
+
+    long[] pageAddresses(int i) {
+        return pageAddresses[i];
+    }
+
+    long[] pageDigests(int i) {
+        return senderPageDigests[i];
+    }
+
+    void close() {
+        hashing.close();
+        for (int i = 0; i < channels.length; i++) closeChannel(i);
+    }
+
+    private ImageManifest.File file(int i) {
+        return manifest.files().get(i);
+    }
+
+    private FileChannel channel(int i) throws IOException {
+        if (channels[i] == null) {
+            Path p = staging.resolve(file(i).name());
+            if (Files.isSymbolicLink(p)) throw refused(Reason.BAD_NAME, file(i).name(), "is a link in staging");
+            channels[i] = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
+        return channels[i];
+    }
+
+    private void write(int i, byte[] bytes, long offset) {
+        try {
+            FileChannel ch = channel(i);
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            long pos = offset;
+            while (b.hasRemaining()) pos += ch.write(b, pos);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing staged " + file(i).name(), e);
+        }
+    }
+
+    private void read(int i, byte[] dst, int off, long pos) {
+        try {
+            FileChannel ch = channel(i);
+            ByteBuffer b = ByteBuffer.wrap(dst, off, PageHash.PAGE_SIZE);
+            while (b.hasRemaining()) {
+                int n = ch.read(b, pos);
+                if (n < 0) throw new ChunkCodec.BadChunkException("earlier page at " + pos + " not written");
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged " + file(i).name(), e);
+        }
+    }
+
+    private void resetFile(int i) {
+        try {
+            channel(i).truncate(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("truncating staged " + file(i).name(), e);
+        }
+        hashing.digest(digests[i]); // drains what was queued for the old digest
+        digests[i] = sha256();
+        finalSha[i] = null;
+        states[i] = FileState.getDefaultInstance();
+    }
+
+    private void closeChannel(int i) {
+        if (channels[i] == null) return;
+        try {
+            channels[i].close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing staged " + file(i).name(), e);
+        } finally {
+            channels[i] = null;
+        }
+    }
+
+    private TransferRefusedException refused(Reason r, String file, String detail) {
+        return new TransferRefusedException(migrationId, round, r, file, detail);
+    }
+
+    private TransferRefusedException refused(Reason r, String file, String detail, Throwable cause) {
+        return new TransferRefusedException(migrationId, round, r, file, detail, cause);
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-256 in this JVM", e);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/**
+ * The data plane of a migration: agents send checkpoint image directories to each other as
+ * gRPC streams of checked chunks (service {@code ImageTransfer} in transfer.proto).
+ *
+ * <p>Public API: {@link org.migrationmesh.transfer.ImageSender#send} sends one round of an image
+ * directory and returns a {@link org.migrationmesh.transfer.TransferReport} (progress on the way
+ * to a {@link org.migrationmesh.transfer.TransferListener});
+ * {@link org.migrationmesh.transfer.ImageReceiver} is the service that rebuilds rounds under a
+ * root directory and publishes each one atomically; its per-migration
+ * {@link org.migrationmesh.transfer.PageStore} holds the pages later rounds are compared with,
+ * including pages read live from the running process
+ * ({@link org.migrationmesh.transfer.ImageSender#sendLivePages}).
+ *
+ * <p>A round: Begin (manifest; the receiver answers what it has, which is also the resume point)
+ * → Upload of plain files (pagemaps first; a file the receiver holds with the same SHA-256 is
+ * copied there, not sent) → PlanPages per {@code pages-*.img} (the sender's 8-byte digest per
+ * page, the receiver's bitmap of pages it lacks at that address) → Upload of pages files (zero,
+ * held and repeated pages as one-byte operations, the rest as bytes, zstd where it pays off)
+ * → Commit (every file checked against its SHA-256, staging directory renamed into place).
+ *
+ * <p>Pure cores: {@link org.migrationmesh.transfer.PagemapImage},
+ * {@link org.migrationmesh.transfer.DeltaPlanner}, {@link org.migrationmesh.transfer.ChunkCodec},
+ * {@link org.migrationmesh.transfer.ImageManifest}, {@link org.migrationmesh.transfer.PageHash}.
+ */
+package org.migrationmesh.transfer;
