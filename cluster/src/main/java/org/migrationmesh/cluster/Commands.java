@@ -1,5 +1,7 @@
 package org.migrationmesh.cluster;
 
+import org.migrationmesh.proto.runtime.RuntimeCapabilities;
+
 import org.migrationmesh.proto.cluster.AbortMigration;
 import org.migrationmesh.proto.cluster.AdvanceMigration;
 import org.migrationmesh.proto.cluster.Capacity;
@@ -27,9 +29,16 @@ public final class Commands {
 
     public static Command join(String memberId, String raftAddress, String controlAddress, String region,
                                Capacity capacity) {
+        return join(memberId, raftAddress, controlAddress, region, capacity, null);
+    }
+
+    /** A join that also reports what the member's host can do (CRIU version, dirty tracking, lazy pages). */
+    public static Command join(String memberId, String raftAddress, String controlAddress, String region,
+                               Capacity capacity, RuntimeCapabilities capabilities) {
         JoinMember.Builder j = JoinMember.newBuilder().setMemberId(memberId).setRaftAddress(raftAddress)
                 .setControlAddress(controlAddress).setRegion(region);
         if (capacity != null) j.setCapacity(capacity);
+        if (capabilities != null) j.setCapabilities(capabilities);
         return Command.newBuilder().setJoinMember(j).build();
     }
 

@@ -12,7 +12,15 @@ final class Views {
     private Views() {}
 
     record MemberView(String id, String raftAddress, String controlAddress, String region, boolean raftPeer,
-                      boolean leader, long heartbeatAgeMillis) {}
+                      boolean leader, long heartbeatAgeMillis, RuntimeView runtime) {}
+
+    /** What a member's host can do; criuVersion is empty for a host without a container runtime. */
+    record RuntimeView(String criuVersion, String runcVersion, boolean dirtyTracking, boolean lazyPages) {
+        String summary() {
+            if (criuVersion.isEmpty()) return "none";
+            return "criu " + criuVersion + (lazyPages ? " post-copy" : "") + (dirtyTracking ? " pre-dump" : "");
+        }
+    }
 
     record ClusterView(String answeredBy, String leaderId, String leaderControlAddress, long term,
                        long lastAppliedIndex, List<MemberView> members) {}
@@ -32,10 +40,13 @@ final class Views {
         for (Member m : r.getMembersList()) {
             byId.put(m.getId(), new MemberView(m.getId(), m.getRaftAddress(), m.getControlAddress(), m.getRegion(),
                     raftIds.contains(m.getId()), m.getId().equals(r.getLeaderId()),
-                    Math.max(0, r.getNowMillis() - m.getLastHeartbeatMillis())));
+                    Math.max(0, r.getNowMillis() - m.getLastHeartbeatMillis()),
+                    new RuntimeView(m.getCapabilities().getCriuVersion(), m.getCapabilities().getRuncVersion(),
+                            m.getCapabilities().getDirtyTracking(), m.getCapabilities().getLazyPages())));
         }
         for (var p : r.getRaftPeersList()) {
-            byId.putIfAbsent(p.getId(), new MemberView(p.getId(), p.getRaftAddress(), "", "", true, p.getLeader(), -1));
+            byId.putIfAbsent(p.getId(), new MemberView(p.getId(), p.getRaftAddress(), "", "", true, p.getLeader(), -1,
+                    new RuntimeView("", "", false, false)));
         }
         return new ClusterView(r.getAnsweredBy(), r.getLeaderId(), r.getLeaderControlAddress(), r.getTerm(),
                 r.getLastAppliedIndex(), List.copyOf(byId.values()));
@@ -59,11 +70,11 @@ final class Views {
     }
 
     static String membersTable(List<MemberView> members) {
-        Table t = new Table("MEMBER", "RAFT", "CONTROL", "REGION", "ROLE", "HEARTBEAT");
+        Table t = new Table("MEMBER", "RAFT", "CONTROL", "REGION", "ROLE", "HEARTBEAT", "RUNTIME");
         for (MemberView m : members) {
             t.row(m.id(), m.raftAddress(), m.controlAddress(), m.region(),
                     m.leader() ? "leader" : m.raftPeer() ? "follower" : "not-in-raft",
-                    m.heartbeatAgeMillis() < 0 ? "never" : m.heartbeatAgeMillis() + "ms ago");
+                    m.heartbeatAgeMillis() < 0 ? "never" : m.heartbeatAgeMillis() + "ms ago", m.runtime().summary());
         }
         return t.render();
     }

@@ -2,6 +2,9 @@ package org.migrationmesh.agent.daemon;
 
 import io.grpc.BindableService;
 import io.grpc.Server;
+import org.migrationmesh.agent.runtime.Criu;
+import org.migrationmesh.agent.runtime.ProcessCommandRunner;
+import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.cluster.ClusterException;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.CommandRefusedException;
@@ -9,12 +12,14 @@ import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.proto.cluster.Capacity;
 import org.migrationmesh.proto.cluster.Member;
 import org.migrationmesh.proto.cluster.RefusalCode;
+import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.rpc.RpcEndpoints.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -33,18 +38,22 @@ public final class AgentDaemon implements AutoCloseable {
     private final ClusterNode node;
     private final Server controlServer;
     private final ScheduledExecutorService liveness;
+    private final RuntimeCapabilities capabilities;
     private volatile boolean joined;
     private volatile boolean removed;
 
-    private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness) {
+    private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness,
+                        RuntimeCapabilities capabilities) {
         this.config = config;
         this.node = node;
         this.controlServer = controlServer;
         this.liveness = liveness;
+        this.capabilities = capabilities;
     }
 
     /** Starts the Raft peer (recovering its storage if any), the control API and the liveness loop. */
     public static AgentDaemon start(AgentConfig config, Clock clock) throws IOException {
+        RuntimeCapabilities capabilities = detectRuntime(config);
         ClusterNode node = ClusterNode.start(config.nodeSettings(), clock);
         Server server;
         try {
@@ -60,11 +69,28 @@ public final class AgentDaemon implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness);
+        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
         log.info("agent started id={} raft={} control={} region={} peers={} timing={}", config.id(),
                 config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing());
         return daemon;
+    }
+
+    /**
+     * What this host can do, detected once and reported when joining. A host without a usable
+     * runc/CRIU still serves as a Raft peer, but reports no runtime and so is no migration target.
+     */
+    private static RuntimeCapabilities detectRuntime(AgentConfig config) {
+        try {
+            RuntimeCapabilities caps = new Criu(Criu.DEFAULT_BINARY, new ProcessCommandRunner()).detect(Path.of("runc"));
+            log.info("runtime detected id={} criu={} runc={} dirtyTracking={} lazyPages={}", config.id(),
+                    caps.getCriuVersion(), caps.getRuncVersion(), caps.getDirtyTracking(), caps.getLazyPages());
+            return caps;
+        } catch (RuntimeFailure e) {
+            log.warn("no container runtime on this host id={} reason={}; this agent can hold no containers",
+                    config.id(), e.getMessage());
+            return RuntimeCapabilities.getDefaultInstance();
+        }
     }
 
     private static ControlDirectory directory(AgentConfig config, ClusterNode node) {
@@ -86,7 +112,7 @@ public final class AgentDaemon implements AutoCloseable {
         try {
             if (!joined) {
                 node.submit(Commands.join(config.id(), config.raftAddress(), config.controlAddress(), config.region(),
-                        capacity()));
+                        capacity(), capabilities));
                 joined = true;
                 log.info("member joined id={} region={}", config.id(), config.region());
             } else {

@@ -75,6 +75,10 @@ class AgentCtlIT {
         JsonNode members = JSON.readTree(agentctl("-o", "json", "members").out());
         assertThat(members).hasSize(3);
         assertThat(members.get(0).get("region").asText()).isEqualTo("region-a1");
+        // Each agent detected its host's runc and CRIU at start and reported them when it joined.
+        assertThat(members.findValuesAsText("criuVersion")).hasSize(3).allSatisfy(v -> assertThat(v).matches("4\\.\\d+.*"));
+        assertThat(members.findValues("lazyPages")).allSatisfy(v -> assertThat(v.asBoolean()).isTrue());
+        assertThat(agentctl("members").out()).contains("RUNTIME").contains("post-copy");
     }
 
     @Test
