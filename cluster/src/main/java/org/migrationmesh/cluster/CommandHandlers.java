@@ -113,9 +113,11 @@ final class CommandHandlers {
             ip = FloatingIp.newBuilder().setAddress(r.getFloatingIp()).setOwner(r.getOwner())
                     .setContainerId(r.getContainerId()).setEpoch(old == null ? 1 : old.getEpoch() + 1).build();
         }
-        Container c = Container.newBuilder().setId(r.getContainerId()).setBundleDigest(r.getBundleDigest())
+        Container.Builder cb = Container.newBuilder().setId(r.getContainerId()).setBundleDigest(r.getBundleDigest())
                 .setOwner(r.getOwner()).setFloatingIp(r.getFloatingIp()).setEpoch(1).setState(state)
-                .setUpdatedMillis(now).build();
+                .setUpdatedMillis(now);
+        if (r.hasSpec()) cb.setSpec(r.getSpec());
+        Container c = cb.build();
         s.containers.put(c.getId(), c);
         if (ip != null) s.ips.put(ip.getAddress(), ip);
         return c.getEpoch();

@@ -1,5 +1,6 @@
 package org.migrationmesh.cluster;
 
+import org.migrationmesh.proto.cluster.ContainerSpec;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 
 import org.migrationmesh.proto.cluster.AbortMigration;
@@ -54,6 +55,13 @@ public final class Commands {
                                    ContainerState state) {
         return Command.newBuilder().setRegisterContainer(RegisterContainer.newBuilder().setContainerId(containerId)
                 .setBundleDigest(bundleDigest).setOwner(owner).setFloatingIp(floatingIp).setState(state)).build();
+    }
+
+    /** A registration with what the owner runs. */
+    public static Command register(String containerId, String bundleDigest, String owner, String floatingIp,
+                                   ContainerState state, ContainerSpec spec) {
+        Command c = register(containerId, bundleDigest, owner, floatingIp, state);
+        return c.toBuilder().setRegisterContainer(c.getRegisterContainer().toBuilder().setSpec(spec)).build();
     }
 
     public static Command setState(String containerId, ContainerState state, long epoch) {

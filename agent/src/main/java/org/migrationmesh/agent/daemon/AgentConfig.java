@@ -41,7 +41,7 @@ import java.util.Objects;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record AgentConfig(String id, String cluster, String raftAddress, String controlAddress, String region,
                           Path dataDir, List<PeerConfig> peers, RaftConfig raft, Long heartbeatIntervalMillis,
-                          CapacityConfig capacity) {
+                          CapacityConfig capacity, RuntimeConfig runtime) {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -55,6 +55,22 @@ public record AgentConfig(String id, String cluster, String raftAddress, String 
                              Long requestTimeoutMillis, Long snapshotThreshold) {}
 
     public record CapacityConfig(Integer cpus, Long memoryBytes, Integer maxContainers) {}
+
+    /**
+     * Where this host runs containers; without this section the agent holds none (a Raft peer only).
+     *
+     * @param netns          network namespace (name under /var/run/netns) containers join and floating IPs go into
+     * @param iface          interface of that namespace for floating IPs (default eth0)
+     * @param floatingPrefix prefix length of floating IPs (default 24)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record RuntimeConfig(String netns, String iface, Integer floatingPrefix) {
+        public RuntimeConfig {
+            require(netns, "runtime.netns");
+            iface = iface == null ? "eth0" : iface;
+            floatingPrefix = floatingPrefix == null ? 24 : floatingPrefix;
+        }
+    }
 
     public AgentConfig {
         require(id, "id");

@@ -2,8 +2,11 @@ package org.migrationmesh.agent.daemon;
 
 import io.grpc.BindableService;
 import io.grpc.Server;
+import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.runtime.ContainerRuntime;
 import org.migrationmesh.agent.runtime.Criu;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
+import org.migrationmesh.agent.runtime.RuncConfig;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.cluster.ClusterException;
 import org.migrationmesh.cluster.ClusterNode;
@@ -21,6 +24,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -39,6 +43,8 @@ public final class AgentDaemon implements AutoCloseable {
     private final Server controlServer;
     private final ScheduledExecutorService liveness;
     private final RuntimeCapabilities capabilities;
+    private final CommitContact contact = new CommitContact();
+    private volatile ContainerHost host;
     private volatile boolean joined;
     private volatile boolean removed;
 
@@ -70,6 +76,17 @@ public final class AgentDaemon implements AutoCloseable {
             return t;
         });
         AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities);
+        if (config.runtime() != null) {
+            if (capabilities.getCriuVersion().isEmpty()) {
+                daemon.close();
+                throw new IllegalStateException("config has a runtime section but this host has no usable runc/CRIU;"
+                        + " run scripts/setup-host.sh");
+            }
+            daemon.host = ContainerHost.start(config.id(), hostSettings(config), node,
+                    ContainerRuntime.open(RuncConfig.defaults(config.dataDir().resolve("runc").toAbsolutePath(),
+                            config.dataDir().resolve("runc-logs").toAbsolutePath()), new ProcessCommandRunner()),
+                    daemon.contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
+        }
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
         log.info("agent started id={} raft={} control={} region={} peers={} timing={}", config.id(),
                 config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing());
@@ -91,6 +108,12 @@ public final class AgentDaemon implements AutoCloseable {
                     config.id(), e.getMessage());
             return RuntimeCapabilities.getDefaultInstance();
         }
+    }
+
+    private static ContainerHost.Settings hostSettings(AgentConfig config) {
+        AgentConfig.RuntimeConfig r = config.runtime();
+        return new ContainerHost.Settings(r.netns(), r.iface(), r.floatingPrefix(),
+                config.dataDir().resolve("bundles").toAbsolutePath(), "/migration-mesh/" + config.cluster() + "-" + config.id());
     }
 
     private static ControlDirectory directory(AgentConfig config, ClusterNode node) {
@@ -118,6 +141,7 @@ public final class AgentDaemon implements AutoCloseable {
             } else {
                 node.submit(Commands.heartbeat(config.id()));
             }
+            contact.committed();
         } catch (CommandRefusedException e) {
             if (joined && e.code() == RefusalCode.NOT_FOUND) {
                 removed = true;
@@ -161,6 +185,13 @@ public final class AgentDaemon implements AutoCloseable {
     @Override
     public void close() throws IOException {
         liveness.shutdownNow();
+        if (host != null) {
+            try {
+                host.close();
+            } catch (Exception e) {
+                log.warn("container host did not stop cleanly id={} reason={}", config.id(), e.toString());
+            }
+        }
         controlServer.shutdown();
         try {
             if (!controlServer.awaitTermination(2, TimeUnit.SECONDS)) controlServer.shutdownNow();

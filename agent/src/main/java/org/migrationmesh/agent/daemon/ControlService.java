@@ -105,8 +105,11 @@ final class ControlService extends ControlGrpc.ControlImplBase {
             CommandResult r;
             if (existing == null) {
                 String owner = request.getOwner().isEmpty() ? node.id() : request.getOwner();
-                r = node.submit(Commands.register(request.getContainerId(), request.getBundleDigest(), owner,
-                        request.getFloatingIp(), ContainerState.RUNNING));
+                r = node.submit(request.hasSpec()
+                        ? Commands.register(request.getContainerId(), request.getBundleDigest(), owner,
+                                request.getFloatingIp(), ContainerState.RUNNING, request.getSpec())
+                        : Commands.register(request.getContainerId(), request.getBundleDigest(), owner,
+                                request.getFloatingIp(), ContainerState.RUNNING));
             } else {
                 r = node.submit(Commands.setState(existing.getId(), ContainerState.RUNNING, existing.getEpoch()));
             }

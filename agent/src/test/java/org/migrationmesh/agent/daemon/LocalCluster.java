@@ -70,7 +70,7 @@ public final class LocalCluster implements AutoCloseable {
             AgentConfig config = new AgentConfig(p.id(), c.clusterName, p.raftAddress(), p.controlAddress(),
                     "region-" + p.id(), dir.resolve("data"), peers,
                     snapshotThreshold == null ? null : new AgentConfig.RaftConfig(null, null, null, null, snapshotThreshold),
-                    500L, null);
+                    500L, null, null);
             Path file = dir.resolve("agent.json");
             config.write(file);
             c.agents.put(p.id(), new Agent(p.id(), p.raftAddress(), p.controlAddress(), file, dir.resolve("agent.log")));
@@ -104,7 +104,7 @@ public final class LocalCluster implements AutoCloseable {
         peers.add(self);
         Path dir = Files.createDirectories(base.resolve(id));
         AgentConfig config = new AgentConfig(id, clusterName, self.raftAddress(), self.controlAddress(),
-                "region-" + id, dir.resolve("data"), peers, null, 500L, null);
+                "region-" + id, dir.resolve("data"), peers, null, 500L, null, null);
         Path file = dir.resolve("agent.json");
         config.write(file);
         Agent agent = new Agent(id, self.raftAddress(), self.controlAddress(), file, dir.resolve("agent.log"));

@@ -1,0 +1,188 @@
+package org.migrationmesh.agent.host;
+
+import org.migrationmesh.agent.runtime.BundleSpec;
+import org.migrationmesh.agent.runtime.ContainerRuntime;
+import org.migrationmesh.agent.runtime.ContainerState;
+import org.migrationmesh.agent.runtime.RuntimeFailure;
+import org.migrationmesh.agent.runtime.Workloads;
+import org.migrationmesh.cluster.ClusterNode;
+import org.migrationmesh.cluster.MeshStateMachine;
+import org.migrationmesh.ipfloat.FloatingAddress;
+import org.migrationmesh.ipfloat.FloatingIpException;
+import org.migrationmesh.ipfloat.FloatingIpService;
+import org.migrationmesh.ipfloat.MajorityContact;
+import org.migrationmesh.proto.cluster.Command;
+import org.migrationmesh.proto.cluster.CommandResult;
+import org.migrationmesh.proto.cluster.Container;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Makes this host run what the cluster says it owns: after every applied entry (and every few
+ * seconds, to catch crashes) it compares the cluster's containers with runc's list and starts,
+ * restarts or stops containers, and keeps the floating IPs it owns on its interface (claimed
+ * before a container that binds them starts). One thread does all of it, in order.
+ */
+public final class ContainerHost implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ContainerHost.class);
+    private static final Duration PERIOD = Duration.ofSeconds(2);
+
+    /**
+     * Where this host's containers live.
+     *
+     * @param netns         the network namespace containers join and floating IPs go into (name under /var/run/netns)
+     * @param iface         the interface floating IPs go on
+     * @param prefixLength  the prefix length of floating IPs on that interface
+     * @param bundles       where bundles are written
+     * @param cgroupParent  the cgroup path under which each container gets its own
+     */
+    public record Settings(String netns, String iface, int prefixLength, Path bundles, String cgroupParent) {
+        public Path netnsPath() {
+            return Path.of("/var/run/netns", netns);
+        }
+    }
+
+    private final String self;
+    private final Settings settings;
+    private final ClusterNode node;
+    private final ContainerRuntime runtime;
+    private final FloatingIpService ips;
+    private final ScheduledExecutorService loop;
+    private final AtomicBoolean pending = new AtomicBoolean();
+    /** Per container: failures in a row, and when to try again (backs off to 30 s). */
+    private final Map<String, long[]> backoff = new HashMap<>();
+    private final MeshStateMachine.AppliedListener listener = new MeshStateMachine.AppliedListener() {
+        @Override
+        public void onApplied(long index, Command command, CommandResult result) {
+            if (result.getApplied()) trigger();
+        }
+
+        @Override
+        public void onReset(long index) {
+            trigger();
+        }
+    };
+
+    private ContainerHost(String self, Settings settings, ClusterNode node, ContainerRuntime runtime,
+                          FloatingIpService ips) {
+        this.self = self;
+        this.settings = settings;
+        this.node = node;
+        this.runtime = runtime;
+        this.ips = ips;
+        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "container-host-" + self);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts reconciling at once; the floating-IP lease is renewed by {@code contact}. */
+    public static ContainerHost start(String self, Settings settings, ClusterNode node, ContainerRuntime runtime,
+                                      MajorityContact contact, Duration lease, Clock clock) {
+        FloatingIpService.Config ipConfig = FloatingIpService.Config.defaults(settings.iface(), settings.netns());
+        ipConfig = new FloatingIpService.Config(ipConfig.iface(), ipConfig.namespace(), lease, ipConfig.leaseCheck(),
+                ipConfig.reconcileEvery(), ipConfig.announce());
+        FloatingIpService ips = FloatingIpService.start(ipConfig,
+                () -> node.read(s -> ClusterOwnership.of(s, self, settings.prefixLength())), contact, clock);
+        ContainerHost host = new ContainerHost(self, settings, node, runtime, ips);
+        node.stateMachine().addListener(host.listener);
+        host.loop.scheduleWithFixedDelay(host::reconcile, 0, PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        return host;
+    }
+
+    public ContainerRuntime runtime() {
+        return runtime;
+    }
+
+    public FloatingIpService floatingIps() {
+        return ips;
+    }
+
+    private void trigger() {
+        if (pending.compareAndSet(false, true)) loop.execute(this::reconcile);
+    }
+
+    private void reconcile() {
+        pending.set(false);
+        try {
+            Collection<Container> cluster = node.read(s -> List.copyOf(s.containers().values()));
+            Map<String, ContainerState> local = new HashMap<>();
+            for (ContainerState s : runtime.runc().list()) local.put(s.id(), s);
+            long now = System.nanoTime();
+            for (ContainerPlan.Action a : ContainerPlan.plan(self, cluster, local)) {
+                long[] b = backoff.get(a.containerId());
+                if (b != null && now < b[1]) continue;
+                if (apply(a)) backoff.remove(a.containerId());
+                else {
+                    long failures = b == null ? 1 : b[0] + 1;
+                    long delayMs = Math.min(30_000, 500L << Math.min(6, failures - 1));
+                    backoff.put(a.containerId(), new long[] {failures, now + delayMs * 1_000_000});
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("reconcile failed agent={} reason={}", self, e.getMessage());
+        }
+    }
+
+    /** Does one action; false if it failed (it is retried after a back-off). */
+    private boolean apply(ContainerPlan.Action action) {
+        MDC.put("container", action.containerId());
+        try {
+            if (action instanceof ContainerPlan.Start s) {
+                start(s.container());
+            } else if (action instanceof ContainerPlan.Restart r) {
+                log.info("container exited, restarting container={}", r.containerId());
+                runtime.runc().delete(r.containerId(), true);
+                start(r.container());
+            } else if (action instanceof ContainerPlan.Stop s) {
+                runtime.runc().delete(s.containerId(), true);
+                log.info("container stopped container={}", s.containerId());
+            }
+            return true;
+        } catch (RuntimeFailure | FloatingIpException | IOException e) {
+            log.warn("cannot bring container to its cluster state container={} action={} reason={}; will retry",
+                    action.containerId(), action.getClass().getSimpleName(), e.getMessage());
+            return false;
+        } finally {
+            MDC.remove("container");
+        }
+    }
+
+    private void start(Container c) throws IOException {
+        long t0 = System.nanoTime();
+        if (!c.getFloatingIp().isEmpty()) {
+            // The container binds its floating IP: it must be here first.
+            long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(c.getEpoch()));
+            ips.claim(FloatingAddress.parse(c.getFloatingIp() + "/" + settings.prefixLength()), ipEpoch);
+        }
+        BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
+                settings.cgroupParent() + "/" + c.getId());
+        Path bundle = Workloads.bundle(settings.bundles().resolve(c.getId()), c.getSpec().getWorkload(), spec);
+        ContainerState started = runtime.runc().run(c.getId(), bundle);
+        log.info("container started container={} pid={} epoch={} ms={}", c.getId(), started.pid(), c.getEpoch(),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** Stops reconciling and releases the floating IPs; containers keep running (a restart finds them). */
+    @Override
+    public void close() throws Exception {
+        node.stateMachine().removeListener(listener);
+        loop.shutdownNow();
+        ips.close();
+    }
+}
