@@ -86,9 +86,24 @@ public final class FloatingIpService implements AutoCloseable {
         return ips.claim(address, epoch);
     }
 
+    /** Claims without announcing yet (see {@link FloatingIps#claim(FloatingAddress, long, boolean)}). */
+    public Change claimQuietly(FloatingAddress address, long epoch) {
+        return ips.claim(address, epoch, false);
+    }
+
+    /** Announces an address held here, e.g. after a quiet claim once the restored container listens. */
+    public java.util.concurrent.CompletableFuture<Integer> announce(FloatingAddress address) {
+        return ips.announceHeld(address);
+    }
+
     /** Releases at once (ownership moved away), rather than waiting for reconciliation. */
     public Change release(FloatingAddress address, long epoch) {
         return ips.release(address, epoch);
+    }
+
+    /** Releases without an epoch: for undoing a claim whose ownership never committed. */
+    public Change releaseUnfenced(FloatingAddress address) {
+        return ips.releaseUnfenced(address);
     }
 
     public Set<FloatingAddress> held() {

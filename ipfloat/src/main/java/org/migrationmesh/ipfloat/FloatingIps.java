@@ -77,6 +77,15 @@ public final class FloatingIps {
      * {@link FloatingIpException.CommandFailed}.
      */
     public synchronized Change claim(FloatingAddress address, long epoch) {
+        return claim(address, epoch, true);
+    }
+
+    /**
+     * As {@link #claim(FloatingAddress, long)}, but with {@code announceNow} false nobody is told
+     * yet: for a migration's destination, which must not draw traffic (that it would answer
+     * with resets) before the restored sockets exist. Call {@link #announce} after the restore.
+     */
+    public synchronized Change claim(FloatingAddress address, long epoch, boolean announceNow) {
         Instant start = clock.instant();
         fence.check(address, epoch);
         if (lease != null && !lease.isHeld()) {
@@ -108,7 +117,10 @@ public final class FloatingIps {
         Duration took = Duration.between(start, clock.instant());
         CompletableFuture<Integer> announced;
         int planned;
-        if (address.isIpv4()) {
+        if (!announceNow) {
+            planned = 0;
+            announced = CompletableFuture.completedFuture(0);
+        } else if (address.isIpv4()) {
             planned = policy.plannedIpv4();
             announced = announce(address);
         } else {
@@ -176,6 +188,17 @@ public final class FloatingIps {
         stopAnnouncing(address);
         return new Change(address, outcome, epoch, 0, CompletableFuture.completedFuture(0),
                 Duration.between(start, clock.instant()));
+    }
+
+    /**
+     * Announces an address held here (gratuitous ARPs for IPv4, in the background); returns the
+     * number sent once done. Fails if the address is not held here.
+     */
+    public synchronized CompletableFuture<Integer> announceHeld(FloatingAddress address) {
+        if (!claimedHere.contains(address)) {
+            throw new IllegalStateException(address + " is not held on " + iface + "; claim it first");
+        }
+        return address.isIpv4() ? announce(address) : CompletableFuture.completedFuture(0);
     }
 
     private CompletableFuture<Integer> announce(FloatingAddress address) {

@@ -3,6 +3,8 @@ package org.migrationmesh.agent.daemon;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.migration.MigrationPeerService;
+import org.migrationmesh.agent.migration.MigrationRunner;
 import org.migrationmesh.agent.runtime.ContainerRuntime;
 import org.migrationmesh.agent.runtime.Criu;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
@@ -17,6 +19,8 @@ import org.migrationmesh.proto.cluster.Member;
 import org.migrationmesh.proto.cluster.RefusalCode;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 import org.migrationmesh.rpc.RpcEndpoints;
+import org.migrationmesh.transfer.ImageReceiver;
+import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.migrationmesh.rpc.RpcEndpoints.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +29,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -43,30 +48,57 @@ public final class AgentDaemon implements AutoCloseable {
     private final Server controlServer;
     private final ScheduledExecutorService liveness;
     private final RuntimeCapabilities capabilities;
-    private final CommitContact contact = new CommitContact();
-    private volatile ContainerHost host;
+    private final CommitContact contact;
+    private final ContainerHost host;
+    private final MigrationRunner runner;
+    private final ImageReceiver receiver;
     private volatile boolean joined;
     private volatile boolean removed;
 
     private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness,
-                        RuntimeCapabilities capabilities) {
+                        RuntimeCapabilities capabilities, CommitContact contact, ContainerHost host, MigrationRunner runner,
+                        ImageReceiver receiver) {
         this.config = config;
         this.node = node;
         this.controlServer = controlServer;
         this.liveness = liveness;
         this.capabilities = capabilities;
+        this.contact = contact;
+        this.host = host;
+        this.runner = runner;
+        this.receiver = receiver;
     }
 
     /** Starts the Raft peer (recovering its storage if any), the control API and the liveness loop. */
     public static AgentDaemon start(AgentConfig config, Clock clock) throws IOException {
         RuntimeCapabilities capabilities = detectRuntime(config);
+        if (config.runtime() != null && capabilities.getCriuVersion().isEmpty()) {
+            throw new IllegalStateException("config has a runtime section but this host has no usable runc/CRIU;"
+                    + " run scripts/setup-host.sh");
+        }
         ClusterNode node = ClusterNode.start(config.nodeSettings(), clock);
+        CommitContact contact = new CommitContact();
+        ContainerHost host = null;
+        MigrationRunner runner = null;
+        ImageReceiver receiver = null;
         Server server;
         try {
-            ControlService control = new ControlService(node, directory(config, node), clock);
+            receiver = new ImageReceiver(config.dataDir().resolve("incoming").toAbsolutePath());
+            List<BindableService> services = new ArrayList<>(List.of(
+                    new ControlService(node, directory(config, node), clock), receiver, new LazyPageRelayService()));
+            if (config.runtime() != null) {
+                host = ContainerHost.start(config.id(), hostSettings(config), node,
+                        ContainerRuntime.open(RuncConfig.defaults(config.dataDir().resolve("runc").toAbsolutePath(),
+                                config.dataDir().resolve("runc-logs").toAbsolutePath()), new ProcessCommandRunner()),
+                        contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
+                Path migrations = config.dataDir().resolve("migrations").toAbsolutePath();
+                services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
+                runner = new MigrationRunner(config.id(), node, host, migrations, clock);
+            }
             HostPort hp = HostPort.parse(config.controlAddress());
-            server = RpcEndpoints.startServer(hp.host(), hp.port(), List.<BindableService>of(control));
+            server = RpcEndpoints.startServer(hp.host(), hp.port(), services);
         } catch (IOException | RuntimeException e) {
+            closeQuietly(runner, host, receiver);
             node.close();
             throw e;
         }
@@ -75,22 +107,23 @@ public final class AgentDaemon implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities);
-        if (config.runtime() != null) {
-            if (capabilities.getCriuVersion().isEmpty()) {
-                daemon.close();
-                throw new IllegalStateException("config has a runtime section but this host has no usable runc/CRIU;"
-                        + " run scripts/setup-host.sh");
-            }
-            daemon.host = ContainerHost.start(config.id(), hostSettings(config), node,
-                    ContainerRuntime.open(RuncConfig.defaults(config.dataDir().resolve("runc").toAbsolutePath(),
-                            config.dataDir().resolve("runc-logs").toAbsolutePath()), new ProcessCommandRunner()),
-                    daemon.contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
-        }
+        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities, contact, host, runner, receiver);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
-        log.info("agent started id={} raft={} control={} region={} peers={} timing={}", config.id(),
-                config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing());
+        log.info("agent started id={} raft={} control={} region={} peers={} timing={} runtime={}", config.id(),
+                config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing(),
+                host == null ? "none" : config.runtime().netns());
         return daemon;
+    }
+
+    private static void closeQuietly(AutoCloseable... resources) {
+        for (AutoCloseable r : resources) {
+            if (r == null) continue;
+            try {
+                r.close();
+            } catch (Exception e) {
+                log.warn("close failed: {}", e.toString());
+            }
+        }
     }
 
     /**
@@ -185,13 +218,7 @@ public final class AgentDaemon implements AutoCloseable {
     @Override
     public void close() throws IOException {
         liveness.shutdownNow();
-        if (host != null) {
-            try {
-                host.close();
-            } catch (Exception e) {
-                log.warn("container host did not stop cleanly id={} reason={}", config.id(), e.toString());
-            }
-        }
+        closeQuietly(runner, host, receiver);
         controlServer.shutdown();
         try {
             if (!controlServer.awaitTermination(2, TimeUnit.SECONDS)) controlServer.shutdownNow();

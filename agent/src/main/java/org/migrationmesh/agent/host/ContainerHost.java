@@ -109,6 +109,22 @@ public final class ContainerHost implements AutoCloseable {
         return runtime;
     }
 
+    public Settings settings() {
+        return settings;
+    }
+
+    /** A floating IP of the cluster's state as an address on this host's interface. */
+    public FloatingAddress address(String floatingIp) {
+        return FloatingAddress.parse(floatingIp + "/" + settings.prefixLength());
+    }
+
+    /** Writes this host's bundle for {@code c}: its own network namespace and cgroup path. */
+    public Path writeBundle(Container c) throws IOException {
+        BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
+                settings.cgroupParent() + "/" + c.getId());
+        return Workloads.bundle(settings.bundles().resolve(c.getId()), c.getSpec().getWorkload(), spec);
+    }
+
     public FloatingIpService floatingIps() {
         return ips;
     }
@@ -168,12 +184,9 @@ public final class ContainerHost implements AutoCloseable {
         if (!c.getFloatingIp().isEmpty()) {
             // The container binds its floating IP: it must be here first.
             long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(c.getEpoch()));
-            ips.claim(FloatingAddress.parse(c.getFloatingIp() + "/" + settings.prefixLength()), ipEpoch);
+            ips.claim(address(c.getFloatingIp()), ipEpoch);
         }
-        BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
-                settings.cgroupParent() + "/" + c.getId());
-        Path bundle = Workloads.bundle(settings.bundles().resolve(c.getId()), c.getSpec().getWorkload(), spec);
-        ContainerState started = runtime.runc().run(c.getId(), bundle);
+        ContainerState started = runtime.runc().run(c.getId(), writeBundle(c));
         log.info("container started container={} pid={} epoch={} ms={}", c.getId(), started.pid(), c.getEpoch(),
                 (System.nanoTime() - t0) / 1_000_000);
     }

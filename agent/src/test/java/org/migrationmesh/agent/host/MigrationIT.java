@@ -1,0 +1,94 @@
+package org.migrationmesh.agent.host;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.migrationmesh.agent.runtime.Workloads;
+import org.migrationmesh.agent.sim.ProbeProcess;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * `agentctl migrate` end to end, stop-and-copy: two agent JVMs in two network namespaces move
+ * a running tick server (its images streamed over gRPC, its floating IP handed over by the
+ * agents) while a client in a third namespace keeps its TCP connection open.
+ */
+class MigrationIT {
+    private static final Pattern TICK = Pattern.compile("^(\\d+) tick (\\d+) start (\\d+)$");
+    private HostAgents agents;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        agents = new HostAgents("mg", 2);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (agents != null) agents.close();
+    }
+
+    @Test
+    void migrateMovesARunningContainerAndItsClientStaysConnected() throws Exception {
+        agents.await(Duration.ofSeconds(90), "two members with a runtime", () -> {
+            try {
+                HostAgents.Result r = agents.agentctl("a2", "members");
+                return r.exit() == 0 && r.out().split("criu 4", -1).length == 3 ? r : null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "tick1", "--ip", ip, "--workload", "tickserver", "--",
+                "/bin/tickserver", ip, "7000", "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "tick1 running on a1", () -> agents.running("a1", "tick1") ? true : null);
+
+        Path probe = Workloads.extract("mmprobe", agents.base.resolve("mmprobe"));
+        ProbeProcess client = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "tcp", ip, "7000", "25"));
+        try {
+            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> ticks(client.lines()).size() >= 10 ? true : null);
+
+            HostAgents.Result migrate = agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch");
+            assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
+            assertThat(migrate.out()).contains("COMMIT");
+
+            assertThat(agents.running("a2", "tick1")).as("restored on a2").isTrue();
+            assertThat(agents.runc("a1").find("tick1")).as("gone from a1").isEmpty();
+            assertThat(agents.inHost("a2", "ip", "-o", "addr", "show", "dev", "eth0").stdout()).contains(ip + "/24");
+            assertThat(agents.inHost("a1", "ip", "-o", "addr", "show", "dev", "eth0").stdout()).doesNotContain(ip + "/");
+
+            assertThat(client.awaitEnd(Duration.ofSeconds(60))).isTrue();
+            List<String> lines = client.lines();
+            assertThat(lines).as("the client's TCP connection lasted: " + lines.subList(Math.max(0, lines.size() - 5),
+                    lines.size())).last().isEqualTo("end ok");
+            List<long[]> ticks = ticks(lines);
+            assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count()).as("one process: continued, not restarted")
+                    .isEqualTo(1);
+            for (int i = 1; i < ticks.size(); i++) {
+                assertThat(ticks.get(i)[1]).as("the tick counter went on").isEqualTo(ticks.get(i - 1)[1] + 1);
+            }
+            long maxGap = 0;
+            for (int i = 1; i < ticks.size(); i++) maxGap = Math.max(maxGap, ticks.get(i)[0] - ticks.get(i - 1)[0]);
+            System.out.println("MigrationIT: longest gap the client saw between ticks: " + maxGap + " ms");
+        } finally {
+            client.close();
+        }
+    }
+
+    private static List<long[]> ticks(List<String> lines) {
+        List<long[]> out = new ArrayList<>();
+        for (String l : lines) {
+            Matcher m = TICK.matcher(l);
+            if (m.matches()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
+        }
+        return out;
+    }
+}
