@@ -86,6 +86,15 @@ final class HostAgents implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve(id + ".log").toFile())).start());
     }
 
+    /** kill -9 of one agent. */
+    void kill(String id) throws InterruptedException {
+        Process p = processes.get(id);
+        if (p != null) {
+            p.destroyForcibly();
+            p.waitFor(20, TimeUnit.SECONDS);
+        }
+    }
+
     /** Runs agentctl in the client namespace against agent {@code peer}. */
     Result agentctl(String peer, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", client.netns(),

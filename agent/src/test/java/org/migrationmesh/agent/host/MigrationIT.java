@@ -1,7 +1,6 @@
 package org.migrationmesh.agent.host;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.runtime.Workloads;
 import org.migrationmesh.agent.sim.ProbeProcess;
@@ -25,11 +24,6 @@ class MigrationIT {
     private static final Pattern TICK = Pattern.compile("^(\\d+) tick (\\d+) start (\\d+)$");
     private HostAgents agents;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        agents = new HostAgents("mg", 2);
-    }
-
     @AfterEach
     void tearDown() {
         if (agents != null) agents.close();
@@ -37,6 +31,7 @@ class MigrationIT {
 
     @Test
     void migrateMovesARunningContainerAndItsClientStaysConnected() throws Exception {
+        agents = new HostAgents("mg", 2);
         agents.await(Duration.ofSeconds(90), "two members with a runtime", () -> {
             try {
                 HostAgents.Result r = agents.agentctl("a2", "members");
@@ -78,6 +73,53 @@ class MigrationIT {
             long maxGap = 0;
             for (int i = 1; i < ticks.size(); i++) maxGap = Math.max(maxGap, ticks.get(i)[0] - ticks.get(i - 1)[0]);
             System.out.println("MigrationIT: longest gap the client saw between ticks: " + maxGap + " ms");
+        } finally {
+            client.close();
+        }
+    }
+
+    /**
+     * The destination dies before the migration: the transfer fails, the source restores the
+     * container from its own images and commits ABORT. The container keeps running where it
+     * was, with its floating IP, and the client's TCP connection survives that too.
+     */
+    @Test
+    void aDeadDestinationLeavesTheContainerRunningOnItsSource() throws Exception {
+        agents = new HostAgents("mf", 3);
+        agents.await(Duration.ofSeconds(90), "three members with a runtime", () -> {
+            try {
+                HostAgents.Result r = agents.agentctl("a1", "members");
+                return r.exit() == 0 && r.out().split("criu 4", -1).length == 4 ? r : null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "tick1", "--ip", ip, "--workload", "tickserver", "--",
+                "/bin/tickserver", ip, "7000", "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "tick1 running on a1", () -> agents.running("a1", "tick1") ? true : null);
+        Path probe = Workloads.extract("mmprobe", agents.base.resolve("mmprobe"));
+        ProbeProcess client = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "tcp", ip, "7000", "25"));
+        try {
+            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> ticks(client.lines()).size() >= 10 ? true : null);
+            agents.kill("a3");
+
+            HostAgents.Result migrate = agents.agentctl("a2", "migrate", "tick1", "--to", "a3", "--watch");
+            assertThat(migrate.exit()).as("an aborted migration exits 5: " + migrate.out() + migrate.err()).isEqualTo(5);
+            assertThat(migrate.out() + migrate.err()).contains("ABORT");
+
+            agents.await(Duration.ofSeconds(30), "tick1 running on a1 again", () -> agents.running("a1", "tick1") ? true : null);
+            assertThat(agents.inHost("a1", "ip", "-o", "addr", "show", "dev", "eth0").stdout()).contains(ip + "/24");
+            HostAgents.Result ps = agents.agentctl("a1", "ps", "tick1");
+            assertThat(ps.out()).contains("a1").contains("RUNNING");
+
+            assertThat(client.awaitEnd(Duration.ofSeconds(60))).isTrue();
+            List<String> lines = client.lines();
+            assertThat(lines).as("the client's TCP connection lasted: " + lines.subList(Math.max(0, lines.size() - 5),
+                    lines.size())).last().isEqualTo("end ok");
+            List<long[]> ticks = ticks(lines);
+            assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count()).as("restored, not restarted").isEqualTo(1);
         } finally {
             client.close();
         }
