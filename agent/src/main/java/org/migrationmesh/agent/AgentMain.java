@@ -14,13 +14,20 @@ import java.util.concurrent.Callable;
 @Command(name = "migration-mesh-agent", mixinStandardHelpOptions = true,
         description = "Runs one migration-mesh agent: a Raft peer of the cluster and its control API.")
 public final class AgentMain implements Callable<Integer> {
+    /**
+     * Ratis' shaded gRPC logs through java.util.logging, which logback does not see: keep it quiet
+     * too. Held here because JUL keeps loggers only weakly: a level set on a logger nobody holds
+     * is lost when it is collected.
+     */
+    private static final java.util.logging.Logger[] QUIET = {
+            java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty"),
+            java.util.logging.Logger.getLogger("io.grpc")};
+
     @Option(names = "--config", required = true, description = "Agent configuration file (JSON).")
     Path config;
 
     public static void main(String[] args) {
-        // Ratis' shaded gRPC logs through java.util.logging, which logback does not see: keep it quiet too.
-        java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty").setLevel(java.util.logging.Level.WARNING);
-        java.util.logging.Logger.getLogger("io.grpc").setLevel(java.util.logging.Level.WARNING);
+        for (java.util.logging.Logger l : QUIET) l.setLevel(java.util.logging.Level.WARNING);
         System.exit(new CommandLine(new AgentMain())
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     // A bad config or a taken port: one line saying what, the stack only for the unexpected.
