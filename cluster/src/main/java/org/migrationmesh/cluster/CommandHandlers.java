@@ -187,7 +187,8 @@ final class CommandHandlers {
         s.migrations.put(r.getMigrationId(), Migration.newBuilder().setId(r.getMigrationId())
                 .setContainerId(c.getId()).setSource(source).setDestination(r.getDestination())
                 .setPhase(MigrationPhase.PREPARE).setEpoch(token).setStartedMillis(now)
-                .setLastProgressMillis(now).setOutcome(MigrationOutcome.OUTCOME_PENDING).build());
+                .setLastProgressMillis(now).setOutcome(MigrationOutcome.OUTCOME_PENDING)
+                .setOptions(r.getOptions()).build());
         return token;
     }
 

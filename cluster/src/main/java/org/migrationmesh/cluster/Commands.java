@@ -1,6 +1,7 @@
 package org.migrationmesh.cluster;
 
 import org.migrationmesh.proto.cluster.ContainerSpec;
+import org.migrationmesh.proto.cluster.MigrationOptions;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 
 import org.migrationmesh.proto.cluster.AbortMigration;
@@ -75,6 +76,13 @@ public final class Commands {
     }
 
     /** Starts a migration; empty source means the current owner, expected epoch 0 means any. */
+    /** A migration with options (post-copy, ...). */
+    public static Command startMigration(String migrationId, String containerId, String source, String destination,
+                                         long expectedEpoch, MigrationOptions options) {
+        Command c = startMigration(migrationId, containerId, source, destination, expectedEpoch);
+        return c.toBuilder().setStartMigration(c.getStartMigration().toBuilder().setOptions(options)).build();
+    }
+
     public static Command startMigration(String migrationId, String containerId, String source, String destination,
                                          long expectedEpoch) {
         return Command.newBuilder().setStartMigration(StartMigration.newBuilder().setMigrationId(migrationId)

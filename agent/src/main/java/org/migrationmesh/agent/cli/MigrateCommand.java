@@ -26,11 +26,14 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--watch", description = "Follow the migration until it commits or aborts; exit 5 if it aborts.")
     boolean watch;
 
+    @Option(names = "--post-copy", description = "Restore at once on the destination; memory pages follow on demand.")
+    boolean postCopy;
+
     @Override
     public Integer call() {
         try (AgentCtl.Connection c = root.connect()) {
             Migration started = c.unary().migrate(MigrateRequest.newBuilder().setContainerId(containerId)
-                    .setDestination(destination).setMigrationId(migrationId).build()).getMigration();
+                    .setDestination(destination).setMigrationId(migrationId).setPostCopy(postCopy).build()).getMigration();
             Rendering.printLine(root.out(), root.options, Views.migration(started), Views::table);
             return watch ? WatchCommand.follow(root, c, started.getId(), started) : 0;
         }

@@ -84,8 +84,9 @@ public final class AgentDaemon implements AutoCloseable {
         Server server;
         try {
             receiver = new ImageReceiver(config.dataDir().resolve("incoming").toAbsolutePath());
+            LazyPageRelayService relay = new LazyPageRelayService();
             List<BindableService> services = new ArrayList<>(List.of(
-                    new ControlService(node, directory(config, node), clock), receiver, new LazyPageRelayService()));
+                    new ControlService(node, directory(config, node), clock), receiver, relay));
             if (config.runtime() != null) {
                 host = ContainerHost.start(config.id(), hostSettings(config), node,
                         ContainerRuntime.open(RuncConfig.defaults(config.dataDir().resolve("runc").toAbsolutePath(),
@@ -93,7 +94,7 @@ public final class AgentDaemon implements AutoCloseable {
                         contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
                 Path migrations = config.dataDir().resolve("migrations").toAbsolutePath();
                 services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
-                runner = new MigrationRunner(config.id(), node, host, migrations, clock);
+                runner = new MigrationRunner(config.id(), node, host, relay, migrations, clock);
             }
             HostPort hp = HostPort.parse(config.controlAddress());
             server = RpcEndpoints.startServer(hp.host(), hp.port(), services);

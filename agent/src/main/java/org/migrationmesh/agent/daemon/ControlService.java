@@ -9,6 +9,7 @@ import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.ContainerState;
 import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.proto.cluster.MigrationOptions;
 import org.migrationmesh.proto.control.AbortMigrationRequest;
 import org.migrationmesh.proto.control.AddMemberRequest;
 import org.migrationmesh.proto.control.ClusterStatusReply;
@@ -138,7 +139,7 @@ final class ControlService extends ControlGrpc.ControlImplBase {
             String id = request.getMigrationId().isEmpty()
                     ? "mig-" + UUID.randomUUID().toString().substring(0, 8) : request.getMigrationId();
             CommandResult r = node.submit(Commands.startMigration(id, request.getContainerId(), "",
-                    request.getDestination(), 0));
+                    request.getDestination(), 0, MigrationOptions.newBuilder().setPostCopy(request.getPostCopy()).build()));
             awaitApplied(r);
             log.info("migration started migration={} container={} destination={} epoch={}", id,
                     request.getContainerId(), request.getDestination(), r.getEpoch());

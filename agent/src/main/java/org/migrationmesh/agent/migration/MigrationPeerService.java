@@ -2,7 +2,10 @@ package org.migrationmesh.agent.migration;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.runtime.LazyPagesDaemon;
+import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.agent.runtime.RestoreResult;
 import org.migrationmesh.cluster.ClusterNode;
@@ -10,17 +13,22 @@ import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.proto.cluster.MigrationOutcome;
 import org.migrationmesh.proto.cluster.MigrationPhase;
+import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
 import org.migrationmesh.proto.migration.MigrationPeerGrpc;
 import org.migrationmesh.proto.migration.PeerCancelReply;
 import org.migrationmesh.proto.migration.PeerCancelRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
+import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.ImageReceiver;
+import org.migrationmesh.transfer.lazy.LazyPageTunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The destination's side of a migration: restores the container from the images received for
@@ -36,6 +44,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private final ContainerHost host;
     private final ImageReceiver receiver;
     private final Path workRoot;
+    private final Map<String, Pulling> pulling = new ConcurrentHashMap<>();
 
     public MigrationPeerService(String self, ClusterNode node, ContainerHost host, ImageReceiver receiver, Path workRoot) {
         this.self = self;
@@ -74,8 +83,13 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 host.floatingIps().claimQuietly(host.address(c.getFloatingIp()), ipEpoch);
             }
             long t1 = System.nanoTime();
-            RestoreResult r = host.runtime().runc().restore(c.getId(), host.writeBundle(c),
-                    RestoreOptions.of(images, workRoot.resolve(m.getId()).resolve("restore-work")));
+            Path work = workRoot.resolve(m.getId()).resolve("restore-work");
+            RestoreOptions options = RestoreOptions.of(images, work);
+            if (m.getOptions().getPostCopy()) {
+                startPulling(m, images, work);
+                options = options.withLazyPages(true);
+            }
+            RestoreResult r = host.runtime().runc().restore(c.getId(), host.writeBundle(c), options);
             if (!c.getFloatingIp().isEmpty()) host.floatingIps().announce(host.address(c.getFloatingIp()));
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} ipClaimMs={} restoreMs={}", m.getId(), c.getId(), r.pid(),
@@ -91,10 +105,62 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         }
     }
 
+    /** A post-copy restore's page pulling: the relay to the source and CRIU's lazy-pages daemon. */
+    private record Pulling(ManagedChannel channel, LazyPageTunnel tunnel, LazyPagesDaemon daemon) implements AutoCloseable {
+        @Override
+        public void close() {
+            daemon.close();
+            tunnel.close();
+            channel.shutdownNow();
+        }
+    }
+
+    /**
+     * Starts pulling the pages of a post-copy migration from its source, through the agents'
+     * relay; they keep arriving after the restore returns, and the pulling ends by itself when
+     * the last page is in.
+     */
+    private void startPulling(Migration m, Path images, Path work) throws java.io.IOException {
+        String source = node.read(s -> s.member(m.getSource())).map(x -> x.getControlAddress()).orElse("");
+        if (source.isEmpty()) throw new IllegalStateException("source " + m.getSource() + " has no control address");
+        ManagedChannel channel = RpcEndpoints.channel(source);
+        LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), m.getId());
+        LazyPagesDaemon daemon;
+        try {
+            daemon = LazyPagesDaemon.start(host.runtime().criu(), new ProcessCommandRunner(), m.getContainerId(), images,
+                    work, "127.0.0.1", tunnel.port(), Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            tunnel.close();
+            channel.shutdownNow();
+            throw e;
+        }
+        Pulling p = new Pulling(channel, tunnel, daemon);
+        pulling.put(m.getId(), p);
+        Thread t = new Thread(() -> {
+            try {
+                LazyPagesDaemon.Transferred moved = daemon.awaitCompletion(Duration.ofMinutes(10));
+                log.info("all pages pulled migration={} pages={}/{} bytesViaRelay={} ms={}", m.getId(), moved.pages(),
+                        moved.totalPages(), tunnel.bytesFromSource(), moved.elapsed().toMillis());
+            } catch (RuntimeException e) {
+                log.warn("page pulling failed migration={} reason={}", m.getId(), e.getMessage());
+            } finally {
+                pulling.remove(m.getId());
+                p.close();
+            }
+        }, "lazy-pages-" + m.getId());
+        t.setDaemon(true);
+        t.start();
+    }
+
     @Override
     public void cancel(PeerCancelRequest req, StreamObserver<PeerCancelReply> out) {
         PeerCancelReply.Builder undone = PeerCancelReply.newBuilder();
         try {
+            Pulling p = pulling.remove(req.getMigrationId());
+            if (p != null) {
+                p.close();
+                undone.addUndone("stopped pulling pages");
+            }
             Migration m = node.read(s -> s.migration(req.getMigrationId())).orElse(null);
             if (m != null && m.getOutcome() == MigrationOutcome.COMMITTED) {
                 throw Status.FAILED_PRECONDITION.withDescription("migration " + m.getId() + " has committed; agent "

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
 import org.migrationmesh.agent.runtime.CheckpointOptions;
 import org.migrationmesh.agent.runtime.CheckpointResult;
+import org.migrationmesh.agent.runtime.LazyCheckpoint;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.Commands;
@@ -24,14 +25,17 @@ import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.TransferReport;
+import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
@@ -42,9 +46,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Drives the migrations whose source is this agent, stop-and-copy: FREEZE (dump, floating IP
- * and CRIU's network lock released here, images streamed to the destination), RESTORE (the
- * destination claims the IP and restores), COMMIT. Every phase is committed, with the
+ * Drives the migrations whose source is this agent: FREEZE (dump, floating IP and CRIU's
+ * network lock released here, images streamed to the destination), RESTORE (the destination
+ * claims the IP and restores), COMMIT. With post-copy the dump leaves the memory behind and
+ * serves it, through the agents' lazy-page relay, until the destination has pulled every
+ * page; only then is COMMIT committed. Every phase is committed, with the
  * migration's epoch, before its effects run on the other side. Any failure before COMMIT
  * cancels the destination's work, restores the container here from its own images if it was
  * already dumped, and commits ABORT: the container keeps running where it was.
@@ -55,6 +61,7 @@ public final class MigrationRunner implements AutoCloseable {
     private final String self;
     private final ClusterNode node;
     private final ContainerHost host;
+    private final LazyPageRelayService relay;
     private final Path workRoot;
     private final Clock clock;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
@@ -75,10 +82,12 @@ public final class MigrationRunner implements AutoCloseable {
         }
     };
 
-    public MigrationRunner(String self, ClusterNode node, ContainerHost host, Path workRoot, Clock clock) {
+    public MigrationRunner(String self, ClusterNode node, ContainerHost host, LazyPageRelayService relay, Path workRoot,
+                           Clock clock) {
         this.self = self;
         this.node = node;
         this.host = host;
+        this.relay = relay;
         this.workRoot = workRoot;
         this.clock = clock;
         node.stateMachine().addListener(listener);
@@ -105,6 +114,8 @@ public final class MigrationRunner implements AutoCloseable {
         Path dir = workRoot.resolve(m.getId());
         Path images = dir.resolve("images");
         ManagedChannel channel = null;
+        LazyCheckpoint lazy = null;
+        AutoCloseable registration = null;
         boolean dumped = false;
         long start = System.nanoTime();
         try {
@@ -120,8 +131,18 @@ public final class MigrationRunner implements AutoCloseable {
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
             long freeze = System.nanoTime();
-            CheckpointResult dump = host.runtime().runc().checkpoint(c.getId(),
-                    CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
+            boolean postCopy = m.getOptions().getPostCopy();
+            CheckpointResult dump = null;
+            if (postCopy) {
+                int pagePort = freeLoopbackPort();
+                lazy = host.runtime().runc().startLazyCheckpoint(c.getId(),
+                        CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), "127.0.0.1:" + pagePort);
+                lazy.awaitImagesWritten(Duration.ofMinutes(2));
+                // The page server listens on this host's loopback; the destination reaches it only through the relay.
+                registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort));
+            } else {
+                dump = host.runtime().runc().checkpoint(c.getId(), CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
+            }
             dumped = true;
             // The dumped sockets are gone: take the address off this host (so nothing here answers for
             // it with a reset), then lift CRIU's lock, which would also cut this agent's own traffic.
@@ -138,18 +159,31 @@ public final class MigrationRunner implements AutoCloseable {
                     .restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
                             .setAppliedIndex(restorePhase.getLogIndex()).build());
             long restoredAt = System.nanoTime();
+            if (lazy != null) {
+                // The source keeps its copy until every page has arrived; only then is COMMIT safe.
+                dump = lazy.awaitCompletion(Duration.ofMinutes(5));
+            }
+            long pagesAt = System.nanoTime();
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.COMMIT, token));
             long committedAt = System.nanoTime();
-            log.info("migration committed migration={} container={} to={} checkpointMs={} frozenMs={} imageBytes={}"
-                            + " wireBytes={} transferMs={} ipClaimMs={} restoreMs={} downtimeMs={} totalMs={}",
-                    m.getId(), c.getId(), m.getDestination(), ms(dumpedAt - freeze), dump.frozen().toMillis(),
-                    dump.imageBytes(), sent.wireBytes(), ms(sentAt - dumpedAt), restored.getIpClaimMicros() / 1000,
-                    restored.getRestoreMicros() / 1000, ms(restoredAt - freeze), ms(committedAt - start));
+            log.info("migration committed migration={} container={} to={} mode={} checkpointMs={} imageBytes={}"
+                            + " wireBytes={} transferMs={} ipClaimMs={} restoreMs={} downtimeMs={} pagesPulledMs={} totalMs={}",
+                    m.getId(), c.getId(), m.getDestination(), postCopy ? "post-copy" : "stop-and-copy",
+                    ms(dumpedAt - freeze), dump.imageBytes(), sent.wireBytes(), ms(sentAt - dumpedAt),
+                    restored.getIpClaimMicros() / 1000, restored.getRestoreMicros() / 1000, ms(restoredAt - freeze),
+                    ms(pagesAt - restoredAt), ms(committedAt - start));
             deleteTree(dir);
         } catch (Exception e) {
-            abort(m, c, token, dumped, images, dir, channel, e);
+            if (lazy != null) {
+                // Killing CRIU's lazy dump resumes the container here, with its memory intact.
+                lazy.abort();
+            }
+            abort(m, c, token, dumped && lazy == null, images, dir, channel, e);
+            if (lazy != null && !c.getFloatingIp().isEmpty()) reclaim(c);
         } finally {
+            closeQuietly(registration);
+            if (lazy != null) lazy.close();
             if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
@@ -191,6 +225,30 @@ public final class MigrationRunner implements AutoCloseable {
             log.error("could not commit ABORT migration={} reason={}", m.getId(), e.getMessage());
         }
         deleteTree(dir);
+    }
+
+    private void reclaim(Container c) {
+        try {
+            long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L));
+            host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
+        } catch (RuntimeException e) {
+            log.error("could not take floating IP {} back container={} reason={}", c.getFloatingIp(), c.getId(), e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.warn("close failed: {}", e.toString());
+        }
+    }
+
+    private static int freeLoopbackPort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     private static long ms(long nanos) {

@@ -31,7 +31,25 @@ class MigrationIT {
 
     @Test
     void migrateMovesARunningContainerAndItsClientStaysConnected() throws Exception {
-        agents = new HostAgents("mg", 2);
+        moveTickServer("mg", false);
+    }
+
+    /** Post-copy: restored at once on a2, its pages pulled from a1 through the agents' relay. */
+    @Test
+    void postCopyMigrationPullsEveryPageThroughTheAgents() throws Exception {
+        moveTickServer("mp", true);
+        agents.await(Duration.ofSeconds(30), "a2 to pull every page", () -> {
+            try {
+                return java.nio.file.Files.readString(agents.base.resolve("a2.log")).contains("all pages pulled") ? true : null;
+            } catch (java.io.IOException e) {
+                return null;
+            }
+        });
+        assertThat(java.nio.file.Files.readString(agents.base.resolve("a2.log"))).doesNotContain("page pulling failed");
+    }
+
+    private void moveTickServer(String tag, boolean postCopy) throws Exception {
+        agents = new HostAgents(tag, 2);
         agents.await(Duration.ofSeconds(90), "two members with a runtime", () -> {
             try {
                 HostAgents.Result r = agents.agentctl("a2", "members");
@@ -51,7 +69,9 @@ class MigrationIT {
         try {
             agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> ticks(client.lines()).size() >= 10 ? true : null);
 
-            HostAgents.Result migrate = agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch");
+            HostAgents.Result migrate = postCopy
+                    ? agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch", "--post-copy")
+                    : agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch");
             assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
             assertThat(migrate.out()).contains("COMMIT");
 
@@ -72,7 +92,8 @@ class MigrationIT {
             }
             long maxGap = 0;
             for (int i = 1; i < ticks.size(); i++) maxGap = Math.max(maxGap, ticks.get(i)[0] - ticks.get(i - 1)[0]);
-            System.out.println("MigrationIT: longest gap the client saw between ticks: " + maxGap + " ms");
+            System.out.println("MigrationIT: " + (postCopy ? "post-copy" : "stop-and-copy")
+                    + ": longest gap the client saw between ticks: " + maxGap + " ms");
         } finally {
             client.close();
         }
