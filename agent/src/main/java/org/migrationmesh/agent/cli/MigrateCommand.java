@@ -29,11 +29,19 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--post-copy", description = "Restore at once on the destination; memory pages follow on demand.")
     boolean postCopy;
 
+    @Option(names = "--pre-copy", description = "Copy memory while the container runs: off, auto or a number of rounds."
+            + " Default: ${DEFAULT-VALUE}")
+    String preCopy = "off";
+
+    @Option(names = "--max-downtime", description = "Downtime budget in ms for --pre-copy auto. Default: ${DEFAULT-VALUE}")
+    int maxDowntimeMs = 500;
+
     @Override
     public Integer call() {
         try (AgentCtl.Connection c = root.connect()) {
             Migration started = c.unary().migrate(MigrateRequest.newBuilder().setContainerId(containerId)
-                    .setDestination(destination).setMigrationId(migrationId).setPostCopy(postCopy).build()).getMigration();
+                    .setDestination(destination).setMigrationId(migrationId).setPostCopy(postCopy).setPreCopy(preCopy)
+                    .setMaxDowntimeMs(maxDowntimeMs).build()).getMigration();
             Rendering.printLine(root.out(), root.options, Views.migration(started), Views::table);
             return watch ? WatchCommand.follow(root, c, started.getId(), started) : 0;
         }

@@ -2,6 +2,7 @@ package org.migrationmesh.agent.daemon;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import org.migrationmesh.agent.migration.PreCopyPlan;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.cluster.Peer;
@@ -138,8 +139,12 @@ final class ControlService extends ControlGrpc.ControlImplBase {
             requireNonBlank(request.getDestination(), "destination");
             String id = request.getMigrationId().isEmpty()
                     ? "mig-" + UUID.randomUUID().toString().substring(0, 8) : request.getMigrationId();
+            String preCopy = request.getPreCopy().isEmpty() ? "off" : request.getPreCopy();
+            PreCopyPlan.Mode.parse(preCopy); // a bad value is refused here, naming it
             CommandResult r = node.submit(Commands.startMigration(id, request.getContainerId(), "",
-                    request.getDestination(), 0, MigrationOptions.newBuilder().setPostCopy(request.getPostCopy()).build()));
+                    request.getDestination(), 0, MigrationOptions.newBuilder().setPostCopy(request.getPostCopy())
+                            .setPreCopy(preCopy)
+                            .setMaxDowntimeMs(request.getMaxDowntimeMs() == 0 ? 500 : request.getMaxDowntimeMs()).build()));
             awaitApplied(r);
             log.info("migration started migration={} container={} destination={} epoch={}", id,
                     request.getContainerId(), request.getDestination(), r.getEpoch());

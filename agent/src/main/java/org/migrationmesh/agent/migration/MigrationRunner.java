@@ -129,6 +129,9 @@ public final class MigrationRunner implements AutoCloseable {
             }
             channel = RpcEndpoints.channel(dest.getControlAddress());
 
+            PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
+            preCopy.run();
+
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
             long freeze = System.nanoTime();
             boolean postCopy = m.getOptions().getPostCopy();
@@ -167,9 +170,11 @@ public final class MigrationRunner implements AutoCloseable {
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.COMMIT, token));
             long committedAt = System.nanoTime();
-            log.info("migration committed migration={} container={} to={} mode={} checkpointMs={} imageBytes={}"
-                            + " wireBytes={} transferMs={} ipClaimMs={} restoreMs={} downtimeMs={} pagesPulledMs={} totalMs={}",
+            log.info("migration committed migration={} container={} to={} mode={} preCopyRounds={} preCopyBytes={}"
+                            + " checkpointMs={} imageBytes={} wireBytes={} transferMs={} ipClaimMs={} restoreMs={}"
+                            + " downtimeMs={} pagesPulledMs={} totalMs={}",
                     m.getId(), c.getId(), m.getDestination(), postCopy ? "post-copy" : "stop-and-copy",
+                    preCopy.rounds(), preCopy.bytesSent(),
                     ms(dumpedAt - freeze), dump.imageBytes(), sent.wireBytes(), ms(sentAt - dumpedAt),
                     restored.getIpClaimMicros() / 1000, restored.getRestoreMicros() / 1000, ms(restoredAt - freeze),
                     ms(pagesAt - restoredAt), ms(committedAt - start));

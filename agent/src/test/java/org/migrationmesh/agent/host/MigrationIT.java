@@ -48,6 +48,70 @@ class MigrationIT {
         assertThat(java.nio.file.Files.readString(agents.base.resolve("a2.log"))).doesNotContain("page pulling failed");
     }
 
+    /**
+     * Pre-copy without dirty tracking: two live rounds while a 64 MB workload runs, then the
+     * final dump, whose transfer skips every page the destination already holds unchanged.
+     */
+    @Test
+    void preCopySendsMostMemoryBeforeTheFreeze() throws Exception {
+        agents = new HostAgents("mc", 2);
+        awaitMembers(2);
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--ip", ip, "--workload", "memhog", "--",
+                "/bin/memhog", "64", "100", ip, "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
+        long[] before = memhog(ip);
+
+        HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "2");
+        assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
+        assertThat(agents.running("a2", "mem1")).isTrue();
+        long[] after = memhog(ip);
+        assertThat(after[1]).as("same process: restored, not restarted").isEqualTo(before[1]);
+        assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
+
+        String log = Files.readString(agents.base.resolve("a1.log"));
+        Matcher m = Pattern.compile("preCopyRounds=(\\d+) preCopyBytes=(\\d+) .*imageBytes=(\\d+) wireBytes=(\\d+)").matcher(log);
+        assertThat(m.find()).as("the source's migration report: " + log).isTrue();
+        long preCopyBytes = Long.parseLong(m.group(2));
+        long imageBytes = Long.parseLong(m.group(3));
+        long wireBytes = Long.parseLong(m.group(4));
+        System.out.println("MigrationIT: pre-copy " + m.group(1) + " rounds, " + preCopyBytes + " B before the freeze; final"
+                + " image " + imageBytes + " B, final transfer " + wireBytes + " B on the wire");
+        assertThat(Integer.parseInt(m.group(1))).isEqualTo(2);
+        assertThat(preCopyBytes).as("the live rounds carried the memory").isGreaterThan(60L << 20);
+        assertThat(wireBytes).as("the final transfer skipped the pages already there").isLessThan(imageBytes / 4);
+    }
+
+    private void awaitMembers(int n) throws InterruptedException {
+        agents.await(Duration.ofSeconds(90), n + " members with a runtime", () -> {
+            try {
+                HostAgents.Result r = agents.agentctl("a1", "members");
+                return r.exit() == 0 && r.out().split("criu 4", -1).length == n + 1 ? r : null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+    }
+
+    /** memhog's answer over UDP from the client namespace: {rounds, start}. */
+    private long[] memhog(String ip) throws Exception {
+        Path probe = agents.base.resolve("mmprobe");
+        if (!Files.exists(probe)) Workloads.extract("mmprobe", probe);
+        return agents.await(Duration.ofSeconds(30), "memhog to answer", () -> {
+            try {
+                String out = agents.net.exec(agents.client, Duration.ofSeconds(10), probe.toString(), "udp", ip, "7001",
+                        "100", "1").stdout();
+                Matcher m = Pattern.compile("rounds (\\d+) dirtied \\d+ start (\\d+)").matcher(out);
+                long[] last = null;
+                while (m.find()) last = new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+                return last;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+    }
+
     private void moveTickServer(String tag, boolean postCopy) throws Exception {
         agents = new HostAgents(tag, 2);
         agents.await(Duration.ofSeconds(90), "two members with a runtime", () -> {

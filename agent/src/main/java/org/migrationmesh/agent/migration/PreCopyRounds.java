@@ -1,0 +1,139 @@
+package org.migrationmesh.agent.migration;
+
+import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.runtime.LiveMemory;
+import org.migrationmesh.cluster.ClusterNode;
+import org.migrationmesh.cluster.Commands;
+import org.migrationmesh.proto.cluster.Container;
+import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.transfer.ImageSender;
+import org.migrationmesh.transfer.TransferOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Pre-copy without kernel dirty tracking: while the container runs, its memory is read live
+ * (pagemap + /proc/PID/mem) and sent to the destination's page store, keyed by the pid the
+ * images will use and the address. Later rounds send only pages whose content changed since
+ * the last round (a CRC32C per page remembers what was sent; a collision only costs the final
+ * dump's transfer a page, which compares by SHA-256-backed content). {@link PreCopyPlan}
+ * decides when to stop. Each round is a replicated COPY entry with the bytes it sent.
+ */
+final class PreCopyRounds {
+    private static final Logger log = LoggerFactory.getLogger(PreCopyRounds.class);
+    private static final int BATCH_PAGES = 4096; // 16 MiB per live-pages call
+
+    private final Migration migration;
+    private final Container container;
+    private final ContainerHost host;
+    private final ImageSender sender;
+    private final ClusterNode node;
+    private final Map<String, Map<Long, Integer>> sent = new HashMap<>();
+    private int rounds;
+    private long bytesSent;
+
+    PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
+        this.migration = migration;
+        this.container = container;
+        this.host = host;
+        this.sender = sender;
+        this.node = node;
+    }
+
+    void run() throws IOException {
+        String modeText = migration.getOptions().getPreCopy().isEmpty() ? "off" : migration.getOptions().getPreCopy();
+        PreCopyPlan plan = new PreCopyPlan(PreCopyPlan.Mode.parse(modeText),
+                Duration.ofMillis(Math.max(1, migration.getOptions().getMaxDowntimeMs())), Duration.ofMillis(300));
+        PreCopyPlan.Decision d = plan.first();
+        List<PreCopyPlan.Round> done = new ArrayList<>();
+        double bytesPerSecond = 0;
+        while (d.copyAgain()) {
+            long t0 = System.nanoTime();
+            long[] bytesAndPages = round();
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            rounds++;
+            bytesSent += bytesAndPages[0];
+            done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
+            if (bytesAndPages[0] > 0) bytesPerSecond = bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9);
+            node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
+            d = plan.next(done, bytesPerSecond);
+            log.info("pre-copy round migration={} round={} pages={} bytes={} ms={} next={} because={}", migration.getId(),
+                    rounds, bytesAndPages[1], bytesAndPages[0], took.toMillis(), d.copyAgain() ? "copy" : "freeze", d.reason());
+        }
+    }
+
+    int rounds() {
+        return rounds;
+    }
+
+    long bytesSent() {
+        return bytesSent;
+    }
+
+    /** One round over every process of the container; returns {bytes sent, pages sent}. */
+    private long[] round() throws IOException {
+        long bytes = 0;
+        long pages = 0;
+        for (int pid : host.runtime().runc().ps(container.getId())) {
+            String space = Integer.toString(LiveMemory.namespacePid(pid));
+            Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
+            Batch batch = new Batch(space);
+            CRC32C crc = new CRC32C();
+            byte[] page = new byte[LiveMemory.PAGE_SIZE];
+            LiveMemory.read(pid, (vaddr, content) -> {
+                for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
+                    content.get(page);
+                    crc.reset();
+                    crc.update(page);
+                    int sum = (int) crc.getValue();
+                    Integer before = known.put(a, sum);
+                    if (before == null || before != sum) batch.add(a, page);
+                }
+            });
+            batch.flush();
+            bytes += batch.bytes;
+            pages += batch.pages;
+        }
+        return new long[] {bytes, pages};
+    }
+
+    /** Pages of one address space waiting to be sent, flushed every {@value #BATCH_PAGES} pages. */
+    private final class Batch {
+        private final String space;
+        private final long[] vaddrs = new long[BATCH_PAGES];
+        private final ByteBuffer data = ByteBuffer.allocate(BATCH_PAGES * LiveMemory.PAGE_SIZE);
+        private int n;
+        long bytes;
+        long pages;
+
+        Batch(String space) {
+            this.space = space;
+        }
+
+        void add(long vaddr, byte[] page) {
+            vaddrs[n++] = vaddr;
+            data.put(page);
+            if (n == BATCH_PAGES) flush();
+        }
+
+        void flush() {
+            if (n == 0) return;
+            byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
+            sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload,
+                    TransferOptions.defaults());
+            bytes += (long) n * LiveMemory.PAGE_SIZE;
+            pages += n;
+            n = 0;
+            data.clear();
+        }
+    }
+}
