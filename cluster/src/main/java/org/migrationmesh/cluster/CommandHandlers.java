@@ -216,6 +216,7 @@ final class CommandHandlers {
         if (ip != null) {
             s.ips.put(ip.getAddress(), ip.toBuilder().setOwner(m.getDestination()).setEpoch(ip.getEpoch() + 1).build());
         }
+        if (r.hasReport()) next.setReport(r.getReport());
         s.migrations.put(m.getId(), next.setOutcome(MigrationOutcome.COMMITTED).setFinishedMillis(now).build());
         return epoch;
     }

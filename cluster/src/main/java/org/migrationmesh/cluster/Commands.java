@@ -2,6 +2,7 @@ package org.migrationmesh.cluster;
 
 import org.migrationmesh.proto.cluster.ContainerSpec;
 import org.migrationmesh.proto.cluster.MigrationOptions;
+import org.migrationmesh.proto.cluster.MigrationReport;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 
 import org.migrationmesh.proto.cluster.AbortMigration;
@@ -93,6 +94,12 @@ public final class Commands {
     public static Command advance(String migrationId, MigrationPhase phase, long epoch) {
         return Command.newBuilder().setAdvanceMigration(AdvanceMigration.newBuilder().setMigrationId(migrationId)
                 .setPhase(phase).setEpoch(epoch)).build();
+    }
+
+    /** COMMIT with the migration's per-phase figures. */
+    public static Command commit(String migrationId, long epoch, MigrationReport report) {
+        return Command.newBuilder().setAdvanceMigration(AdvanceMigration.newBuilder().setMigrationId(migrationId)
+                .setPhase(MigrationPhase.COMMIT).setEpoch(epoch).setReport(report)).build();
     }
 
     public static Command copyRound(String migrationId, long epoch, long bytesCopied, long dirtyPages) {

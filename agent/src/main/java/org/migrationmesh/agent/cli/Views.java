@@ -30,7 +30,12 @@ final class Views {
 
     record MigrationView(String id, String containerId, String source, String destination, String phase,
                          String outcome, long epoch, int copyRounds, long bytesCopied, long startedMillis,
-                         long lastProgressMillis, long finishedMillis, String abortReason) {}
+                         long lastProgressMillis, long finishedMillis, String abortReason, ReportView report) {}
+
+    /** A committed migration's figures, phase by phase (null until COMMIT). */
+    record ReportView(String mode, List<Long> preCopyRoundBytes, long checkpointMs, long frozenMs, long imageBytes,
+                      long wireBytes, long transferMs, long ipClaimMs, long restoreMs, long downtimeMs,
+                      long pagesPulledMs, long totalMs) {}
 
     record ContainerDetail(ContainerView container, MigrationView migration) {}
 
@@ -60,7 +65,15 @@ final class Views {
     static MigrationView migration(Migration m) {
         return new MigrationView(m.getId(), m.getContainerId(), m.getSource(), m.getDestination(), m.getPhase().name(),
                 m.getOutcome().name().replace("OUTCOME_", ""), m.getEpoch(), m.getCopyRounds(), m.getBytesCopied(), m.getStartedMillis(),
-                m.getLastProgressMillis(), m.getFinishedMillis(), m.getAbortReason());
+                m.getLastProgressMillis(), m.getFinishedMillis(), m.getAbortReason(), report(m));
+    }
+
+    private static ReportView report(Migration m) {
+        if (!m.hasReport()) return null;
+        var r = m.getReport();
+        return new ReportView(r.getMode(), List.copyOf(r.getPreCopyRoundBytesList()), r.getCheckpointMs(), r.getFrozenMs(),
+                r.getImageBytes(), r.getWireBytes(), r.getTransferMs(), r.getIpClaimMs(), r.getRestoreMs(),
+                r.getDowntimeMs(), r.getPagesPulledMs(), r.getTotalMs());
     }
 
     static String table(ClusterView v) {
@@ -89,7 +102,32 @@ final class Views {
         return new Table("MIGRATION", "CONTAINER", "FROM", "TO", "PHASE", "OUTCOME", "EPOCH", "ROUNDS", "BYTES")
                 .row(m.id(), m.containerId(), m.source(), m.destination(), m.phase(), m.outcome(), m.epoch(),
                         m.copyRounds(), m.bytesCopied())
-                .render() + (m.abortReason().isEmpty() ? "" : "abort reason: " + m.abortReason() + "\n");
+                .render() + (m.abortReason().isEmpty() ? "" : "abort reason: " + m.abortReason() + "\n")
+                + (m.report() == null ? "" : table(m.report()));
+    }
+
+    /** The seed's report, phase by phase. */
+    static String table(ReportView r) {
+        StringBuilder sb = new StringBuilder("report (" + r.mode() + "):\n");
+        for (int i = 0; i < r.preCopyRoundBytes().size(); i++) {
+            sb.append(String.format("  pre-copy round %-4d %12s%n", i + 1, bytes(r.preCopyRoundBytes().get(i))));
+        }
+        sb.append(String.format("  checkpoint          %9d ms%s%n", r.checkpointMs(),
+                r.frozenMs() > 0 ? "  (frozen " + r.frozenMs() + " ms by CRIU's count)" : ""));
+        sb.append(String.format("  final image       %12s  on the wire %s, in %d ms%n", bytes(r.imageBytes()),
+                bytes(r.wireBytes()), r.transferMs()));
+        sb.append(String.format("  IP handover         %9d ms%n", r.ipClaimMs()));
+        sb.append(String.format("  restore             %9d ms%n", r.restoreMs()));
+        sb.append(String.format("  downtime            %9d ms  (freeze to serving at the destination)%n", r.downtimeMs()));
+        if (r.mode().equals("post-copy")) sb.append(String.format("  pages pulled        %9d ms  after the restore%n", r.pagesPulledMs()));
+        sb.append(String.format("  total               %9d ms%n", r.totalMs()));
+        return sb.toString();
+    }
+
+    static String bytes(long n) {
+        if (n >= 1 << 20) return String.format("%.1f MiB", n / 1048576.0);
+        if (n >= 1 << 10) return String.format("%.1f KiB", n / 1024.0);
+        return n + " B";
     }
 
     static String table(ContainerDetail d) {

@@ -16,6 +16,7 @@ import org.migrationmesh.proto.cluster.Member;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.proto.cluster.MigrationOutcome;
 import org.migrationmesh.proto.cluster.MigrationPhase;
+import org.migrationmesh.proto.cluster.MigrationReport;
 import org.migrationmesh.proto.migration.MigrationPeerGrpc;
 import org.migrationmesh.proto.migration.PeerCancelRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
@@ -168,16 +169,24 @@ public final class MigrationRunner implements AutoCloseable {
             }
             long pagesAt = System.nanoTime();
 
-            node.submit(Commands.advance(m.getId(), MigrationPhase.COMMIT, token));
-            long committedAt = System.nanoTime();
+            MigrationReport report = MigrationReport.newBuilder()
+                    .setMode(postCopy ? "post-copy" : "stop-and-copy")
+                    .addAllPreCopyRoundBytes(preCopy.roundBytes())
+                    .setCheckpointMs(ms(dumpedAt - freeze))
+                    // CRIU's stats of a lazy dump hold no valid frozen time (seen: garbage); report none.
+                    .setFrozenMs(postCopy ? 0 : dump.frozen().toMillis())
+                    .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes()).setTransferMs(ms(sentAt - dumpedAt))
+                    .setIpClaimMs(restored.getIpClaimMicros() / 1000).setRestoreMs(restored.getRestoreMicros() / 1000)
+                    .setDowntimeMs(ms(restoredAt - freeze)).setPagesPulledMs(ms(pagesAt - restoredAt))
+                    .setTotalMs(ms(System.nanoTime() - start)).build();
+            node.submit(Commands.commit(m.getId(), token, report));
             log.info("migration committed migration={} container={} to={} mode={} preCopyRounds={} preCopyBytes={}"
                             + " checkpointMs={} imageBytes={} wireBytes={} transferMs={} ipClaimMs={} restoreMs={}"
                             + " downtimeMs={} pagesPulledMs={} totalMs={}",
-                    m.getId(), c.getId(), m.getDestination(), postCopy ? "post-copy" : "stop-and-copy",
-                    preCopy.rounds(), preCopy.bytesSent(),
-                    ms(dumpedAt - freeze), dump.imageBytes(), sent.wireBytes(), ms(sentAt - dumpedAt),
-                    restored.getIpClaimMicros() / 1000, restored.getRestoreMicros() / 1000, ms(restoredAt - freeze),
-                    ms(pagesAt - restoredAt), ms(committedAt - start));
+                    m.getId(), c.getId(), m.getDestination(), report.getMode(), preCopy.roundBytes().size(),
+                    preCopy.roundBytes().stream().mapToLong(Long::longValue).sum(), report.getCheckpointMs(),
+                    report.getImageBytes(), report.getWireBytes(), report.getTransferMs(), report.getIpClaimMs(),
+                    report.getRestoreMs(), report.getDowntimeMs(), report.getPagesPulledMs(), report.getTotalMs());
             deleteTree(dir);
         } catch (Exception e) {
             if (lazy != null) {

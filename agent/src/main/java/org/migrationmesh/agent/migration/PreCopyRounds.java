@@ -38,8 +38,7 @@ final class PreCopyRounds {
     private final ImageSender sender;
     private final ClusterNode node;
     private final Map<String, Map<Long, Integer>> sent = new HashMap<>();
-    private int rounds;
-    private long bytesSent;
+    private final List<Long> roundBytes = new ArrayList<>();
 
     PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
         this.migration = migration;
@@ -60,23 +59,19 @@ final class PreCopyRounds {
             long t0 = System.nanoTime();
             long[] bytesAndPages = round();
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            rounds++;
-            bytesSent += bytesAndPages[0];
+            roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
             if (bytesAndPages[0] > 0) bytesPerSecond = bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9);
             node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
             d = plan.next(done, bytesPerSecond);
             log.info("pre-copy round migration={} round={} pages={} bytes={} ms={} next={} because={}", migration.getId(),
-                    rounds, bytesAndPages[1], bytesAndPages[0], took.toMillis(), d.copyAgain() ? "copy" : "freeze", d.reason());
+                    roundBytes.size(), bytesAndPages[1], bytesAndPages[0], took.toMillis(), d.copyAgain() ? "copy" : "freeze", d.reason());
         }
     }
 
-    int rounds() {
-        return rounds;
-    }
-
-    long bytesSent() {
-        return bytesSent;
+    /** Bytes each round sent, in order. */
+    List<Long> roundBytes() {
+        return roundBytes;
     }
 
     /** One round over every process of the container; returns {bytes sent, pages sent}. */

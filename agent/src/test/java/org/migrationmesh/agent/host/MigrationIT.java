@@ -67,6 +67,8 @@ class MigrationIT {
 
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "2");
         assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
+        assertThat(migrate.out()).contains("pre-copy round 1").contains("pre-copy round 2");
+        System.out.println("MigrationIT: agentctl migrate printed:\n" + migrate.out());
         assertThat(agents.running("a2", "mem1")).isTrue();
         long[] after = memhog(ip);
         assertThat(after[1]).as("same process: restored, not restarted").isEqualTo(before[1]);
@@ -141,7 +143,9 @@ class MigrationIT {
                     ? agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch", "--post-copy")
                     : agents.agentctl("a2", "migrate", "tick1", "--to", "a2", "--watch");
             assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
-            assertThat(migrate.out()).contains("COMMIT");
+            assertThat(migrate.out()).contains("COMMIT")
+                    .contains("report (" + (postCopy ? "post-copy" : "stop-and-copy") + ")").contains("downtime");
+            System.out.println("MigrationIT: agentctl migrate printed:\n" + migrate.out());
 
             assertThat(agents.running("a2", "tick1")).as("restored on a2").isTrue();
             assertThat(agents.runc("a1").find("tick1")).as("gone from a1").isEmpty();
