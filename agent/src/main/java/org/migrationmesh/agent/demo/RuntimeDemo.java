@@ -17,6 +17,7 @@ import org.migrationmesh.agent.runtime.RuncConfig;
 import org.migrationmesh.agent.runtime.Workloads;
 import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
+import org.migrationmesh.agent.sim.Ticks;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -136,23 +137,14 @@ public final class RuntimeDemo implements Callable<Integer> {
         List<String> removed = new NetworkLock(runner).remove(h.a().netns());
         phase("remove CRIU net lock", t, removed.size() + " item(s) on host a");
         probe.awaitEnd(Duration.ofSeconds(30));
-        long maxGap = 0;
-        long prev = -1;
-        long firstTick = -1;
-        long lastTick = -1;
-        for (String l : lines) {
-            String[] w = l.split(" ");
-            if (w.length == 5 && w[1].equals("tick")) {
-                long at = Long.parseLong(w[0]);
-                if (prev >= 0) maxGap = Math.max(maxGap, at - prev);
-                prev = at;
-                if (firstTick < 0) firstTick = Long.parseLong(w[2]);
-                lastTick = Long.parseLong(w[2]);
-            }
-        }
+        Ticks ticks = Ticks.of(lines);
+        long maxGap = ticks.gapsLongestFirst().isEmpty() ? 0 : ticks.gapsLongestFirst().get(0);
+        long firstTick = ticks.size() == 0 ? -1 : ticks.ticks().get(0).counter();
+        long lastTick = ticks.size() == 0 ? -1 : ticks.ticks().get(ticks.size() - 1).counter();
         String end = lines.isEmpty() ? "no output" : lines.get(lines.size() - 1);
-        out.printf("  client: connection %s, ticks %d..%d without a restart, longest gap between ticks %d ms%n",
-                end.equals("end ok") ? "survived" : "LOST (" + end + ")", firstTick, lastTick, maxGap);
+        out.printf("  client: connection %s, ticks %d..%d %s, longest gap between ticks %d ms%n",
+                end.equals("end ok") ? "survived" : "LOST (" + end + ")", firstTick, lastTick,
+                ticks.starts() == 1 && ticks.consecutive() ? "without a restart or a lost tick" : "NOT continuous", maxGap);
         h.runcB().delete("tick", true);
         h.net().removeAddress(h.b(), ip);
     }

@@ -4,11 +4,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.runtime.Workloads;
 import org.migrationmesh.agent.sim.ProbeProcess;
+import org.migrationmesh.agent.sim.Ticks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,7 +22,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * post-copy, pre-copy, and a failure that must leave the container where it was.
  */
 class MigrationIT {
-    private static final Pattern TICK = Pattern.compile("^(\\d+) tick (\\d+) start (\\d+)$");
     private HostAgents agents;
 
     @AfterEach
@@ -140,7 +139,7 @@ class MigrationIT {
         ProbeProcess client = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "tcp", ip, "7000",
                 Integer.toString(seconds)));
         try {
-            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> ticks(client.lines()).size() >= 10 ? true : null);
+            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> Ticks.of(client.lines()).size() >= 10 ? true : null);
             for (int hop = 1; hop < route.length; hop++) {
                 String from = route[hop - 1];
                 String to = route[hop];
@@ -165,15 +164,10 @@ class MigrationIT {
             List<String> lines = client.lines();
             assertThat(lines).as("the client's TCP connection lasted: " + lines.subList(Math.max(0, lines.size() - 5),
                     lines.size())).last().isEqualTo("end ok");
-            List<long[]> ticks = ticks(lines);
-            assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count()).as("one process: continued, not restarted")
-                    .isEqualTo(1);
-            for (int i = 1; i < ticks.size(); i++) {
-                assertThat(ticks.get(i)[1]).as("the tick counter went on").isEqualTo(ticks.get(i - 1)[1] + 1);
-            }
-            List<Long> gaps = new ArrayList<>();
-            for (int i = 1; i < ticks.size(); i++) gaps.add(ticks.get(i)[0] - ticks.get(i - 1)[0]);
-            gaps.sort(java.util.Comparator.reverseOrder());
+            Ticks ticks = Ticks.of(lines);
+            assertThat(ticks.starts()).as("one process: continued, not restarted").isEqualTo(1);
+            assertThat(ticks.consecutive()).as("the tick counter went on: " + ticks).isTrue();
+            List<Long> gaps = ticks.gapsLongestFirst();
             System.out.println("MigrationIT: " + (postCopy ? "post-copy" : "stop-and-copy") + " " + String.join("->", route)
                     + ": longest gaps the client saw between ticks (ms): " + gaps.subList(0, Math.min(route.length, gaps.size())));
         } finally {
@@ -205,7 +199,7 @@ class MigrationIT {
         Path probe = Workloads.extract("mmprobe", agents.base.resolve("mmprobe"));
         ProbeProcess client = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "tcp", ip, "7000", "25"));
         try {
-            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> ticks(client.lines()).size() >= 10 ? true : null);
+            agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> Ticks.of(client.lines()).size() >= 10 ? true : null);
             agents.kill("a3");
 
             HostAgents.Result migrate = agents.agentctl("a2", "migrate", "tick1", "--to", "a3", "--watch");
@@ -221,19 +215,10 @@ class MigrationIT {
             List<String> lines = client.lines();
             assertThat(lines).as("the client's TCP connection lasted: " + lines.subList(Math.max(0, lines.size() - 5),
                     lines.size())).last().isEqualTo("end ok");
-            List<long[]> ticks = ticks(lines);
-            assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count()).as("restored, not restarted").isEqualTo(1);
+            assertThat(Ticks.of(lines).starts()).as("restored, not restarted").isEqualTo(1);
         } finally {
             client.close();
         }
     }
 
-    private static List<long[]> ticks(List<String> lines) {
-        List<long[]> out = new ArrayList<>();
-        for (String l : lines) {
-            Matcher m = TICK.matcher(l);
-            if (m.matches()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
-        }
-        return out;
-    }
 }

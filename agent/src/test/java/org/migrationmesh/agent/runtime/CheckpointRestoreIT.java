@@ -4,14 +4,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.sim.ProbeProcess;
+import org.migrationmesh.agent.sim.Ticks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +18,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * namespace, runc root and cgroup path), with a client's TCP connection kept open throughout.
  */
 class CheckpointRestoreIT {
-    private static final Pattern TICK = Pattern.compile("^(\\d+) tick (\\d+) start (\\d+)$");
     private RuntimeFixture fx;
 
     @BeforeEach
@@ -44,7 +41,7 @@ class CheckpointRestoreIT {
 
         ProbeProcess probe = fx.startProbe("tcp", ip, "7000", "12");
         List<String> lines = probe.lines();
-        waitFor(() -> ticks(lines).size() >= 10, Duration.ofSeconds(10), () -> "client to see 10 ticks: " + tail(lines));
+        waitFor(() -> Ticks.of(lines).size() >= 10, Duration.ofSeconds(10), () -> "client to see 10 ticks: " + tail(lines));
         int linesBefore = lines.size();
 
         Path images = fx.dir.resolve("images").resolve(id);
@@ -74,26 +71,15 @@ class CheckpointRestoreIT {
 
         assertThat(probe.awaitEnd(Duration.ofSeconds(30))).isTrue();
         assertThat(lines).as("the client's connection lasted: " + tail(lines)).last().isEqualTo("end ok");
-        List<long[]> ticks = ticks(lines);
-        List<long[]> after = ticks(lines.subList(linesBefore, lines.size()));
-        assertThat(after).as("ticks arrived after the restore").hasSizeGreaterThan(10);
-        assertThat(ticks.stream().mapToLong(t -> t[2]).distinct().count())
-                .as("one process start time: continued, not restarted").isEqualTo(1);
-        for (int i = 1; i < ticks.size(); i++) {
-            assertThat(ticks.get(i)[1]).as("tick counter went on").isEqualTo(ticks.get(i - 1)[1] + 1);
-        }
+        Ticks ticks = Ticks.of(lines);
+        assertThat(Ticks.of(lines.subList(linesBefore, lines.size())).size()).as("ticks arrived after the restore")
+                .isGreaterThan(10);
+        assertThat(ticks.starts()).as("one process start time: continued, not restarted").isEqualTo(1);
+        assertThat(ticks.consecutive()).as("tick counter went on: " + ticks).isTrue();
         assertThat(lines).as("the server still echoes the client's lines after restore")
                 .anyMatch(l -> l.matches("\\d+ echo ping (1[0-9]|[5-9])"));
     }
 
-    private static List<long[]> ticks(List<String> lines) {
-        List<long[]> out = new ArrayList<>();
-        for (String l : lines) {
-            Matcher m = TICK.matcher(l);
-            if (m.matches()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
-        }
-        return out;
-    }
 
     static String tail(List<String> lines) {
         return String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
