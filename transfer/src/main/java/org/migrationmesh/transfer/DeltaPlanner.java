@@ -1,8 +1,6 @@
 package org.migrationmesh.transfer;
 
 import java.util.BitSet;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Decides which pages of a pages file travel as bytes. Pure.
@@ -47,11 +45,12 @@ public final class DeltaPlanner {
     /** Sender-side plan of one pages file, fed its chunks in order. */
     public static final class PagesFilePlan {
         private final BitSet need;
-        private final Map<Long, Integer> firstWithDigest = new HashMap<>();
+        private final PageIndex firstWithDigest;
 
         /** {@code need}: the receiver's answer, bit i set = page i must be sent. */
         public PagesFilePlan(BitSet need) {
             this.need = need;
+            this.firstWithDigest = new PageIndex(Math.max(need.length(), 1024));
         }
 
         /**
@@ -76,8 +75,8 @@ public final class DeltaPlanner {
                     nHeld++;
                     continue;
                 }
-                Integer earlier = firstWithDigest.putIfAbsent(digest, page);
-                if (earlier != null) {
+                int earlier = firstWithDigest.putIfAbsent(digest, page);
+                if (earlier >= 0) {
                     ops[i] = PageOps.DUP;
                     dups[nDup++] = earlier;
                     continue;

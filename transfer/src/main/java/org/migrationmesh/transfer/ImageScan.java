@@ -28,6 +28,9 @@ import java.util.Optional;
  */
 public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests) {
     private static final int BUFFER = 1 << 20;
+    private static final int MAX_THREADS = 4;
+    /** Bytes of a pages file per scanning thread, at least. */
+    private static final long PARALLEL_FROM = 32L << 20;
 
     /** Scans {@code dir}; {@code migrationId} and {@code round} only label refusals. */
     public static ImageScan of(Path dir, String migrationId, int round) {
@@ -59,30 +62,95 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                         a.isSymbolicLink() ? "is a symbolic link" : "is not a regular file");
             }
             boolean pages = name.startsWith("pages-") && name.endsWith(".img") && a.size() % PageHash.PAGE_SIZE == 0;
-            long[] pd = pages ? new long[Math.toIntExact(a.size() / PageHash.PAGE_SIZE)] : null;
+            if (pages) {
+                digests.put(name, pageDigests(p, a.size()));
+                files.add(new ImageManifest.File(name, a.size(), new byte[0]));
+                continue;
+            }
             MessageDigest sha = ReceiveSession.sha256();
             long length = 0;
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 while (true) {
                     int n = readFully(ch, buf);
                     if (n == 0) break;
-                    if (pd == null) sha.update(buf, 0, n);
-                    if (pd != null) {
-                        int first = Math.toIntExact(length / PageHash.PAGE_SIZE);
-                        for (int off = 0; off + PageHash.PAGE_SIZE <= n; off += PageHash.PAGE_SIZE) {
-                            pd[first + off / PageHash.PAGE_SIZE] = PageHash.of(buf, off);
-                        }
-                    }
+                    sha.update(buf, 0, n);
                     length += n;
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("reading image file " + p, e);
             }
             if (length != a.size()) throw new IllegalStateException(p + " changed while scanned: " + a.size() + " -> " + length);
-            files.add(new ImageManifest.File(name, length, pd == null ? sha.digest() : new byte[0]));
-            if (pd != null) digests.put(name, pd);
+            files.add(new ImageManifest.File(name, length, sha.digest()));
         }
         return new ImageScan(dir, new ImageManifest(files), digests);
+    }
+
+    /**
+     * The digest of every page of a pages file of {@code size} bytes. A large file is split in
+     * ranges hashed on threads of their own (one per core, at most {@value #MAX_THREADS}): the
+     * scan is a pass over the whole image before anything is sent, so it alone decides how long
+     * the other cores idle.
+     */
+    private static long[] pageDigests(Path p, long size) {
+        long[] pd = new long[Math.toIntExact(size / PageHash.PAGE_SIZE)];
+        int parts = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
+                size / PARALLEL_FROM));
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            if (parts == 1) {
+                digestRange(ch, p, 0, pd.length, pd);
+            } else {
+                List<Thread> threads = new ArrayList<>();
+                Throwable[] failure = new Throwable[parts];
+                for (int k = 0; k < parts; k++) {
+                    int from = (int) ((long) pd.length * k / parts), to = (int) ((long) pd.length * (k + 1) / parts);
+                    int part = k;
+                    Thread t = new Thread(() -> {
+                        try {
+                            digestRange(ch, p, from, to, pd);
+                        } catch (Throwable e) {
+                            failure[part] = e;
+                        }
+                    }, "image-scan-" + k);
+                    t.setDaemon(true);
+                    t.start();
+                    threads.add(t);
+                }
+                for (Thread t : threads) t.join();
+                for (Throwable e : failure) {
+                    if (e instanceof RuntimeException re) throw re;
+                    if (e instanceof Error err) throw err;
+                    if (e != null) throw new IllegalStateException("scanning " + p, e);
+                }
+            }
+            if (ch.size() != size) throw new IllegalStateException(p + " changed while scanned: " + size + " -> " + ch.size());
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading image file " + p, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted scanning " + p, e);
+        }
+        return pd;
+    }
+
+    /** Digests of pages {@code [from, to)} into {@code pd}, read by position (the channel is shared). */
+    private static void digestRange(FileChannel ch, Path p, int from, int to, long[] pd) {
+        byte[] buf = new byte[BUFFER];
+        ByteBuffer b = ByteBuffer.wrap(buf);
+        try {
+            for (int page = from; page < to; ) {
+                int pages = Math.min(to - page, BUFFER / PageHash.PAGE_SIZE);
+                b.clear().limit(pages * PageHash.PAGE_SIZE);
+                long pos = (long) page * PageHash.PAGE_SIZE;
+                while (b.hasRemaining()) {
+                    int n = ch.read(b, pos + b.position());
+                    if (n < 0) throw new IllegalStateException(p + " changed while scanned: ends at " + (pos + b.position()));
+                }
+                for (int i = 0; i < pages; i++) pd[page + i] = PageHash.of(buf, i * PageHash.PAGE_SIZE);
+                page += pages;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading image file " + p, e);
+        }
     }
 
     /** The page addresses of pages file {@code name} as its pagemap in this image lays them out. */
