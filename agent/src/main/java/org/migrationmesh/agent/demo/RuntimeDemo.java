@@ -15,6 +15,7 @@ import org.migrationmesh.agent.runtime.RestoreResult;
 import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.agent.runtime.RuncConfig;
 import org.migrationmesh.agent.runtime.Workloads;
+import org.migrationmesh.agent.sim.Cgroups;
 import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 import org.migrationmesh.agent.sim.Ticks;
@@ -88,6 +89,7 @@ public final class RuntimeDemo implements Callable<Integer> {
                 }
             } finally {
                 deleteTree(dir);
+                Cgroups.removeTree("/" + net.prefix());
             }
         }
         return 0;

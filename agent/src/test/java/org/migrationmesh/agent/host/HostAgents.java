@@ -6,6 +6,7 @@ import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.agent.runtime.RuncConfig;
+import org.migrationmesh.agent.sim.Cgroups;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 
 import java.io.IOException;
@@ -171,27 +172,8 @@ final class HostAgents implements AutoCloseable {
             }
         }
         net.close();
-        removeCgroups();
+        for (String id : hostOf.keySet()) Cgroups.removeTree("/migration-mesh/" + cluster + "-" + id);
         if (base != null) deleteTree(base);
-    }
-
-    private void removeCgroups() {
-        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path c : controllers.toList()) {
-                for (Path root : List.of(c.resolve("migration-mesh"), c.resolve("unified").resolve("migration-mesh"))) {
-                    if (!Files.isDirectory(root)) continue;
-                    try (Stream<Path> mine = Files.list(root)) {
-                        for (Path d : mine.filter(p -> p.getFileName().toString().startsWith(cluster + "-")).toList()) {
-                            try (Stream<Path> walk = Files.walk(d)) {
-                                walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-                            }
-                        }
-                    }
-                }
-            }
-        } catch (IOException ignored) {
-            // empty leftover cgroups do not disturb later runs (names are unique)
-        }
     }
 
     private static void deleteTree(Path root) {

@@ -1,5 +1,6 @@
 package org.migrationmesh.agent.runtime;
 
+import org.migrationmesh.agent.sim.Cgroups;
 import org.migrationmesh.agent.sim.ProbeProcess;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 
@@ -77,24 +78,8 @@ final class RuntimeFixture implements AutoCloseable {
             }
         }
         net.close();
-        removeCgroups();
+        Cgroups.removeTree(cgroupParent);
         deleteTree(dir);
-    }
-
-    private void removeCgroups() {
-        // runc delete removes the container's own cgroups; remove the parents this fixture made.
-        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path c : controllers.toList()) {
-                Path parent = c.resolve(cgroupParent.substring(1));
-                if (!Files.isDirectory(parent)) parent = c.resolve("unified").resolve(cgroupParent.substring(1));
-                if (!Files.isDirectory(parent)) continue;
-                try (Stream<Path> walk = Files.walk(parent)) {
-                    walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(d -> d.toFile().delete());
-                }
-            }
-        } catch (IOException ignored) {
-            // leftover empty cgroups do not affect later runs (names are unique)
-        }
     }
 
     static void deleteTree(Path root) {
