@@ -125,6 +125,10 @@ public final class MigrationRunner implements AutoCloseable {
             if (dest.getCapabilities().getCriuVersion().isEmpty()) {
                 throw new IllegalStateException("destination " + dest.getId() + " reported no container runtime (runc/CRIU)");
             }
+            if (m.getOptions().getPostCopy() && !dest.getCapabilities().getLazyPages()) {
+                throw new IllegalStateException("destination " + dest.getId() + " cannot restore lazily (no userfaultfd"
+                        + " for CRIU); migrate without --post-copy");
+            }
             if (dest.getControlAddress().isEmpty()) {
                 throw new IllegalStateException("destination " + dest.getId() + " has no control address");
             }
