@@ -95,14 +95,53 @@ public final class MigrationRunner implements AutoCloseable {
         workers.execute(this::scan);
     }
 
-    /** Starts every pending migration from this agent that is still in PREPARE and not running yet. */
+    /**
+     * Starts every pending migration from this agent that is still in PREPARE; one that is past
+     * PREPARE and not running here was cut short by a restart of this agent, and is undone.
+     */
     private void scan() {
         List<Migration> mine = node.read(s -> s.migrations().values().stream()
-                .filter(m -> m.getSource().equals(self) && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
-                        && m.getPhase() == MigrationPhase.PREPARE)
+                .filter(m -> m.getSource().equals(self) && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING)
                 .toList());
         for (Migration m : mine) {
-            if (active.add(m.getId())) workers.execute(() -> run(m));
+            if (!active.add(m.getId())) continue;
+            workers.execute(m.getPhase() == MigrationPhase.PREPARE ? () -> run(m) : () -> recover(m));
+        }
+    }
+
+    /**
+     * A migration this agent was driving when it stopped: nothing can tell how far its effects
+     * got, so it is undone: the destination drops what it has, the container is restored here
+     * from the dump if it is not running (a stop-and-copy dump that finished), and ABORT is
+     * committed. The cluster then says, again, that the container is here.
+     */
+    private void recover(Migration m) {
+        MDC.put("migration", m.getId());
+        MDC.put("container", m.getContainerId());
+        Path dir = workRoot.resolve(m.getId());
+        Path images = dir.resolve("images");
+        ManagedChannel channel = null;
+        try {
+            Container c = node.read(s -> s.container(m.getContainerId())).orElseThrow();
+            String dest = node.read(s -> s.member(m.getDestination())).map(Member::getControlAddress).orElse("");
+            if (!dest.isEmpty()) channel = RpcEndpoints.channel(dest);
+            boolean runningHere = host.runtime().runc().find(c.getId()).map(x -> x.running()).orElse(false);
+            boolean haveDump = Files.isRegularFile(images.resolve("inventory.img")) && !m.getOptions().getPostCopy();
+            log.warn("agent restarted during migration {} in {}; undoing it (container running here: {}, dump here: {})",
+                    m.getId(), m.getPhase(), runningHere, haveDump);
+            // Taking the floating IP back needs the lease, which the first committed heartbeat gives.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!host.floatingIps().lease().isHeld() && System.nanoTime() < deadline) Thread.sleep(100);
+            abort(m, c, m.getEpoch(), !runningHere && haveDump, images, dir, channel,
+                    new IllegalStateException("source agent " + self + " restarted during " + m.getPhase()));
+        } catch (RuntimeException e) {
+            log.error("could not undo migration {} after a restart: {}", m.getId(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (channel != null) channel.shutdownNow();
+            active.remove(m.getId());
+            MDC.clear();
         }
     }
 

@@ -89,6 +89,52 @@ class MigrationIT {
         assertThat(wireBytes).as("the final transfer skipped the pages already there").isLessThan(imageBytes / 4);
     }
 
+    /**
+     * The source agent is killed (kill -9) while the migration is past FREEZE. When it comes
+     * back it undoes the migration: the destination drops what it had, the container is restored
+     * on the source from its dump, ABORT is committed. One running copy, where the cluster says.
+     */
+    @Test
+    void aSourceAgentKilledDuringTheMigrationUndoesItWhenItRestarts() throws Exception {
+        agents = new HostAgents("mk", 3);
+        awaitMembers(3);
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--ip", ip, "--workload", "memhog", "--",
+                "/bin/memhog", "400", "256", ip, "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
+        long[] before = memhog(ip);
+
+        HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3");
+        assertThat(migrate.exit()).as(migrate.err()).isZero();
+        String phase = agents.await(Duration.ofSeconds(30), "the migration to pass PREPARE", () -> {
+            try {
+                String out = agents.agentctl("a2", "ps", "mem1").out();
+                for (String p : List.of("FREEZE", "RESTORE", "COMMIT")) if (out.contains(p)) return p;
+                return null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+        assertThat(phase).as("killed before COMMIT (the 400 MB dump and transfer take seconds)").isNotEqualTo("COMMIT");
+        agents.kill("a1");
+        agents.start("a1");
+
+        agents.await(Duration.ofSeconds(90), "the migration to be aborted", () -> {
+            try {
+                String out = agents.agentctl("a2", "ps", "mem1").out();
+                return out.contains("ABORTED") ? out : null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+        agents.await(Duration.ofSeconds(60), "mem1 running on a1 again", () -> agents.running("a1", "mem1") ? true : null);
+        assertThat(agents.runc("a3").find("mem1")).as("no copy on the destination").isEmpty();
+        long[] after = memhog(ip);
+        assertThat(after[1]).as("restored from its dump, not restarted").isEqualTo(before[1]);
+        assertThat(Files.readString(agents.base.resolve("a1.log"))).contains("agent restarted during migration");
+    }
+
     private void awaitMembers(int n) throws InterruptedException {
         agents.await(Duration.ofSeconds(90), n + " members with a runtime", () -> {
             try {
