@@ -26,16 +26,12 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The runtime on its own, end to end: two simulated hosts and a client, a tick server moved
@@ -88,7 +84,7 @@ public final class RuntimeDemo implements Callable<Integer> {
                     for (Runc r : List.of(runcA, runcB)) r.list().forEach(s -> r.delete(s.id(), true));
                 }
             } finally {
-                deleteTree(dir);
+                Images.delete(dir);
                 Cgroups.removeTree("/" + net.prefix());
             }
         }
@@ -123,7 +119,7 @@ public final class RuntimeDemo implements Callable<Integer> {
         phase("checkpoint", freeze, String.format("image %s, frozen %d ms (CRIU), %d pages", bytes(dump.imageBytes()),
                 dump.frozen().toMillis(), dump.stats().getPagesWritten()));
         long t = System.nanoTime();
-        Path copy = copyDir(images, h.dir().resolve("tick-images-b"));
+        Path copy = Images.copy(images, h.dir().resolve("tick-images-b"));
         phase("copy images", t, bytes(Images.size(copy)) + " (local copy; agents stream them over gRPC)");
         t = System.nanoTime();
         h.net().removeAddress(h.a(), ip);
@@ -178,20 +174,20 @@ public final class RuntimeDemo implements Callable<Integer> {
                     bytes(dump.imageBytes()), dump.frozen().toMillis(), dump.stats().getMemdumpTimeUs() / 1000,
                     dump.stats().getMemwriteTimeUs() / 1000));
             t = System.nanoTime();
-            Path copy = copyDir(images, h.dir().resolve(id + "-images-b"));
+            Path copy = Images.copy(images, h.dir().resolve(id + "-images-b"));
             phase("copy images", t, bytes(Images.size(copy)));
             t = System.nanoTime();
             RestoreResult r = h.runcB().restore(id, h.bundle(h.b(), id, "memhog", args), RestoreOptions.of(copy, workB));
             phase("restore", t, String.format("CRIU restore %d ms, %d pages", r.stats().getRestoreTimeUs() / 1000,
                     r.stats().getPagesRestored()));
         } else {
-            int port = freePort();
+            int port = LazyCheckpoint.freePageServerPort();
             try (LazyCheckpoint lazy = h.runcA().startLazyCheckpoint(id, CheckpointOptions.stopAndCopy(images, work),
                     "127.0.0.1:" + port)) {
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
                 phase("lazy checkpoint", freeze, "images without memory: " + bytes(Images.size(images)));
                 t = System.nanoTime();
-                Path copy = copyDir(images, h.dir().resolve(id + "-images-b"));
+                Path copy = Images.copy(images, h.dir().resolve(id + "-images-b"));
                 phase("copy images", t, bytes(Images.size(copy)));
                 try (LazyPagesDaemon pages = LazyPagesDaemon.start(h.criu(), runner, id, copy, workB, "127.0.0.1", port,
                         Duration.ofSeconds(30))) {
@@ -209,7 +205,7 @@ public final class RuntimeDemo implements Callable<Integer> {
         out.printf("  %-22s %8d ms%n", "total", Duration.ofNanos(System.nanoTime() - freeze).toMillis());
         new NetworkLock(runner).remove(h.a().netns());
         h.runcB().delete(id, true);
-        deleteTree(images);
+        Images.delete(images);
     }
 
     private void phase(String name, long startNanos, String detail) {
@@ -226,27 +222,6 @@ public final class RuntimeDemo implements Callable<Integer> {
             Thread.sleep(50);
         }
         throw new IllegalStateException("memory workload pid " + pid + " did not reach " + mb + " MB resident in 2 min");
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static Path copyDir(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
-        }
-        return to;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 
     static String bytes(long n) {

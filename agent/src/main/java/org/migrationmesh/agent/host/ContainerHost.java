@@ -118,6 +118,13 @@ public final class ContainerHost implements AutoCloseable {
         return FloatingAddress.parse(floatingIp + "/" + settings.prefixLength());
     }
 
+    /** Puts {@code c}'s floating IP (if any) on this host at the epoch the cluster gives it now, announced. */
+    public void claimFloatingIp(Container c) {
+        if (c.getFloatingIp().isEmpty()) return;
+        long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(c.getEpoch()));
+        ips.claim(address(c.getFloatingIp()), ipEpoch);
+    }
+
     /** Writes this host's bundle for {@code c}: its own network namespace and cgroup path. */
     public Path writeBundle(Container c) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
@@ -181,11 +188,8 @@ public final class ContainerHost implements AutoCloseable {
 
     private void start(Container c) throws IOException {
         long t0 = System.nanoTime();
-        if (!c.getFloatingIp().isEmpty()) {
-            // The container binds its floating IP: it must be here first.
-            long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(c.getEpoch()));
-            ips.claim(address(c.getFloatingIp()), ipEpoch);
-        }
+        // The container binds its floating IP: it must be here first.
+        claimFloatingIp(c);
         ContainerState started = runtime.runc().run(c.getId(), writeBundle(c));
         log.info("container started container={} pid={} epoch={} ms={}", c.getId(), started.pid(), c.getEpoch(),
                 (System.nanoTime() - t0) / 1_000_000);

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
 import org.migrationmesh.agent.runtime.CheckpointOptions;
 import org.migrationmesh.agent.runtime.CheckpointResult;
+import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyCheckpoint;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.cluster.ClusterNode;
@@ -37,14 +38,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Drives the migrations whose source is this agent: FREEZE (dump, floating IP and CRIU's
@@ -181,7 +180,7 @@ public final class MigrationRunner implements AutoCloseable {
             boolean postCopy = m.getOptions().getPostCopy();
             CheckpointResult dump = null;
             if (postCopy) {
-                int pagePort = freeLoopbackPort();
+                int pagePort = LazyCheckpoint.freePageServerPort();
                 lazy = host.runtime().runc().startLazyCheckpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), "127.0.0.1:" + pagePort);
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
@@ -263,10 +262,7 @@ public final class MigrationRunner implements AutoCloseable {
         }
         if (dumped) {
             try {
-                if (!c.getFloatingIp().isEmpty()) {
-                    long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L));
-                    host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
-                }
+                host.claimFloatingIp(c);
                 host.runtime().runc().restore(c.getId(), host.writeBundle(c),
                         RestoreOptions.of(images, dir.resolve("local-restore-work")));
                 log.info("container restored on its source after the failed migration migration={} container={}",
@@ -286,8 +282,7 @@ public final class MigrationRunner implements AutoCloseable {
 
     private void reclaim(Container c) {
         try {
-            long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L));
-            host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
+            host.claimFloatingIp(c);
         } catch (RuntimeException e) {
             log.error("could not take floating IP {} back container={} reason={}", c.getFloatingIp(), c.getId(), e.getMessage());
         }
@@ -302,20 +297,13 @@ public final class MigrationRunner implements AutoCloseable {
         }
     }
 
-    private static int freeLoopbackPort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     private static long ms(long nanos) {
         return nanos / 1_000_000;
     }
 
     private static void deleteTree(Path root) {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            Images.delete(root);
         } catch (IOException e) {
             log.warn("could not remove {}: {}", root, e.toString());
         }

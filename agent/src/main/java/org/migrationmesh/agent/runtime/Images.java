@@ -21,6 +21,23 @@ public final class Images {
         }
     }
 
+    /** Copies the files of image directory {@code from} into {@code to} (created); returns {@code to}. */
+    public static Path copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
+        }
+        return to;
+    }
+
+    /** Removes an image, work or bundle directory and everything in it; absent is fine. */
+    public static void delete(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
     /** Total bytes of the regular files directly in {@code dir}. */
     public static long size(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {

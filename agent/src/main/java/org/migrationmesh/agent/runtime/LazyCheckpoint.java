@@ -58,6 +58,13 @@ public final class LazyCheckpoint implements AutoCloseable {
         });
     }
 
+    /** A free loopback port for a lazy checkpoint's page server (it listens on this host only). */
+    public static int freePageServerPort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     static LazyCheckpoint start(Runc runc, CommandRunner runner, String id, CheckpointOptions options, String pageServer) {
         Path fifo = options.workPath().resolve("status.fifo");
         Path runcLog = runc.newLogFile(id, Phase.LAZY_CHECKPOINT);

@@ -2,6 +2,7 @@ package org.migrationmesh.agent.host;
 
 import org.migrationmesh.agent.daemon.AgentConfig;
 import org.migrationmesh.agent.runtime.CommandRunner;
+import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.Runc;
@@ -15,14 +16,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
 
 /**
  * Agents as separate JVMs, each in its own simulated host (network namespace) with a runtime,
@@ -173,14 +172,10 @@ final class HostAgents implements AutoCloseable {
         }
         net.close();
         for (String id : hostOf.keySet()) Cgroups.removeTree("/migration-mesh/" + cluster + "-" + id);
-        if (base != null) deleteTree(base);
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            if (base != null) Images.delete(base);
         } catch (IOException ignored) {
-            // best effort
+            // best effort: the next run uses another directory
         }
     }
 }

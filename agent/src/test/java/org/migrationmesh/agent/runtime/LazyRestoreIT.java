@@ -1,28 +1,22 @@
 package org.migrationmesh.agent.runtime;
 
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.sim.ProbeProcess;
-
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.migrationmesh.transfer.lazy.LazyPageTunnel;
 
-import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -52,12 +46,12 @@ class LazyRestoreIT {
         fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
         long[] before = query(ip);
 
-        int port = freePort();
+        int port = LazyCheckpoint.freePageServerPort();
         Path images = fx.dir.resolve("images-src");
         try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
                 CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")), "127.0.0.1:" + port)) {
             lazy.awaitImagesWritten(Duration.ofSeconds(60));
-            Path destImages = copyDir(images, fx.dir.resolve("images-dst"));
+            Path destImages = Images.copy(images, fx.dir.resolve("images-dst"));
             assertThat(Images.size(destImages)).as("lazy images hold no bulk memory").isLessThan(16L << 20);
 
             fx.net.removeAddress(fx.a, ip);
@@ -95,14 +89,14 @@ class LazyRestoreIT {
         LazyPageRelayService relay = new LazyPageRelayService();
         Server server = RpcEndpoints.startServer("127.0.0.1", 0, List.of(relay));
         ManagedChannel channel = RpcEndpoints.channel("127.0.0.1:" + server.getPort());
-        int pagePort = freePort();
+        int pagePort = LazyCheckpoint.freePageServerPort();
         Path images = fx.dir.resolve("images-src");
         try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
                 CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")).withTcpEstablished(false), "127.0.0.1:" + pagePort);
              AutoCloseable registration = relay.register("mig-1", new InetSocketAddress("127.0.0.1", pagePort));
              LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "mig-1")) {
             lazy.awaitImagesWritten(Duration.ofSeconds(60));
-            Path destImages = copyDir(images, fx.dir.resolve("images-dst"));
+            Path destImages = Images.copy(images, fx.dir.resolve("images-dst"));
             Path work = fx.dir.resolve("work-dst");
             try (LazyPagesDaemon pages = LazyPagesDaemon.start(criu, fx.runner, id, destImages, work, "127.0.0.1",
                     tunnel.port(), Duration.ofSeconds(20))) {
@@ -131,7 +125,7 @@ class LazyRestoreIT {
         fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", List.of("/bin/memhog", "16", "100", ip, "7001")));
         long[] before = query(ip);
         try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
-                CheckpointOptions.stopAndCopy(fx.dir.resolve("images"), fx.dir.resolve("work")), "127.0.0.1:" + freePort())) {
+                CheckpointOptions.stopAndCopy(fx.dir.resolve("images"), fx.dir.resolve("work")), "127.0.0.1:" + LazyCheckpoint.freePageServerPort())) {
             lazy.awaitImagesWritten(Duration.ofSeconds(60));
             assertThatThrownBy(() -> lazy.awaitCompletion(Duration.ofSeconds(2)))
                     .isInstanceOf(CommandFailure.class)
@@ -157,19 +151,5 @@ class LazyRestoreIT {
         }
         assertThat(last).as("memhog answered: " + CheckpointRestoreIT.tail(lines)).isNotNull();
         return last;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    static Path copyDir(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
-        }
-        return to;
     }
 }

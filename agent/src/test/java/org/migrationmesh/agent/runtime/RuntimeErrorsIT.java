@@ -69,7 +69,7 @@ class RuntimeErrorsIT {
     @Test
     void bundleWithoutRootfsIsRefusedBeforeRunc() throws Exception {
         Path bundle = fx.bundle(fx.a, "nofs", "tickserver", List.of("/bin/tickserver", "127.0.0.1", "1", "2"));
-        RuntimeFixture.deleteTree(bundle.resolve("rootfs"));
+        Images.delete(bundle.resolve("rootfs"));
         assertThatThrownBy(() -> fx.runcA.run("nofs", bundle))
                 .isInstanceOf(RuntimeFailure.class)
                 .hasMessageContaining("bundle of container 'nofs'")

@@ -7,10 +7,8 @@ import org.migrationmesh.agent.sim.SimulatedNetwork;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Stream;
 
 /**
  * Two simulated hosts (a, b) and a client (c) with a runc per host (own --root and cgroup
@@ -79,15 +77,10 @@ final class RuntimeFixture implements AutoCloseable {
         }
         net.close();
         Cgroups.removeTree(cgroupParent);
-        deleteTree(dir);
-    }
-
-    static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            Images.delete(dir);
         } catch (IOException ignored) {
-            // best effort
+            // best effort: the next run uses another directory
         }
     }
 }

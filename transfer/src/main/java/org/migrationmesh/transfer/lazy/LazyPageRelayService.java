@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The source agent's side of post-copy: connects each relay call to the CRIU page server of
@@ -38,18 +39,18 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
     public StreamObserver<RelayFrame> relay(StreamObserver<RelayFrame> responses) {
         ServerCallStreamObserver<RelayFrame> out = (ServerCallStreamObserver<RelayFrame>) responses;
         ReadyGate gate = new ReadyGate(out);
-        java.util.concurrent.atomic.AtomicReference<RelayConnection> current = new java.util.concurrent.atomic.AtomicReference<>();
+        // Set on the open frame; the cancel handler must be registered now, before it exists.
+        AtomicReference<RelayConnection> connection = new AtomicReference<>();
         out.setOnCancelHandler(() -> {
-            RelayConnection c = current.get();
+            RelayConnection c = connection.get();
             if (c != null) c.closeAll();
         });
         return new StreamObserver<>() {
-            private RelayConnection connection;
-
             @Override
             public void onNext(RelayFrame frame) {
-                if (connection != null) {
-                    connection.onFrame(frame);
+                RelayConnection c = connection.get();
+                if (c != null) {
+                    c.onFrame(frame);
                     return;
                 }
                 if (frame.getKindCase() != RelayFrame.KindCase.OPEN) {
@@ -74,19 +75,21 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
                             + target + ": " + e.getMessage()).asRuntimeException());
                     return;
                 }
-                connection = new RelayConnection(id, socket, out, gate);
-                current.set(connection);
-                connection.start();
+                c = new RelayConnection(id, socket, out, gate);
+                connection.set(c);
+                c.start();
             }
 
             @Override
             public void onError(Throwable t) {
-                if (connection != null) connection.onCallError(t);
+                RelayConnection c = connection.get();
+                if (c != null) c.onCallError(t);
             }
 
             @Override
             public void onCompleted() {
-                if (connection != null) connection.onCallCompleted();
+                RelayConnection c = connection.get();
+                if (c != null) c.onCallCompleted();
                 else out.onCompleted();
             }
         };
