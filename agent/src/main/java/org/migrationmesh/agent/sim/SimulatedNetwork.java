@@ -224,6 +224,8 @@ public final class SimulatedNetwork implements AutoCloseable {
             }
         }
         relays.clear();
+        // Whatever still runs in a namespace (a daemon of a test, a restored container) dies with it.
+        for (String ns : namespaces) killProcessesIn(runner, ns);
         for (int i = namespaces.size() - 1; i >= 0; i--) {
             try {
                 runner.run(Command.of(TIMEOUT, List.of("ip", "netns", "del", namespaces.get(i))));
@@ -238,6 +240,17 @@ public final class SimulatedNetwork implements AutoCloseable {
             } catch (IOException ignored) {
                 // a stray binary in /tmp is harmless
             }
+        }
+    }
+
+    /** kill -9 of every process in namespace {@code ns} (best effort: the namespace goes anyway). */
+    public static void killProcessesIn(CommandRunner runner, String ns) {
+        try {
+            CommandRunner.Execution pids = runner.run(Command.of(TIMEOUT, List.of("ip", "netns", "pids", ns)));
+            pids.stdout().lines().map(String::strip).filter(s -> s.matches("\\d+"))
+                    .forEach(pid -> ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly));
+        } catch (IOException ignored) {
+            // nothing to kill, or no way to: deleting the namespace is what matters
         }
     }
 
