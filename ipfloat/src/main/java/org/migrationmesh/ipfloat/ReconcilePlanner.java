@@ -41,7 +41,7 @@ public final class ReconcilePlanner {
         Comparator<Action> byAddress = Comparator.comparing(a -> a.address().cidr());
         List<Action> releases = new ArrayList<>();
         for (FloatingAddress a : held) {
-            if (!ownership.ownedHere().containsKey(a)) {
+            if (!ownership.ownedHere().containsKey(a) && !ownership.inMigration().contains(a)) {
                 Long epoch = ownership.managed().get(a);
                 releases.add(new Release(a, epoch == null ? OptionalLong.empty() : OptionalLong.of(epoch)));
             }

@@ -35,4 +35,13 @@ class ReconcilePlannerTest {
         assertThat(ReconcilePlanner.plan(o, Set.of(a)))
                 .containsExactly(new ReconcilePlanner.Release(a, OptionalLong.of(1)));
     }
+
+    @Test
+    void leavesAddressesOfAMigrationInProgressAlone() {
+        // c was claimed quietly by a migration's destination; b is a stray address to release.
+        Ownership o = new Ownership(Map.of(), Map.of(), Set.of(c));
+        assertThat(ReconcilePlanner.plan(o, Set.of(b, c)))
+                .containsExactly(new ReconcilePlanner.Release(b, OptionalLong.empty()));
+        assertThat(ReconcilePlanner.plan(o, Set.of())).isEmpty();
+    }
 }

@@ -7,6 +7,8 @@ import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.FloatingIp;
 
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 
 /**
@@ -20,13 +22,17 @@ final class ClusterOwnership {
     static Ownership of(ClusterState s, String self, int prefixLength) {
         Map<FloatingAddress, Long> mine = new HashMap<>();
         Map<FloatingAddress, Long> managed = new HashMap<>();
+        Set<FloatingAddress> migrating = new HashSet<>();
         for (FloatingIp ip : s.ips().values()) {
             Container c = ip.getContainerId().isEmpty() ? null : s.container(ip.getContainerId()).orElse(null);
-            if (c != null && !c.getMigrationId().isEmpty()) continue;
             FloatingAddress a = FloatingAddress.parse(ip.getAddress() + "/" + prefixLength);
+            if (c != null && !c.getMigrationId().isEmpty()) {
+                migrating.add(a);
+                continue;
+            }
             managed.put(a, ip.getEpoch());
             if (ip.getOwner().equals(self)) mine.put(a, ip.getEpoch());
         }
-        return new Ownership(mine, managed);
+        return new Ownership(mine, managed, migrating);
     }
 }
