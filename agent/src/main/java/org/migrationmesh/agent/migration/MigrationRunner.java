@@ -40,7 +40,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -176,6 +178,11 @@ public final class MigrationRunner implements AutoCloseable {
             preCopy.run();
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
+            // RESTORE (the destination may restore once its images are complete) is committed while
+            // the dump and the transfer run: on a WAN a commit is a round trip to a majority and the
+            // destination's apply, which would otherwise add to the downtime.
+            CompletableFuture<CommandResult> restoreCommitted = CompletableFuture.supplyAsync(
+                    () -> node.submit(Commands.advance(m.getId(), MigrationPhase.RESTORE, token)), workers);
             long freeze = System.nanoTime();
             boolean postCopy = m.getOptions().getPostCopy();
             CheckpointResult dump = null;
@@ -200,7 +207,7 @@ public final class MigrationRunner implements AutoCloseable {
                     TransferListener.NONE);
             long sentAt = System.nanoTime();
 
-            CommandResult restorePhase = node.submit(Commands.advance(m.getId(), MigrationPhase.RESTORE, token));
+            CommandResult restorePhase = committed(restoreCommitted);
             PeerRestoreReply restored = MigrationPeerGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES)
                     .restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
                             .setAppliedIndex(restorePhase.getLogIndex()).build());
@@ -212,7 +219,7 @@ public final class MigrationRunner implements AutoCloseable {
             long pagesAt = System.nanoTime();
 
             MigrationReport report = MigrationReport.newBuilder()
-                    .setMode(postCopy ? "post-copy" : "stop-and-copy")
+                    .setMode(mode(!preCopy.roundBytes().isEmpty(), postCopy))
                     .addAllPreCopyRoundBytes(preCopy.roundBytes())
                     .setCheckpointMs(ms(dumpedAt - freeze))
                     // CRIU's stats of a lazy dump hold no valid frozen time (seen: garbage); report none.
@@ -243,6 +250,22 @@ public final class MigrationRunner implements AutoCloseable {
             if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
+        }
+    }
+
+    /** How the migration moved the memory, as the report names it. */
+    static String mode(boolean preCopied, boolean postCopy) {
+        if (preCopied) return postCopy ? "pre-copy + post-copy" : "pre-copy";
+        return postCopy ? "post-copy" : "stop-and-copy";
+    }
+
+    /** The result of a command submitted in the background, its failure as it was thrown there. */
+    private static CommandResult committed(CompletableFuture<CommandResult> f) throws InterruptedException {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
         }
     }
 
