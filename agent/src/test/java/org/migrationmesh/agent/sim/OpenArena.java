@@ -23,6 +23,7 @@ public final class OpenArena {
     public static final int PORT = 27960;
     /** The game log inside the container (g_log on the tmpfs /tmp), read from the host via /proc/PID/root. */
     public static final String GAMES_LOG = "tmp/oa/baseoa/games.log";
+    private static final List<String> BOT_NAMES = List.of("Angelyss", "Ghost", "Tanisha", "Dark", "Skelebot", "Nekoyss");
     private static final Pattern LOG_TIME = Pattern.compile("^\\s*(\\d+):(\\d\\d) ");
 
     private OpenArena() {}
@@ -42,8 +43,8 @@ public final class OpenArena {
     }
 
     /**
-     * The server's command (from PLATFORM.md): bound to {@code ip}, {@code bots} bots on oa_dm1,
-     * no frag limit, rcon for the probe, and the game log flushed per line (its lines carry the
+     * The server's command (from PLATFORM.md): bound to {@code ip}, {@code bots} bots (skill 2) on
+     * oa_dm1, no frag limit, rcon for the probe, and the game log flushed per line (its lines carry the
      * level time).
      */
     public static List<String> serverArgs(String ip, String rconPassword, int bots) {
@@ -55,6 +56,8 @@ public final class OpenArena {
                 {"g_logSync", "1"}};
         for (String[] c : cvars) a.addAll(List.of("+set", c[0], c[1]));
         a.addAll(List.of("+map", "oa_dm1"));
+        // Added at once (bot_minplayers alone adds them one by one over ~20 s).
+        for (int i = 0; i < bots; i++) a.addAll(List.of("+addbot", BOT_NAMES.get(i % BOT_NAMES.size()), "2"));
         return a;
     }
 
