@@ -2,12 +2,15 @@ package org.migrationmesh.agent.daemon;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import org.migrationmesh.agent.host.ContainerSpecs;
 import org.migrationmesh.agent.migration.PreCopyPlan;
+import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.cluster.Peer;
 import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Container;
+import org.migrationmesh.proto.cluster.ContainerSpec;
 import org.migrationmesh.proto.cluster.ContainerState;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.proto.cluster.MigrationOptions;
@@ -31,6 +34,7 @@ import org.migrationmesh.proto.control.WatchMigrationRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -107,6 +111,7 @@ final class ControlService extends ControlGrpc.ControlImplBase {
             CommandResult r;
             if (existing == null) {
                 String owner = request.getOwner().isEmpty() ? node.id() : request.getOwner();
+                if (request.hasSpec()) requireRunnableHere(request.getSpec(), owner);
                 r = node.submit(request.hasSpec()
                         ? Commands.register(request.getContainerId(), request.getBundleDigest(), owner,
                                 request.getFloatingIp(), ContainerState.RUNNING, request.getSpec())
@@ -211,6 +216,19 @@ final class ControlService extends ControlGrpc.ControlImplBase {
                     + node.id() + " has not applied it within " + APPLY_WAIT.toSeconds() + " s; ask another agent")
                     .asRuntimeException();
         }
+    }
+
+    /**
+     * Refuses a malformed spec, and a rootfs that is missing here when this agent is to run it
+     * (another owner finds out itself: it logs the missing directory and retries).
+     */
+    private void requireRunnableHere(ContainerSpec spec, String owner) {
+        ContainerSpecs.validate(spec);
+        if (spec.getRootfs().isEmpty() || !owner.equals(node.id())) return;
+        PreparedRootfs.problem(Path.of(spec.getRootfs())).ifPresent(problem -> {
+            throw Status.FAILED_PRECONDITION.withDescription(problem + " [agent=" + node.id()
+                    + "]: prepare it on every host first (e.g. scripts/build-openarena-rootfs.sh)").asRuntimeException();
+        });
     }
 
     private static void requireNonBlank(String value, String field) {

@@ -3,6 +3,7 @@ package org.migrationmesh.agent.host;
 import org.migrationmesh.agent.runtime.BundleSpec;
 import org.migrationmesh.agent.runtime.ContainerRuntime;
 import org.migrationmesh.agent.runtime.ContainerState;
+import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.agent.runtime.Workloads;
 import org.migrationmesh.cluster.ClusterNode;
@@ -125,11 +126,18 @@ public final class ContainerHost implements AutoCloseable {
         ips.claim(address(c.getFloatingIp()), ipEpoch);
     }
 
-    /** Writes this host's bundle for {@code c}: its own network namespace and cgroup path. */
+    /**
+     * Writes this host's bundle for {@code c}: its own network namespace and cgroup path, rooted at
+     * the spec's prepared rootfs (which must be on this host) or at a rootfs made for its workload.
+     */
     public Path writeBundle(Container c) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
                 settings.cgroupParent() + "/" + c.getId());
-        return Workloads.bundle(settings.bundles().resolve(c.getId()), c.getSpec().getWorkload(), spec);
+        Path bundle = settings.bundles().resolve(c.getId());
+        if (!c.getSpec().getRootfs().isEmpty()) {
+            return PreparedRootfs.bundle(c.getId(), bundle, Path.of(c.getSpec().getRootfs()), spec);
+        }
+        return Workloads.bundle(bundle, c.getSpec().getWorkload(), spec);
     }
 
     public FloatingIpService floatingIps() {

@@ -51,7 +51,7 @@ public final class ContainerPlan {
         List<Action> actions = new ArrayList<>();
         for (Container c : cluster) {
             if (!c.getOwner().equals(self) || !c.getMigrationId().isEmpty()) continue;
-            if (!c.hasSpec() || c.getSpec().getWorkload().isEmpty()) continue; // only recorded, nothing to run
+            if (!c.hasSpec() || !ContainerSpecs.runnable(c.getSpec())) continue; // only recorded, nothing to run
             ContainerState here = local.get(c.getId());
             switch (c.getState()) {
                 case RUNNING -> {

@@ -15,9 +15,11 @@ import java.util.Objects;
  * @param netnsPath     an existing network namespace to join (e.g. /var/run/netns/NAME), or null for a new one
  * @param cgroupsPath   runc's linux.cgroupsPath, e.g. /migration-mesh/HOST/ID
  * @param readonlyRootfs whether the rootfs is mounted read-only (writable state goes to the /tmp tmpfs)
+ * @param rootfs        a prepared rootfs directory shared by containers (absolute), or null for the bundle's own
+ *                      {@code rootfs} subdirectory
  */
 public record BundleSpec(List<String> args, List<String> env, String hostname, Path netnsPath, String cgroupsPath,
-                         boolean readonlyRootfs) {
+                         boolean readonlyRootfs, Path rootfs) {
     public BundleSpec {
         args = List.copyOf(args);
         env = List.copyOf(env);
@@ -25,14 +27,23 @@ public record BundleSpec(List<String> args, List<String> env, String hostname, P
         Objects.requireNonNull(hostname, "hostname");
         Objects.requireNonNull(cgroupsPath, "cgroupsPath");
         if (!cgroupsPath.startsWith("/")) throw new IllegalArgumentException("cgroupsPath must be absolute: " + cgroupsPath);
+        if (rootfs != null && !rootfs.isAbsolute()) throw new IllegalArgumentException("rootfs must be absolute: " + rootfs);
+        if (rootfs != null && !readonlyRootfs) {
+            throw new IllegalArgumentException("a shared rootfs must be mounted read-only: " + rootfs);
+        }
     }
 
     public static BundleSpec of(List<String> args, Path netnsPath, String cgroupsPath) {
-        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true);
+        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true, null);
+    }
+
+    /** The same container with its root at a prepared, read-only {@code dir} instead of the bundle's own. */
+    public BundleSpec withRootfs(Path dir) {
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, true, dir);
     }
 
     /** The same container on another host: another network namespace and cgroup path. */
     public BundleSpec on(Path otherNetns, String otherCgroupsPath) {
-        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs);
+        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs, rootfs);
     }
 }

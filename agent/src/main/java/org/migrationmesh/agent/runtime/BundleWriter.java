@@ -21,7 +21,7 @@ public final class BundleWriter {
 
     private BundleWriter() {}
 
-    /** Writes {@code bundle/config.json}; the rootfs is {@code bundle/rootfs}. */
+    /** Writes {@code bundle/config.json}; the rootfs is {@code spec.rootfs()}, or {@code bundle/rootfs} if that is null. */
     public static void write(Path bundle, BundleSpec spec) throws IOException {
         Files.createDirectories(bundle);
         Path tmp = bundle.resolve("config.json.tmp");
@@ -43,7 +43,7 @@ public final class BundleWriter {
         ObjectNode caps = process.putObject("capabilities");
         for (String set : List.of("bounding", "effective", "permitted")) strings(caps.putArray(set), CAPS);
         process.put("noNewPrivileges", true);
-        c.putObject("root").put("path", "rootfs").put("readonly", spec.readonlyRootfs());
+        c.putObject("root").put("path", spec.rootfs() == null ? "rootfs" : spec.rootfs().toString()).put("readonly", spec.readonlyRootfs());
         c.put("hostname", spec.hostname());
 
         ArrayNode mounts = c.putArray("mounts");

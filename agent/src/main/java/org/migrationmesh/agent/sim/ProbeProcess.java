@@ -41,6 +41,14 @@ public final class ProbeProcess implements AutoCloseable {
         return !reader.isAlive();
     }
 
+    /**
+     * Asks the probe to stop (SIGTERM) so that it prints its summary; its output is still read
+     * (unlike {@link Process#destroy()}, which closes the streams). Follow with {@link #awaitEnd}.
+     */
+    public void terminate() {
+        process.toHandle().destroy();
+    }
+
     @Override
     public void close() {
         process.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -28,6 +28,25 @@ class ExitCodesTest {
     }
 
     @Test
+    void runTakesExactlyOneOfWorkloadAndRootfsWithoutTouchingTheNetwork() {
+        StringWriter err = new StringWriter();
+        int both = AgentCtl.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "--peer", "127.0.0.1:1",
+                "run", "oa1", "--workload", "tickserver", "--rootfs", "/r", "--", "/bin/x");
+        assertThat(both).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("--workload NAME or --rootfs DIR, not both");
+        err.getBuffer().setLength(0);
+        int relative = AgentCtl.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "--peer", "127.0.0.1:1",
+                "run", "oa1", "--rootfs", "images/oa", "--", "/bin/x");
+        assertThat(relative).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("absolute path").contains("images/oa");
+        err.getBuffer().setLength(0);
+        int noCommand = AgentCtl.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "--peer", "127.0.0.1:1",
+                "run", "oa1", "--rootfs", "/r");
+        assertThat(noCommand).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("needs the command");
+    }
+
+    @Test
     void usageErrorsExitTwoWithoutTouchingTheNetwork() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
