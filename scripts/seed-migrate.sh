@@ -42,6 +42,7 @@ sync_images() { # $1: image dir on the source; the destination keeps one directo
 }
 unlock_source_network() {
     for t in iptables ip6tables; do
+        command -v "$t" >/dev/null || continue
         while on "$src_ns" "$t" -w -S 2>/dev/null | grep -q -- '-j CRIU$'; do
             rule=$(on "$src_ns" "$t" -w -S | grep -- '-j CRIU$' | head -1 | sed 's/^-A /-D /')
             # shellcheck disable=SC2086
@@ -51,6 +52,7 @@ unlock_source_network() {
             on "$src_ns" "$t" -w -F CRIU && on "$src_ns" "$t" -w -X CRIU
         fi
     done
+    command -v nft >/dev/null || return 0
     on "$src_ns" nft list tables 2>/dev/null | awk '$1=="table" && $3 ~ /^CRIU/ {print $2, $3}' |
         while read -r family name; do on "$src_ns" nft delete table "$family" "$name"; done
 }

@@ -46,6 +46,7 @@ public final class SimulatedNetwork implements AutoCloseable {
     private Path relayBinary;
     private int nextPeer = 1;
     private int nextFloating = 200;
+    private int nextSource = 100;
 
     /**
      * A site: its namespace (holding its bridge), its one-way latency to the core, and its
@@ -173,6 +174,15 @@ public final class SimulatedNetwork implements AutoCloseable {
     public String newFloatingAddress() {
         if (nextFloating > 254) throw new IllegalStateException("no floating addresses left in " + subnet);
         return subnet + "." + nextFloating++;
+    }
+
+    /**
+     * A fresh address in the subnet for a client's extra source address (from .100 to .199,
+     * below the floating ones); add it to a host with {@link #addAddress}.
+     */
+    public String newSourceAddress() {
+        if (nextSource > 199) throw new IllegalStateException("no source addresses left in " + subnet);
+        return subnet + "." + nextSource++;
     }
 
     public String prefix() {

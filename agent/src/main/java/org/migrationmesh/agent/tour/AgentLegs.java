@@ -78,6 +78,7 @@ final class AgentLegs {
      */
     LegResult migrate(Leg leg, Prober prober, int repetition, PrintStream out) throws IOException, InterruptedException {
         String from = at;
+        long progressBefore = server.progress(world.agents().runc(from).state(container).pid());
         double pingBefore = world.ping(ip, 5);
         long t0 = prober.nowMs();
         String id = container + "-" + (++migrations) + "-" + leg.to();
@@ -96,9 +97,10 @@ final class AgentLegs {
         long t1 = prober.nowMs();
         JsonNode report = report(id);
         double pingAfter = world.ping(ip, 5);
+        long progressAfter = server.progress(world.agents().runc(at).state(container).pid());
         return new LegResult(METHOD, repetition, from, leg, report.path("downtimeMs").asLong(),
                 report.path("checkpointMs").asLong(), report.path("wireBytes").asLong() + sum(report.path("preCopyRoundBytes")),
-                report.path("totalMs").asLong(), prober.view(t0, t1), pingBefore, pingAfter);
+                report.path("totalMs").asLong(), prober.view(t0, t1), pingBefore, pingAfter, progressBefore, progressAfter);
     }
 
     private JsonNode report(String migrationId) throws IOException, InterruptedException {

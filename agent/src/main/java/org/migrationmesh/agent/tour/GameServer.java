@@ -1,7 +1,10 @@
 package org.migrationmesh.agent.tour;
 
 import org.migrationmesh.agent.runtime.BundleSpec;
+import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.agent.runtime.Workloads;
+import org.migrationmesh.agent.sim.GameProbe;
+import org.migrationmesh.agent.sim.OpenArena;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,7 +40,7 @@ public enum GameServer {
         }
 
         @Override
-        List<String> probeArgs(String ip, int intervalMs, int seconds) {
+        List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
             return List.of("udp", ip, Integer.toString(port), Integer.toString(intervalMs), Integer.toString(seconds));
         }
 
@@ -58,7 +61,126 @@ public enum GameServer {
         String counterName() {
             return "tick";
         }
+    },
+
+    /**
+     * The memory workload: memhog holding {@link #memhogMb} MB of incompressible pages and
+     * rewriting {@link #dirtyPagesPerSecond} of them a second, answering on UDP with its round
+     * counter: the scale of the seed's 351 MB pre-dump.
+     */
+    MEMHOG(7001) {
+        private final Pattern reply = Pattern.compile("^(\\d+) seq (\\d+) rounds (\\d+) dirtied \\d+ start (\\d+)$");
+
+        @Override
+        List<String> command(String ip) {
+            return List.of("/bin/memhog", Integer.toString(memhogMb), Integer.toString(dirtyPagesPerSecond), ip,
+                    Integer.toString(port));
+        }
+
+        @Override
+        List<String> runArgs(String ip) {
+            List<String> a = new ArrayList<>(List.of("--workload", "memhog", "--ip", ip, "--"));
+            a.addAll(command(ip));
+            return a;
+        }
+
+        @Override
+        Path bundle(Path dir, BundleSpec spec) throws IOException {
+            return Workloads.bundle(dir, "memhog", spec);
+        }
+
+        @Override
+        List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
+            return TICKSERVER.probeArgs(ip, intervalMs, seconds, sources);
+        }
+
+        @Override
+        List<ClientView.Reply> replies(List<String> lines) {
+            List<ClientView.Reply> out = new ArrayList<>();
+            for (String l : lines) {
+                Matcher m = reply.matcher(l);
+                if (m.matches()) {
+                    out.add(new ClientView.Reply(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)),
+                            Long.parseLong(m.group(3)), m.group(4)));
+                }
+            }
+            return out;
+        }
+
+        @Override
+        String counterName() {
+            return "round";
+        }
+    },
+
+    /**
+     * The OpenArena dedicated server (ioq3ded) from Debian, three bots on oa_dm1, from the
+     * read-only rootfs of scripts/build-openarena-rootfs.sh. The prober asks "rcon status" from
+     * a ring of source addresses (the server answers each address once a second) and getstatus
+     * now and then; the level's start time (g_timestamp) identifies the level: a restarted
+     * server would show a new one.
+     */
+    OPENARENA(OpenArena.PORT) {
+        static final String RCON = "tour";
+        static final int BOTS = 3;
+
+        @Override
+        List<String> command(String ip) {
+            return OpenArena.serverArgs(ip, RCON, BOTS);
+        }
+
+        @Override
+        List<String> runArgs(String ip) {
+            List<String> a = new ArrayList<>(List.of("--rootfs", OpenArena.ROOTFS.toString(), "--ip", ip, "--"));
+            a.addAll(command(ip));
+            return a;
+        }
+
+        @Override
+        Path bundle(Path dir, BundleSpec spec) throws IOException {
+            return PreparedRootfs.bundle("openarena", dir, OpenArena.ROOTFS, spec);
+        }
+
+        @Override
+        int probeSources(int intervalMs) {
+            return (1000 + intervalMs - 1) / intervalMs;
+        }
+
+        @Override
+        List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
+            return GameProbe.args(ip, port, intervalMs, seconds, RCON, sources.get(0), sources.size());
+        }
+
+        @Override
+        List<ClientView.Reply> replies(List<String> lines) {
+            List<ClientView.Reply> out = new ArrayList<>();
+            String level = GameProbe.UNKNOWN;
+            for (GameProbe.Reply r : GameProbe.of(lines).replies()) {
+                if (!r.levelStart().equals(GameProbe.UNKNOWN)) level = r.levelStart();
+                if (!level.equals(GameProbe.UNKNOWN)) out.add(new ClientView.Reply(r.atMillis(), -1, -1, level));
+            }
+            return out;
+        }
+
+        @Override
+        String counterName() {
+            return "level";
+        }
+
+        @Override
+        void prepare() throws IOException, InterruptedException {
+            OpenArena.ensureRootfs();
+        }
+
+        @Override
+        long progress(int pid) {
+            return OpenArena.lastLevelSecond(pid).orElse(-1);
+        }
     };
+
+    /** Size and dirty rate of {@link #MEMHOG}, set from the command line before use. */
+    static volatile int memhogMb = 400;
+    static volatile int dirtyPagesPerSecond = 1000;
 
     final int port;
 
@@ -75,8 +197,25 @@ public enum GameServer {
     /** agentctl run's arguments after the container id. */
     abstract List<String> runArgs(String ip);
 
-    /** mmprobe's arguments. */
-    abstract List<String> probeArgs(String ip, int intervalMs, int seconds);
+    /** mmprobe's arguments; {@code sources} are the client's addresses it may send from. */
+    abstract List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources);
+
+    /** How many source addresses the prober needs at this interval. */
+    int probeSources(int intervalMs) {
+        return 0;
+    }
+
+    /**
+     * The server's own progress as its host sees it (OpenArena: the level time of its game log,
+     * in seconds), -1 if it has none; it must rise across a migration.
+     */
+    long progress(int pid) {
+        return -1;
+    }
+
+    /** Makes what the server needs on this machine (e.g. its rootfs); fails saying what is missing. */
+    void prepare() throws IOException, InterruptedException {
+    }
 
     /** The replies among the prober's lines, in order. */
     abstract List<ClientView.Reply> replies(List<String> lines);

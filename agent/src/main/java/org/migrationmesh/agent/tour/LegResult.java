@@ -8,14 +8,20 @@ import java.util.Locale;
  * client saw.
  */
 public record LegResult(String method, int repetition, String from, Leg leg, long downtimeMs, long freezeMs,
-                        long wireBytes, long totalMs, ClientView client, double pingBeforeMs, double pingAfterMs) {
+                        long wireBytes, long totalMs, ClientView client, double pingBeforeMs, double pingAfterMs,
+                        long progressBefore, long progressAfter) {
+
+    /** The client saw the same server throughout, and its own progress (if it reports one) went on. */
+    boolean serverWentOn() {
+        return client.continued() && (progressBefore < 0 || progressAfter > progressBefore);
+    }
 
     static final String CSV_HEADER = "method,repetition,from,to,mode,client_gap_ms,lost,downtime_ms,freeze_ms,"
-            + "wire_bytes,total_ms,ping_before_ms,ping_after_ms,continued";
+            + "wire_bytes,total_ms,ping_before_ms,ping_after_ms,progress_before,progress_after,continued";
 
     String csv() {
-        return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%d,%d,%d,%d,%d,%d,%.2f,%.2f,%s", method, repetition, from, leg.to(),
+        return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%d,%d,%d,%d,%d,%d,%.2f,%.2f,%d,%d,%s", method, repetition, from, leg.to(),
                 leg.mode().word(), client.longestGapMs(), client.lost(), downtimeMs, freezeMs, wireBytes, totalMs,
-                pingBeforeMs, pingAfterMs, client.continued());
+                pingBeforeMs, pingAfterMs, progressBefore, progressAfter, serverWentOn());
     }
 }

@@ -25,8 +25,14 @@ final class Prober implements AutoCloseable {
         this.intervalMs = intervalMs;
         Path bin = Workloads.extract("mmprobe", world.work().resolve("mmprobe"));
         List<String> argv = new ArrayList<>(List.of(bin.toString()));
-        argv.addAll(server.probeArgs(ip, intervalMs, seconds));
         SimulatedNetwork net = world.net();
+        List<String> sources = new ArrayList<>();
+        for (int i = 0; i < server.probeSources(intervalMs); i++) {
+            String a = net.newSourceAddress();
+            net.addAddress(world.client(), a);
+            sources.add(a);
+        }
+        argv.addAll(server.probeArgs(ip, intervalMs, seconds, sources));
         this.keepAs = World.logsOfLastWorld(world.work().getParent()).resolve("probe-" + ip + ".log");
         this.startedNanos = System.nanoTime();
         this.process = new ProbeProcess(net.start(world.client(), argv.toArray(String[]::new)));

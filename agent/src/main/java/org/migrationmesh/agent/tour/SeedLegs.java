@@ -31,6 +31,7 @@ final class SeedLegs implements AutoCloseable {
 
     private final World world;
     private final Path script;
+    private final GameServer server;
     private final String container;
     private final String ip;
     private final Map<String, Path> dirs = new LinkedHashMap<>();
@@ -44,6 +45,7 @@ final class SeedLegs implements AutoCloseable {
         }
         this.world = world;
         this.script = script.toAbsolutePath();
+        this.server = server;
         this.container = container;
         this.ip = world.net().newFloatingAddress();
         try {
@@ -85,6 +87,7 @@ final class SeedLegs implements AutoCloseable {
     LegResult migrate(Leg leg, Prober prober, int repetition, PrintStream out) throws IOException, InterruptedException {
         String from = at;
         String mode = leg.mode() == Leg.Mode.STOP || leg.mode() == Leg.Mode.POST ? "stop" : "pre";
+        long progressBefore = server.progress(runc(from).state(container).pid());
         double pingBefore = world.ping(ip, 5);
         long t0 = prober.nowMs();
         SimulatedNetwork.Host src = world.agents().host(from), dst = world.agents().host(leg.to());
@@ -102,6 +105,7 @@ final class SeedLegs implements AutoCloseable {
         Thread.sleep(1500);
         long t1 = prober.nowMs();
         double pingAfter = world.ping(ip, 5);
+        long progressAfter = server.progress(runc(at).state(container).pid());
         Map<String, Long> phases = new HashMap<>();
         long rsyncBytes = 0;
         for (String l : ex.stdout().lines().toList()) {
@@ -112,7 +116,8 @@ final class SeedLegs implements AutoCloseable {
         }
         long total = phases.values().stream().mapToLong(Long::longValue).sum() - phases.getOrDefault("downtime", 0L);
         return new LegResult(METHOD, repetition, from, leg, phases.getOrDefault("downtime", -1L),
-                phases.getOrDefault("checkpoint", -1L), rsyncBytes, total, prober.view(t0, t1), pingBefore, pingAfter);
+                phases.getOrDefault("checkpoint", -1L), rsyncBytes, total, prober.view(t0, t1), pingBefore, pingAfter,
+                progressBefore, progressAfter);
     }
 
     /** The runc of site {@code site} (its own root, the one the script uses). */

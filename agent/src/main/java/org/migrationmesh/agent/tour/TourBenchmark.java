@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 @Command(name = "tour-benchmark", mixinStandardHelpOptions = true,
         description = "Benchmark migration-mesh against the seed's method (runc + rsync -z + keepalived) on the same world.")
 public final class TourBenchmark implements Callable<Integer> {
-    @Option(names = "--server", defaultValue = "tickserver", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--server", defaultValue = "openarena", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
     GameServer server;
 
     @Option(names = "--legs", split = ",", description = "Legs SITE[:stop|pre|post|pre+post]. Default: the seed's tour.")
@@ -40,6 +40,13 @@ public final class TourBenchmark implements Callable<Integer> {
 
     @Option(names = "--seed-script", defaultValue = "scripts/seed-migrate.sh", description = "The seed's method. Default: ${DEFAULT-VALUE}")
     Path seedScript;
+
+    @Option(names = "--memhog-mb", defaultValue = "400", description = "Size of --server memhog. Default: ${DEFAULT-VALUE}")
+    int memhogMb;
+
+    @Option(names = "--dirty-rate", defaultValue = "1000", description = "Pages per second --server memhog rewrites."
+            + " Default: ${DEFAULT-VALUE}")
+    int dirtyRate;
 
     @Option(names = "--interval-ms", defaultValue = "20", description = "Prober's request interval. Default: ${DEFAULT-VALUE}")
     int intervalMs;
@@ -64,6 +71,9 @@ public final class TourBenchmark implements Callable<Integer> {
         String home = sites.get(0).name();
         List<LegResult> results = new ArrayList<>();
         long started = System.nanoTime();
+        GameServer.memhogMb = memhogMb;
+        GameServer.dirtyPagesPerSecond = dirtyRate;
+        server.prepare();
         try (World world = World.start(sites, workRoot, WorldTour.agentJvm(), out)) {
             for (Leg l : tour) world.site(l.to());
             AgentLegs.awaitCluster(world, out);
@@ -86,7 +96,7 @@ public final class TourBenchmark implements Callable<Integer> {
                             results.add(r);
                             out.printf(Locale.ROOT, "  rep %d %-28s %-30s gap %5d ms  lost %3d  freeze %4d ms  wire %s  %s%n",
                                     rep, r.from() + " -> " + leg, r.method(), r.client().longestGapMs(), r.client().lost(),
-                                    r.freezeMs(), WorldTour.mib(r.wireBytes()), r.client().continued() ? "" : "SERVER DID NOT GO ON");
+                                    r.freezeMs(), WorldTour.mib(r.wireBytes()), r.serverWentOn() ? "" : "SERVER DID NOT GO ON");
                         }
                     }
                     if (rep < repetitions && !ours.at().equals(home)) {
@@ -96,14 +106,14 @@ public final class TourBenchmark implements Callable<Integer> {
                 }
             }
         } finally {
-            if (!results.isEmpty()) write(results, tour);
+            if (!results.isEmpty()) write(results);
             out.printf("benchmark ran %.0f s; the agents' logs are kept in %s%n", (System.nanoTime() - started) / 1e9,
                     World.logsOfLastWorld(workRoot));
         }
-        return results.stream().allMatch(r -> r.client().continued()) ? 0 : 1;
+        return results.stream().allMatch(LegResult::serverWentOn) ? 0 : 1;
     }
 
-    private void write(List<LegResult> results, List<Leg> tour) throws java.io.IOException {
+    private void write(List<LegResult> results) throws java.io.IOException {
         Files.createDirectories(outDir);
         String name = "tour-" + worldKind;
         StringBuilder csv = new StringBuilder(LegResult.CSV_HEADER).append('\n');

@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 @Command(name = "world-tour", mixinStandardHelpOptions = true,
         description = "Migrate a game server around a simulated world while a client stays connected.")
 public final class WorldTour implements Callable<Integer> {
-    @Option(names = "--server", defaultValue = "tickserver",
+    @Option(names = "--server", defaultValue = "openarena",
             description = "The server to carry: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
     GameServer server;
 
@@ -46,6 +46,7 @@ public final class WorldTour implements Callable<Integer> {
         List<Leg> tour = legs == null ? Leg.SEED_TOUR : Leg.parseAll(legs);
         List<Site> sites = Site.SEED_WORLD;
         long started = System.nanoTime();
+        server.prepare();
         try (World world = World.start(sites, workRoot, agentJvm(), out)) {
             for (Leg l : tour) world.site(l.to());
             printWorld(world);
@@ -66,7 +67,7 @@ public final class WorldTour implements Callable<Integer> {
                     results.add(r);
                 }
                 printSummary(results);
-                boolean allKept = results.stream().allMatch(r -> r.client().continued());
+                boolean allKept = results.stream().allMatch(LegResult::serverWentOn);
                 out.printf("tour done in %.0f s; the client %s%n", (System.nanoTime() - started) / 1e9,
                         allKept ? "stayed connected and the server went on through every leg" : "LOST the server on some leg");
                 return allKept ? 0 : 1;
@@ -77,7 +78,7 @@ public final class WorldTour implements Callable<Integer> {
     }
 
     static List<String> agentJvm() {
-        return List.of("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+        return List.of("-Xmx512m", "-XX:+UseSerialGC");
     }
 
     private void printWorld(World world) {
@@ -92,10 +93,17 @@ public final class WorldTour implements Callable<Integer> {
 
     private void printClient(LegResult r) {
         ClientView c = r.client();
+        String progress = r.progressBefore() >= 0
+                ? String.format(Locale.ROOT, "%s time %s -> %s, the same %s", server.counterName(), clock(r.progressBefore()),
+                        clock(r.progressAfter()), server.counterName())
+                : String.format(Locale.ROOT, "%s %d -> %d, the same process", server.counterName(), c.counterBefore(), c.counterAfter());
         out.printf(Locale.ROOT, "  client: ping %.1f ms before, %.1f ms after; longest gap %d ms; %d of %d requests lost;"
-                        + " server %s (%s %d -> %d)%n%n", r.pingBeforeMs(), r.pingAfterMs(), c.longestGapMs(), c.lost(),
-                c.expected(), c.continued() ? "went on" : "DID NOT go on", server.counterName(), c.counterBefore(),
-                c.counterAfter());
+                        + " server %s (%s)%n%n", r.pingBeforeMs(), r.pingAfterMs(), c.longestGapMs(), c.lost(),
+                c.expected(), r.serverWentOn() ? "went on" : "DID NOT go on", progress);
+    }
+
+    private static String clock(long seconds) {
+        return seconds < 0 ? "?" : String.format(Locale.ROOT, "%d:%02d", seconds / 60, seconds % 60);
     }
 
     private void printSummary(List<LegResult> results) {

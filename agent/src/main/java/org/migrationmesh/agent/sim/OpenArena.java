@@ -9,8 +9,6 @@ import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The OpenArena dedicated server as a test workload: its prepared rootfs (built by
  * scripts/build-openarena-rootfs.sh if missing: a test fails, not skips, without it), its
@@ -28,18 +26,26 @@ public final class OpenArena {
 
     private OpenArena() {}
 
-    /** Makes sure the rootfs and quakestat are there, running the build script if the rootfs' stamp is missing. */
+    /**
+     * Makes sure the rootfs and quakestat are there, running the build script (found in the
+     * repository above the working directory) if the rootfs' stamp is missing; fails saying what
+     * is missing otherwise.
+     */
     public static void ensureRootfs() throws IOException, InterruptedException {
         Path stamp = ROOTFS.resolveSibling(ROOTFS.getFileName() + ".stamp");
         if (!Files.exists(stamp)) {
             Path script = repoFile("scripts/build-openarena-rootfs.sh");
             System.out.println("[openarena] no " + stamp + ": running " + script);
             Process p = new ProcessBuilder("bash", script.toString()).inheritIO().start();
-            assertThat(p.waitFor()).as(script + " failed; the rootfs is needed").isZero();
+            if (p.waitFor() != 0) throw new IllegalStateException(script + " failed (exit " + p.exitValue() + "); the rootfs is needed");
         }
-        assertThat(ROOTFS.resolve(SERVER.substring(1))).as("the server binary in the rootfs").isExecutable();
+        if (!Files.isExecutable(ROOTFS.resolve(SERVER.substring(1)))) {
+            throw new IllegalStateException("no server binary " + SERVER + " in " + ROOTFS + "; run scripts/build-openarena-rootfs.sh");
+        }
         Process q = new ProcessBuilder("sh", "-c", "command -v quakestat").start();
-        assertThat(q.waitFor()).as("quakestat (package qstat) on the host; run scripts/build-openarena-rootfs.sh").isZero();
+        if (q.waitFor() != 0) {
+            throw new IllegalStateException("no quakestat (package qstat) on the host; run scripts/build-openarena-rootfs.sh");
+        }
     }
 
     /**
@@ -102,6 +108,7 @@ public final class OpenArena {
         for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
             if (Files.exists(d.resolve(relative))) return d.resolve(relative);
         }
-        throw new AssertionError("no " + relative + " above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException("no " + relative + " above " + Path.of("").toAbsolutePath()
+                + "; run from the repository");
     }
 }
