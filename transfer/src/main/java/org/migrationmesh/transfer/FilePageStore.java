@@ -4,32 +4,41 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * A {@link PageStore} whose page bytes stay in files (the published pages files and an
- * append-only file of live pages under the migration's directory); only a small index per page
+ * A {@link PageStore} whose page bytes stay in files (the published pages files and one file of
+ * live pages per address space under the migration's directory); only a small index per page
  * (file, offset, digest) is in memory, so a large image costs little heap.
+ *
+ * <p>A live page sent again (it changed since it was read) overwrites its earlier copy in place,
+ * so a space's live file keeps the order the pages first came in: the order the source reads
+ * memory, ascending addresses, which is also the order of the pages file of the final dump. Then
+ * that file can become the pages file as it is ({@link #yieldLiveFile}).
  */
 public final class FilePageStore implements PageStore {
     private record Location(Segment segment, long offset, long digest) {}
 
-    private record Segment(FileChannel channel, int round) {}
+    private record Segment(FileChannel channel, Path path, int round) {}
 
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
-    private final Path liveFile;
-    private FileChannel live;
-    private Segment liveSegment;
+    private final Map<String, Segment> liveFiles = new HashMap<>();
+    private final Path directory;
+    private int liveFilesMade;
     private int newestRound = -1;
 
-    /** A store keeping its live pages in {@code directory/live-pages.bin}. */
+    /** A store keeping its live pages in {@code directory/live-<n>.bin}, one file per address space. */
     public FilePageStore(Path directory) {
-        this.liveFile = directory.resolve("live-pages.bin");
+        this.directory = directory;
     }
 
     @Override
@@ -57,43 +66,72 @@ public final class FilePageStore implements PageStore {
     }
 
     @Override
-    public synchronized int readRun(String space, long[] vaddrs, int from, int count, byte[] dst, int off) {
+    public synchronized int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, FileChannel dst,
+                                        long dstPosition) {
         Location first = index.get(new PageKey(space, vaddrs[from]));
-        if (first == null) return 0;
+        if (first == null || first.digest() != digests[from]) return 0;
         int n = 1;
         while (n < count) {
             Location l = index.get(new PageKey(space, vaddrs[from + n]));
-            if (l == null || l.segment() != first.segment() || l.offset() != first.offset() + (long) n * PageHash.PAGE_SIZE) break;
+            if (l == null || l.digest() != digests[from + n] || l.segment() != first.segment()
+                    || l.offset() != first.offset() + (long) n * PageHash.PAGE_SIZE) break;
             n++;
         }
-        ByteBuffer b = ByteBuffer.wrap(dst, off, n * PageHash.PAGE_SIZE);
+        long len = (long) n * PageHash.PAGE_SIZE;
         try {
-            long pos = first.offset();
-            while (b.hasRemaining()) {
-                int r = first.segment().channel().read(b, pos);
-                if (r < 0) return 0;
-                pos += r;
+            FileChannel src = first.segment().channel();
+            for (long done = 0; done < len; ) {
+                long k = src.transferTo(first.offset() + done, len - done, dst.position(dstPosition + done));
+                if (k <= 0) throw new IOException("held pages end early at " + (first.offset() + done));
+                done += k;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("reading held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
+            throw new UncheckedIOException("copying held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
         }
         return n;
     }
 
     @Override
+    public synchronized Optional<BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
+        Segment live = liveFiles.get(space);
+        if (live == null) return Optional.empty();
+        BitSet inPlace = new BitSet(vaddrs.length);
+        for (int i = 0; i < vaddrs.length; i++) {
+            Location l = index.get(new PageKey(space, vaddrs[i]));
+            if (l == null || l.segment() != live || l.digest() != digests[i]) continue;
+            if (l.offset() != (long) i * PageHash.PAGE_SIZE) return Optional.empty(); // held out of file order
+            inPlace.set(i);
+        }
+        if (inPlace.cardinality() * 2L < vaddrs.length) return Optional.empty(); // copying is cheaper than patching
+        index.values().removeIf(l -> l.segment() == live);
+        liveFiles.remove(space);
+        closeChannel(live.channel());
+        try {
+            Files.move(live.path(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("moving live pages " + live.path() + " to " + target, e);
+        }
+        return Optional.of(inPlace);
+    }
+
+    @Override
     public synchronized void putLive(PageKey key, byte[] src, int off) {
         try {
+            Segment live = liveFiles.get(key.space());
             if (live == null) {
-                live = FileChannel.open(liveFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                liveSegment = new Segment(live, Integer.MAX_VALUE);
+                Path p = directory.resolve("live-" + liveFilesMade++ + ".bin");
+                live = new Segment(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
+                liveFiles.put(key.space(), live);
             }
-            long pos = live.size();
+            Location before = index.get(key);
+            long pos = before != null && before.segment() == live ? before.offset() : live.channel().size();
             ByteBuffer b = ByteBuffer.wrap(src, off, PageHash.PAGE_SIZE);
             long p = pos;
-            while (b.hasRemaining()) p += live.write(b, p);
-            index.put(key, new Location(liveSegment, pos, PageHash.of(src, off)));
+            while (b.hasRemaining()) p += live.channel().write(b, p);
+            index.put(key, new Location(live, pos, PageHash.of(src, off)));
         } catch (IOException e) {
-            throw new UncheckedIOException("storing live page " + key + " in " + liveFile, e);
+            throw new UncheckedIOException("storing live page " + key + " in " + directory, e);
         }
     }
 
@@ -105,7 +143,7 @@ public final class FilePageStore implements PageStore {
         Segment seg = roundFiles.get(pagesFile);
         try {
             if (seg == null) {
-                seg = new Segment(FileChannel.open(pagesFile, StandardOpenOption.READ), round);
+                seg = new Segment(FileChannel.open(pagesFile, StandardOpenOption.READ), pagesFile, round);
                 roundFiles.put(pagesFile, seg);
             }
         } catch (IOException e) {
@@ -136,7 +174,8 @@ public final class FilePageStore implements PageStore {
     public synchronized void close() {
         roundFiles.values().forEach(s -> closeChannel(s.channel()));
         roundFiles.clear();
-        if (live != null) closeChannel(live);
+        liveFiles.values().forEach(s -> closeChannel(s.channel()));
+        liveFiles.clear();
         index.clear();
     }
 
