@@ -28,13 +28,10 @@ import java.util.Optional;
  * complete. Survives a broken stream: the next Begin of the same round resumes at each file's
  * verified length. Not thread-safe; {@link ImageReceiver} serialises calls.
  *
- * <p>A pages file planned against what the receiver holds is laid out once planned: the
- * receiver's file of live pages becomes it when it is already in file order
- * ({@link PageStore#yieldLiveFile}), other held pages are copied in by the kernel
- * ({@link PageStore#transferRun}); chunks then write only the pages that travel. Its work is so
- * proportional to what changed, plus one read-back of the file for the CRC checks (about 0.03 s
- * per 400 MB from the page cache), instead of copying, CRC-ing and SHA-256-ing it through the
- * heap.
+ * <p>A pages file planned against what the receiver holds is laid out in staging once planned
+ * and then patched by its chunks ({@link StagedPages}): the work follows what changed, plus one
+ * read-back of the file for the CRC checks (about 0.03 s per 400 MB from the page cache), instead
+ * of copying, CRC-ing and SHA-256-ing it through the heap.
  *
  * <p>Why a wrong page is still not published: every chunk's CRC32C is computed by the sender
  * over the true bytes (from its scan, whether it sends them or not) and checked here over the
@@ -62,10 +59,8 @@ final class ReceiveSession {
     private final int[] digestsPlanned;
     /** Per planned pages file: pages the receiver said it holds. */
     private final BitSet[] heldByPlan;
-    /** Per planned pages file: pages laid out in place from what the receiver held, and their digests. */
-    private final BitSet[] inPlace;
-    private final long[][] inPlaceDigests;
-    private java.nio.ByteBuffer readBack;
+    /** Per planned pages file: its rebuilding in staging. */
+    private final StagedPages[] staged;
     /** SHA-256 of each complete file whose manifest entry has none, to check at commit. */
     private final byte[][] finalSha;
     private final PageStore store;
@@ -88,8 +83,7 @@ final class ReceiveSession {
         senderPageDigests = new long[n][];
         digestsPlanned = new int[n];
         heldByPlan = new BitSet[n];
-        inPlace = new BitSet[n];
-        inPlaceDigests = new long[n][];
+        staged = new StagedPages[n];
         finalSha = new byte[n][];
         for (int i = 0; i < n; i++) {
             states[i] = FileState.getDefaultInstance();
@@ -155,6 +149,7 @@ final class ReceiveSession {
             spaces[i] = layout.get().space();
             senderPageDigests[i] = new long[totalPages];
             heldByPlan[i] = new BitSet(totalPages);
+            if (staged[i] == null) staged[i] = new StagedPages(staging.resolve(f.name()), spaces[i], pageAddresses[i]);
             digestsPlanned[i] = 0;
         } else if (senderPageDigests[i] == null || firstPage != digestsPlanned[i] || totalPages != senderPageDigests[i].length) {
             throw refused(Reason.NOT_PLANNED, f.name(), "digest slice from page " + firstPage + " out of order");
@@ -171,56 +166,14 @@ final class ReceiveSession {
                 Arrays.copyOfRange(all, firstPage, firstPage + n), store::holds);
         for (int b = 0; b < n; b++) {
             int page = firstPage + b;
-            if (need.get(b) && inPlace[i] != null && inPlace[i].get(page) && inPlaceDigests[i][page] == all[page]) need.clear(b);
+            if (need.get(b) && staged[i].holds(page, all[page])) need.clear(b);
             if (!need.get(b)) heldByPlan[i].set(page);
         }
-        if (digestsPlanned[i] == all.length) layOut(i);
+        if (digestsPlanned[i] == all.length) {
+            closeChannel(i);
+            staged[i].layOut(all, heldByPlan[i], states[i].getVerifiedBytes(), f.length(), store);
+        }
         return Optional.of(need);
-    }
-
-    /**
-     * Puts the held pages of planned pages file i in place in staging, from its verified length
-     * on: the live file of its space as it is if that is in file order, and kernel copies of the
-     * other held runs. Pages that are no longer held stay out; a chunk saying they are is refused.
-     */
-    private void layOut(int i) {
-        ImageManifest.File f = file(i);
-        long[] digests = senderPageDigests[i];
-        int n = digests.length;
-        if (inPlace[i] == null) {
-            inPlace[i] = new BitSet(n);
-            inPlaceDigests[i] = new long[n];
-        }
-        long verified = states[i].getVerifiedBytes();
-        try {
-            if (verified == 0 && inPlace[i].isEmpty()) {
-                closeChannel(i);
-                Optional<BitSet> yielded = store.yieldLiveFile(spaces[i], pageAddresses[i], digests, staging.resolve(f.name()));
-                if (yielded.isPresent()) {
-                    inPlace[i] = yielded.get();
-                    for (int p = inPlace[i].nextSetBit(0); p >= 0; p = inPlace[i].nextSetBit(p + 1)) inPlaceDigests[i][p] = digests[p];
-                }
-            }
-            FileChannel ch = channel(i);
-            if (ch.size() > f.length()) ch.truncate(f.length());
-            BitSet held = heldByPlan[i];
-            for (int p = held.nextSetBit((int) (verified / PageHash.PAGE_SIZE)); p >= 0; ) {
-                if (inPlace[i].get(p)) {
-                    p = held.nextSetBit(p + 1);
-                    continue;
-                }
-                int run = 1;
-                while (p + run < n && held.get(p + run) && !inPlace[i].get(p + run)) run++;
-                int got = store.transferRun(spaces[i], pageAddresses[i], digests, p, run, ch, (long) p * PageHash.PAGE_SIZE);
-                if (got > 0) {
-                    inPlace[i].set(p, p + got);
-                    System.arraycopy(digests, p, inPlaceDigests[i], p, got);
-                }
-                p = held.nextSetBit(p + Math.max(got, 1));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("laying out staged " + f.name(), e);
-        }
     }
 
     private record Layout(String space, long[] vaddrs) {}
@@ -302,66 +255,21 @@ final class ReceiveSession {
         try {
             if (c.getOffset() % PageHash.PAGE_SIZE != 0) throw new ChunkCodec.BadChunkException("pages chunk not page aligned");
             if (c.getPageOps().isEmpty()) throw new ChunkCodec.BadChunkException("no page ops in a chunk of a planned pages file");
-            ChunkCodec.decodePages(c, (int) (c.getOffset() / PageHash.PAGE_SIZE), senderPageDigests[i], new StagedPages(i));
+            ChunkCodec.decodePages(c, (int) (c.getOffset() / PageHash.PAGE_SIZE), senderPageDigests[i], staged[i]);
         } catch (ChunkCodec.BadChunkException e) {
             // pages of the range may have been overwritten: none of them counts as held in place any more
-            if (inPlace[i] != null) inPlace[i].clear((int) (c.getOffset() / PageHash.PAGE_SIZE),
-                    (int) ((c.getOffset() + c.getLength()) / PageHash.PAGE_SIZE));
+            staged[i].forget((int) (c.getOffset() / PageHash.PAGE_SIZE), (int) ((c.getOffset() + c.getLength()) / PageHash.PAGE_SIZE));
             throw refused(Reason.CORRUPT_CHUNK, f.name(), "chunk at offset " + c.getOffset() + ": " + e.getMessage(), e);
         }
         long now = verified + c.getLength();
         FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
         if (now == f.length()) {
             finalSha[i] = PageListDigest.of(f.length(), senderPageDigests[i]);
-            closeChannel(i);
+            staged[i].close();
             st.setComplete(true);
         }
         states[i] = st.build();
         return c.getLength();
-    }
-
-    /** The staging file of planned pages file i, as {@link ChunkCodec} rebuilds chunks in it. */
-    private final class StagedPages implements ChunkCodec.PagesTarget {
-        private final int file;
-
-        StagedPages(int file) {
-            this.file = file;
-        }
-
-        @Override
-        public boolean heldInPlace(int index) {
-            return inPlace[file] != null && inPlace[file].get(index);
-        }
-
-        @Override
-        public void write(int index, byte[] src, int off, int count) {
-            ReceiveSession.this.write(file, ByteBuffer.wrap(src, off, count * PageHash.PAGE_SIZE), (long) index * PageHash.PAGE_SIZE);
-        }
-
-        @Override
-        public void copy(int from, int to) {
-            byte[] page = new byte[PageHash.PAGE_SIZE];
-            read(file, page, 0, (long) from * PageHash.PAGE_SIZE);
-            write(to, page, 0, 1);
-        }
-
-        @Override
-        public int crc32c(int index, int count) {
-            if (readBack == null) readBack = ByteBuffer.allocateDirect(ChunkCodec.MAX_CHUNK_BYTES);
-            ByteBuffer b = readBack.clear().limit(count * PageHash.PAGE_SIZE);
-            long pos = (long) index * PageHash.PAGE_SIZE;
-            try {
-                FileChannel ch = channel(file);
-                while (b.hasRemaining()) {
-                    if (ch.read(b, pos + b.position()) < 0) {
-                        throw new ChunkCodec.BadChunkException("page " + (pos + b.position()) / PageHash.PAGE_SIZE + " was never written");
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("reading back staged " + file(file).name(), e);
-            }
-            return PageCrcs.of(b.flip());
-        }
     }
 
     /**
@@ -411,7 +319,10 @@ final class ReceiveSession {
 
     void close() {
         hashing.close();
-        for (int i = 0; i < channels.length; i++) closeChannel(i);
+        for (int i = 0; i < channels.length; i++) {
+            closeChannel(i);
+            if (staged[i] != null) staged[i].close();
+        }
     }
 
     private ImageManifest.File file(int i) {
@@ -438,20 +349,6 @@ final class ReceiveSession {
         }
     }
 
-    private void read(int i, byte[] dst, int off, long pos) {
-        try {
-            FileChannel ch = channel(i);
-            ByteBuffer b = ByteBuffer.wrap(dst, off, PageHash.PAGE_SIZE);
-            while (b.hasRemaining()) {
-                int n = ch.read(b, pos);
-                if (n < 0) throw new ChunkCodec.BadChunkException("earlier page at " + pos + " not written");
-                pos += n;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading staged " + file(i).name(), e);
-        }
-    }
-
     private void resetFile(int i) {
         try {
             channel(i).truncate(0);
@@ -461,7 +358,8 @@ final class ReceiveSession {
         hashing.digest(digests[i]); // drains what was queued for the old digest
         digests[i] = sha256();
         finalSha[i] = null;
-        inPlace[i] = null;
+        if (staged[i] != null) staged[i].close();
+        staged[i] = null;
         states[i] = FileState.getDefaultInstance();
     }
 
