@@ -34,6 +34,9 @@ public final class ChunkCodec {
         /** Whether page {@code index} of the file was laid out in place from what the receiver holds. */
         boolean heldInPlace(int index);
 
+        /** Whether page {@code index} lies in place as a page of zeros already (a zero page need not be written). */
+        boolean zeroInPlace(int index);
+
         /** Writes {@code count} pages from {@code src[off ..)} at page {@code index}. */
         void write(int index, byte[] src, int off, int count);
 
@@ -160,8 +163,15 @@ public final class ChunkCodec {
                 target.write(firstPage + i, data, d, run);
                 d += run * PageHash.PAGE_SIZE;
             } else if (op == PageOps.ZERO) {
-                for (int z = 0; z < run; z += ZEROS.length / PageHash.PAGE_SIZE) {
-                    target.write(firstPage + i + z, ZEROS, 0, Math.min(run - z, ZEROS.length / PageHash.PAGE_SIZE));
+                for (int z = 0; z < run; ) {
+                    if (target.zeroInPlace(firstPage + i + z)) {
+                        z++;
+                        continue;
+                    }
+                    int n = 1;
+                    while (z + n < run && n < ZEROS.length / PageHash.PAGE_SIZE && !target.zeroInPlace(firstPage + i + z + n)) n++;
+                    target.write(firstPage + i + z, ZEROS, 0, n);
+                    z += n;
                 }
             } else if (op == PageOps.DUP) {
                 int ref = c.getDupOf(k++);

@@ -89,6 +89,11 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
     }
 
     @Override
+    public boolean zeroInPlace(int index) {
+        return holds(index, PageHash.ZERO);
+    }
+
+    @Override
     public void write(int index, byte[] src, int off, int count) {
         ByteBuffer b = ByteBuffer.wrap(src, off, count * PageHash.PAGE_SIZE);
         long pos = (long) index * PageHash.PAGE_SIZE;

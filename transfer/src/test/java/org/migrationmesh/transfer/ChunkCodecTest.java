@@ -29,6 +29,11 @@ class ChunkCodecTest {
         }
 
         @Override
+        public boolean zeroInPlace(int index) {
+            return inPlace.get(index) && PageHash.isZero(file, index * 4096);
+        }
+
+        @Override
         public void write(int index, byte[] src, int off, int count) {
             System.arraycopy(src, off, file, index * 4096, count * 4096);
         }
