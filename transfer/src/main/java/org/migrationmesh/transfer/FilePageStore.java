@@ -21,14 +21,17 @@ import java.util.Optional;
  *
  * <p>A live page sent again (it changed since it was read) overwrites its earlier copy in place,
  * so a space's live file keeps the order the pages first came in: the order the source reads
- * memory, ascending addresses, which is also the order of the pages file of the final dump. Then
- * that file can become the pages file as it is ({@link #yieldLiveFile}).
+ * memory, ascending addresses, which is also the order of the pages file of the final dump, but
+ * for a few pages (those the dump has and the live read skipped, or the reverse). Then that
+ * file can become the pages file with those few pages moved ({@link #yieldLiveFile}).
  */
 public final class FilePageStore implements PageStore {
     private record Location(Segment segment, long offset, long digest) {}
 
     private record Segment(FileChannel channel, Path path, int round) {}
 
+    /** Pages held out of file order that {@link #yieldLiveFile} moves into place at most (16 MiB). */
+    private static final int MAX_MISPLACED = 4096;
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
     private final Map<String, Segment> liveFiles = new HashMap<>();
@@ -96,18 +99,48 @@ public final class FilePageStore implements PageStore {
         Segment live = liveFiles.get(space);
         if (live == null) return Optional.empty();
         BitSet inPlace = new BitSet(vaddrs.length);
+        int[] misplaced = new int[Math.min(vaddrs.length, MAX_MISPLACED)];
+        long[] misplacedAt = new long[misplaced.length];
+        int nMisplaced = 0;
         for (int i = 0; i < vaddrs.length; i++) {
             Location l = index.get(new PageKey(space, vaddrs[i]));
             if (l == null || l.segment() != live || l.digest() != digests[i]) continue;
-            if (l.offset() != (long) i * PageHash.PAGE_SIZE) return Optional.empty(); // held out of file order
-            inPlace.set(i);
+            if (l.offset() == (long) i * PageHash.PAGE_SIZE) {
+                inPlace.set(i);
+            } else if (nMisplaced == misplaced.length) {
+                return Optional.empty(); // too far from file order: copying is cheaper
+            } else {
+                misplaced[nMisplaced] = i;
+                misplacedAt[nMisplaced++] = l.offset();
+            }
         }
         if (inPlace.cardinality() * 2L < vaddrs.length) return Optional.empty(); // copying is cheaper than patching
-        index.values().removeIf(l -> l.segment() == live);
-        liveFiles.remove(space);
-        closeChannel(live.channel());
+        // Pages held out of place (the dump has a page or two more or less than what was read live) are read
+        // before anything is overwritten, and written where the file wants them.
+        byte[] moved = new byte[nMisplaced * PageHash.PAGE_SIZE];
         try {
+            for (int k = 0; k < nMisplaced; k++) {
+                ByteBuffer b = ByteBuffer.wrap(moved, k * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                while (b.hasRemaining()) {
+                    if (live.channel().read(b, misplacedAt[k] + b.position() - k * PageHash.PAGE_SIZE) < 0) {
+                        return Optional.empty();
+                    }
+                }
+            }
+            index.values().removeIf(l -> l.segment() == live);
+            liveFiles.remove(space);
+            closeChannel(live.channel());
             Files.move(live.path(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (nMisplaced > 0) {
+                try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE)) {
+                    for (int k = 0; k < nMisplaced; k++) {
+                        ByteBuffer b = ByteBuffer.wrap(moved, k * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                        long pos = (long) misplaced[k] * PageHash.PAGE_SIZE;
+                        while (b.hasRemaining()) pos += out.write(b, pos);
+                        inPlace.set(misplaced[k]);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("moving live pages " + live.path() + " to " + target, e);
         }

@@ -25,11 +25,11 @@ public interface PageStore extends AutoCloseable {
 
     /**
      * Gives up the file of live pages of {@code space}, moved to {@code target}, if it is laid
-     * out as the pages file of {@code vaddrs}/{@code digests} would be: every page held there
-     * with the digest asked for is at its page index, and they are at least half the file.
-     * Returns which pages are then in place (its other pages are stale or foreign, to be
-     * overwritten); the store no longer holds any page of that file. Empty, and nothing changed,
-     * otherwise.
+     * out nearly as the pages file of {@code vaddrs}/{@code digests} would be: at least half the
+     * file's pages are held there with the digest asked for at their page index, and few held
+     * there are elsewhere (those are moved to their index). Returns which pages are then in
+     * place (its other pages are stale or foreign, to be overwritten); the store no longer holds
+     * any page of that file. Empty, and nothing changed, otherwise.
      */
     java.util.Optional<java.util.BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, java.nio.file.Path target);
 

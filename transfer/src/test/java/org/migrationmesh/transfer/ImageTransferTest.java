@@ -141,6 +141,33 @@ class ImageTransferTest {
     }
 
     @Test
+    void aLiveFileAFewPagesOffTheDumpsOrderStillBecomesItsPagesFile() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 17);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow().vaddrs();
+        // read live: a page the dump does not have first, then the dump's pages but page 40 (not read live)
+        long[] live = new long[SyntheticImage.PAGES];
+        byte[] liveBytes = new byte[SyntheticImage.PAGES * 4096];
+        live[0] = 0x300000L;
+        byte[] notDumped = new byte[4096];
+        new java.util.Random(18).nextBytes(notDumped);
+        System.arraycopy(notDumped, 0, liveBytes, 0, 4096);
+        for (int p = 0, k = 1; p < SyntheticImage.PAGES; p++) {
+            if (p == 40) continue;
+            live[k] = vaddrs[p];
+            System.arraycopy(pages, p * 4096, liveBytes, k++ * 4096, 4096);
+        }
+        h.sender().sendLivePages(migration, "1", live, liveBytes, TransferOptions.defaults());
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isEqualTo(1); // page 40
+        try (var left = Files.list(h.receiverRoot.resolve(migration))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("live-"));
+        }
+    }
+
+    @Test
     void aHeldPageWhoseBytesWentBadAtTheReceiverIsRefusedNotPublishedAndSentAgain() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 14);
