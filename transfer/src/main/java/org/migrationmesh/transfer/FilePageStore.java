@@ -32,6 +32,10 @@ public final class FilePageStore implements PageStore {
 
     /** Pages held out of file order that {@link #yieldLiveFile} moves into place at most (16 MiB). */
     private static final int MAX_MISPLACED = 4096;
+    /** Held pages lying one after the other from this many on are copied by the kernel; fewer are gathered. */
+    private static final int KERNEL_COPY_PAGES = 16;
+    /** Scattered held pages on their way to one write (1 MiB). */
+    private final ByteBuffer gather = ByteBuffer.allocateDirect(256 * PageHash.PAGE_SIZE);
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
     private final Map<String, Segment> liveFiles = new HashMap<>();
@@ -71,27 +75,62 @@ public final class FilePageStore implements PageStore {
     @Override
     public synchronized int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, FileChannel dst,
                                         long dstPosition) {
-        Location first = index.get(new PageKey(space, vaddrs[from]));
-        if (first == null || first.digest() != digests[from]) return 0;
-        int n = 1;
-        while (n < count) {
-            Location l = index.get(new PageKey(space, vaddrs[from + n]));
-            if (l == null || l.digest() != digests[from + n] || l.segment() != first.segment()
-                    || l.offset() != first.offset() + (long) n * PageHash.PAGE_SIZE) break;
-            n++;
-        }
-        long len = (long) n * PageHash.PAGE_SIZE;
+        int n = 0;
+        int gathered = 0; // pages in gather, for pages [n - gathered, n)
         try {
-            FileChannel src = first.segment().channel();
-            for (long done = 0; done < len; ) {
-                long k = src.transferTo(first.offset() + done, len - done, dst.position(dstPosition + done));
-                if (k <= 0) throw new IOException("held pages end early at " + (first.offset() + done));
-                done += k;
+            while (n < count) {
+                Location first = index.get(new PageKey(space, vaddrs[from + n]));
+                if (first == null || first.digest() != digests[from + n]) break;
+                int run = 1;
+                while (n + run < count) {
+                    Location l = index.get(new PageKey(space, vaddrs[from + n + run]));
+                    if (l == null || l.digest() != digests[from + n + run] || l.segment() != first.segment()
+                            || l.offset() != first.offset() + (long) run * PageHash.PAGE_SIZE) break;
+                    run++;
+                }
+                long at = dstPosition + (long) n * PageHash.PAGE_SIZE;
+                if (run >= KERNEL_COPY_PAGES) {
+                    flushGathered(dst, at - (long) gathered * PageHash.PAGE_SIZE);
+                    gathered = 0;
+                    FileChannel src = first.segment().channel();
+                    long len = (long) run * PageHash.PAGE_SIZE;
+                    for (long done = 0; done < len; ) {
+                        long k = src.transferTo(first.offset() + done, len - done, dst.position(at + done));
+                        if (k <= 0) throw new IOException("held pages end early at " + (first.offset() + done));
+                        done += k;
+                    }
+                } else {
+                    if (gather.remaining() < run * PageHash.PAGE_SIZE) {
+                        flushGathered(dst, at - (long) gathered * PageHash.PAGE_SIZE);
+                        gathered = 0;
+                    }
+                    int limit = gather.position() + run * PageHash.PAGE_SIZE;
+                    gather.limit(limit);
+                    long pos = first.offset() - gather.position();
+                    while (gather.hasRemaining()) {
+                        if (first.segment().channel().read(gather, pos + gather.position()) < 0) {
+                            throw new IOException("held pages end early at " + (pos + gather.position()));
+                        }
+                    }
+                    gather.limit(gather.capacity());
+                    gathered += run;
+                }
+                n += run;
             }
+            flushGathered(dst, dstPosition + (long) (n - gathered) * PageHash.PAGE_SIZE);
         } catch (IOException e) {
+            gather.clear();
             throw new UncheckedIOException("copying held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
         }
         return n;
+    }
+
+    /** Writes the pages gathered so far at {@code position} of {@code dst}, one call for scattered pages. */
+    private void flushGathered(FileChannel dst, long position) throws IOException {
+        gather.flip();
+        long pos = position;
+        while (gather.hasRemaining()) pos += dst.write(gather, pos);
+        gather.clear();
     }
 
     @Override

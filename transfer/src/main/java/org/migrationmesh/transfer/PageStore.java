@@ -13,11 +13,11 @@ public interface PageStore extends AutoCloseable {
     boolean read(PageKey key, byte[] dst, int off);
 
     /**
-     * Copies, file to file in the kernel (no bytes through the heap), the held pages at
-     * {@code vaddrs[from]}, {@code vaddrs[from+1]}, ... of {@code space} whose digests are
-     * {@code digests[from]}, ... into {@code dst} at {@code dstPosition}, at most {@code count},
-     * stopping where they are not stored one after the other; returns how many, 0 if the first
-     * is not held with that digest. The caller checks what was copied (the digests say what the
+     * Copies the held pages at {@code vaddrs[from]}, {@code vaddrs[from+1]}, ... of {@code space}
+     * whose digests are {@code digests[from]}, ... into {@code dst} from {@code dstPosition} on,
+     * at most {@code count}, stopping at the first not held with that digest; returns how many.
+     * Pages stored one after the other are copied file to file by the kernel, scattered ones
+     * gathered into one write. The caller checks what was copied (the digests say what the
      * store meant to keep, not what its files hold now).
      */
     int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, java.nio.channels.FileChannel dst,

@@ -168,6 +168,33 @@ class ImageTransferTest {
     }
 
     @Test
+    void livePagesSentInAnyOrderAreCopiedIntoPlace() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 19);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow().vaddrs();
+        List<Integer> order = new ArrayList<>();
+        for (int p = 0; p < SyntheticImage.PAGES; p++) order.add(p);
+        java.util.Collections.shuffle(order, new java.util.Random(20));
+        order.sort(java.util.Comparator.comparing(p -> p >= 200)); // pages 200.. stay in a run after the shuffled ones
+        long[] live = new long[SyntheticImage.PAGES];
+        byte[] liveBytes = new byte[SyntheticImage.PAGES * 4096];
+        for (int k = 0; k < order.size(); k++) {
+            live[k] = vaddrs[order.get(k)];
+            System.arraycopy(pages, order.get(k) * 4096, liveBytes, k * 4096, 4096);
+        }
+        h.sender().sendLivePages(migration, "1", live, liveBytes, TransferOptions.defaults());
+        SyntheticImage.dirty(src, 4, 21);
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isBetween(1L, 4L);
+        assertThat(r.pagesUnchanged()).isEqualTo(SyntheticImage.PAGES - 10 - r.pagesSent());
+        try (var left = Files.list(h.receiverRoot.resolve(migration))) { // too far from file order to become the pages file
+            assertThat(left.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("live-"));
+        }
+    }
+
+    @Test
     void aHeldPageWhoseBytesWentBadAtTheReceiverIsRefusedNotPublishedAndSentAgain() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 14);
