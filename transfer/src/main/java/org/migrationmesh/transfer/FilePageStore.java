@@ -35,7 +35,7 @@ public final class FilePageStore implements PageStore {
     /** Held pages lying one after the other from this many on are copied by the kernel; fewer are gathered. */
     private static final int KERNEL_COPY_PAGES = 16;
     /** Scattered held pages on their way to one write (1 MiB). */
-    private final ByteBuffer gather = ByteBuffer.allocateDirect(256 * PageHash.PAGE_SIZE);
+    private ByteBuffer gather;
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
     private final Map<String, Segment> liveFiles = new HashMap<>();
@@ -75,6 +75,7 @@ public final class FilePageStore implements PageStore {
     @Override
     public synchronized int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, FileChannel dst,
                                         long dstPosition) {
+        if (gather == null) gather = ByteBuffer.allocateDirect(256 * PageHash.PAGE_SIZE);
         int n = 0;
         int gathered = 0; // pages in gather, for pages [n - gathered, n)
         try {
