@@ -168,7 +168,6 @@ public final class ImageSender {
             if (manifest.files().get(i).hasSha256()) continue;
             byte[] sha = fileDigests.get(i);
             if (sha == null) sha = digestOfFileSentBefore(scan, i); // complete at the receiver before this send
-
             commit.addDigests(FileDigest.newBuilder().setFileIndex(i).setSha256(ByteString.copyFrom(sha)));
         }
         Instant committing = clock.instant();
