@@ -11,7 +11,7 @@ import java.util.zip.CRC32C;
 /**
  * Encodes and decodes the bytes of one chunk: optional zstd compression chosen per chunk, page
  * operations for pages files, and the CRC32C that guards the decoded bytes. Pure apart from the
- * {@link PageSource} a pages chunk is rebuilt from.
+ * {@link PagesTarget} a pages chunk is rebuilt in.
  */
 public final class ChunkCodec {
     /** Largest decoded chunk a receiver accepts. */
@@ -19,22 +19,32 @@ public final class ChunkCodec {
     /** Compressed output must be at most this fraction of the input to be worth decoding. */
     private static final double WORTH = 0.9;
     private static final int ZSTD_LEVEL = 1;
+    private static final byte[] ZEROS = new byte[256 * PageHash.PAGE_SIZE];
 
     private ChunkCodec() {}
 
     /** Bytes for a payload and the codec they are in. */
     public record Payload(Codec codec, ByteString bytes) {}
 
-    /** Where a receiver finds pages a chunk refers to instead of carrying them. */
-    public interface PageSource {
-        /**
-         * Copies held pages for pages {@code index ..} of the file, at most {@code count} (as many
-         * as it can read at once); returns how many, 0 if page {@code index} is not held.
-         */
-        int held(int index, int count, byte[] dst, int off);
+    /**
+     * Where a receiver rebuilds a pages file: laid out beforehand with the pages it holds, in
+     * place; a chunk then writes only the pages that are not there.
+     */
+    public interface PagesTarget {
+        /** Whether page {@code index} of the file was laid out in place from what the receiver holds. */
+        boolean heldInPlace(int index);
 
-        /** Copies page {@code index} of the file, already written earlier in this transfer. */
-        void earlier(int index, byte[] dst, int off);
+        /** Whether page {@code index} lies in place as a page of zeros already (a zero page need not be written). */
+        boolean zeroInPlace(int index);
+
+        /** Writes {@code count} pages from {@code src[off ..)} at page {@code index}. */
+        void write(int index, byte[] src, int off, int count);
+
+        /** Copies page {@code from}, written before, to page {@code to}. */
+        void copy(int from, int to);
+
+        /** CRC32C of pages {@code [index, index + count)} as the target now holds them (read back). */
+        int crc32c(int index, int count);
     }
 
     /** Refusal of a chunk's content; the message says what was wrong. */
@@ -113,13 +123,17 @@ public final class ChunkCodec {
     }
 
     /**
-     * Rebuilds a pages-file chunk whose first page is page {@code firstPage} of the file, from its
-     * data pages, zero pages, held pages and earlier pages; checks its CRC32C.
+     * Rebuilds a pages-file chunk whose first page is page {@code firstPage} of the file in
+     * {@code target}: writes its data, zero and repeated pages, checks each data page against
+     * its planned digest ({@code digests}, every page of the file) and then the CRC32C of the
+     * whole range as the target holds it, so pages taken in place from what the receiver held are
+     * checked against the sender's bytes too, without the sender reading them.
      */
-    public static byte[] decodePages(Chunk c, int firstPage, PageSource source) {
+    public static void decodePages(Chunk c, int firstPage, long[] digests, PagesTarget target) {
         int len = c.getLength();
         if (len % PageHash.PAGE_SIZE != 0) throw new BadChunkException("pages chunk length " + len + " not whole pages");
         int pages = len / PageHash.PAGE_SIZE;
+        if ((long) firstPage + pages > digests.length) throw new BadChunkException("pages chunk beyond the planned pages");
         ByteString ops = c.getPageOps();
         if (ops.size() != pages) throw new BadChunkException(ops.size() + " page ops for " + pages + " pages");
         int dataPages = 0, dups = 0;
@@ -127,44 +141,51 @@ public final class ChunkCodec {
             int op = ops.byteAt(i);
             if (op == PageOps.DATA) dataPages++;
             else if (op == PageOps.DUP) dups++;
-            else if (op != PageOps.ZERO && op != PageOps.HELD) throw new BadChunkException("unknown page op " + op);
+            else if (op == PageOps.HELD && !target.heldInPlace(firstPage + i)) {
+                throw new BadChunkException("page " + (firstPage + i) + " marked held, but the receiver holds none");
+            } else if (op != PageOps.ZERO && op != PageOps.HELD) throw new BadChunkException("unknown page op " + op);
         }
         if (dups != c.getDupOfCount()) throw new BadChunkException(c.getDupOfCount() + " dup references for " + dups + " dup pages");
-        if (dataPages == pages) {
-            byte[] all = decodePayload(c.getCodec(), c.getPayload(), len); // every page is data: no rebuilding
-            checkCrc(c, all);
-            return all;
-        }
         byte[] data = decodePayload(c.getCodec(), c.getPayload(), dataPages * PageHash.PAGE_SIZE);
-        byte[] out = new byte[len];
+        for (int i = 0, d = 0; i < pages; i++) {
+            if (ops.byteAt(i) != PageOps.DATA) continue;
+            if (PageHash.of(data, d) != digests[firstPage + i]) {
+                throw new BadChunkException("data page " + (firstPage + i) + " differs from its planned digest");
+            }
+            d += PageHash.PAGE_SIZE;
+        }
         int d = 0, k = 0;
         for (int i = 0; i < pages; ) {
-            int off = i * PageHash.PAGE_SIZE;
             byte op = ops.byteAt(i);
+            int run = 1;
+            while (i + run < pages && ops.byteAt(i + run) == op && op != PageOps.DUP) run++;
             if (op == PageOps.DATA) {
-                System.arraycopy(data, d, out, off, PageHash.PAGE_SIZE);
-                d += PageHash.PAGE_SIZE;
-            } else if (op == PageOps.HELD) {
-                int run = 1;
-                while (i + run < pages && ops.byteAt(i + run) == PageOps.HELD) run++;
-                int got = source.held(firstPage + i, run, out, off);
-                if (got <= 0 || got > run) {
-                    throw new BadChunkException("page " + (firstPage + i) + " marked held, but the receiver holds none");
+                target.write(firstPage + i, data, d, run);
+                d += run * PageHash.PAGE_SIZE;
+            } else if (op == PageOps.ZERO) {
+                for (int z = 0; z < run; ) {
+                    if (target.zeroInPlace(firstPage + i + z)) {
+                        z++;
+                        continue;
+                    }
+                    int n = 1;
+                    while (z + n < run && n < ZEROS.length / PageHash.PAGE_SIZE && !target.zeroInPlace(firstPage + i + z + n)) n++;
+                    target.write(firstPage + i + z, ZEROS, 0, n);
+                    z += n;
                 }
-                i += got;
-                continue;
             } else if (op == PageOps.DUP) {
                 int ref = c.getDupOf(k++);
                 if (ref < 0 || ref >= firstPage + i) {
                     throw new BadChunkException("page " + (firstPage + i) + " duplicates page " + ref + ", not an earlier one");
                 }
-                if (ref >= firstPage) System.arraycopy(out, (ref - firstPage) * PageHash.PAGE_SIZE, out, off, PageHash.PAGE_SIZE);
-                else source.earlier(ref, out, off);
-            }
-            i++; // PageOps.ZERO: already zeros
+                target.copy(ref, firstPage + i);
+            } // PageOps.HELD: in place already
+            i += run;
         }
-        checkCrc(c, out);
-        return out;
+        int crc = dataPages == pages ? crc32c(data, 0, len) : target.crc32c(firstPage, pages);
+        if (crc != c.getCrc32C()) {
+            throw new BadChunkException(String.format("CRC32C %08x, chunk says %08x", crc, c.getCrc32C()));
+        }
     }
 
     private static void checkCrc(Chunk c, byte[] out) {

@@ -36,11 +36,10 @@ public final class DeltaPlanner {
     }
 
     /**
-     * One planned chunk: an op per page, the dup references, the data pages concatenated (the
-     * first {@code dataPages * 4096} bytes of {@code data}, which may be the chunk buffer itself).
+     * One planned chunk: an op per page, the dup references, and the pages that travel as bytes
+     * (indices in the file, ascending), whose bytes the sender reads, and only those.
      */
-    public record PlannedChunk(byte[] ops, int[] dupOf, byte[] data, int dataPages, int zeroPages, int heldPages,
-                               int dupPages) {}
+    public record PlannedChunk(byte[] ops, int[] dupOf, int[] dataPages, int zeroPages, int heldPages, int dupPages) {}
 
     /** Sender-side plan of one pages file, fed its chunks in order. */
     public static final class PagesFilePlan {
@@ -53,18 +52,28 @@ public final class DeltaPlanner {
             this.firstWithDigest = new PageIndex(Math.max(need.length(), 1024));
         }
 
+        /** The first page from {@code page} on that the receiver needs (it holds the others), or -1. */
+        public int nextNeeded(int page) {
+            return need.nextSetBit(page);
+        }
+
         /**
-         * Plans the chunk of {@code pages} pages in {@code buf} starting at page {@code firstPage};
-         * {@code digests} holds the digest of every page of the file.
+         * Plans the chunk of {@code pages} pages starting at page {@code firstPage} from the
+         * digests alone ({@code digests} holds the digest of every page of the file): a page with
+         * the digest of zeros is a zero page, even if held; a page the receiver holds is not sent;
+         * a page with the digest of an earlier page refers to it; the rest travel as bytes. A
+         * digest that matched by accident yields wrong bytes at the receiver, which the chunk's
+         * CRC32C (computed by the sender over the true bytes) refuses.
          */
-        public PlannedChunk plan(byte[] buf, int pages, int firstPage, long[] digests) {
+        public PlannedChunk plan(int pages, int firstPage, long[] digests) {
             byte[] ops = new byte[pages];
             int[] dups = new int[pages];
+            int[] data = new int[pages];
             int nData = 0, nZero = 0, nHeld = 0, nDup = 0;
             for (int i = 0; i < pages; i++) {
                 int page = firstPage + i;
                 long digest = digests[page];
-                if (digest == PageHash.ZERO && PageHash.isZero(buf, i * PageHash.PAGE_SIZE)) {
+                if (digest == PageHash.ZERO) {
                     ops[i] = PageOps.ZERO;
                     nZero++;
                     continue;
@@ -82,19 +91,10 @@ public final class DeltaPlanner {
                     continue;
                 }
                 ops[i] = PageOps.DATA;
-                nData++;
+                data[nData++] = page;
             }
-            // Every page is data (a first round of distinct pages): the chunk's own bytes are the payload.
-            byte[] data = buf;
-            if (nData < pages) {
-                data = new byte[nData * PageHash.PAGE_SIZE];
-                for (int i = 0, d = 0; i < pages; i++) {
-                    if (ops[i] != PageOps.DATA) continue;
-                    System.arraycopy(buf, i * PageHash.PAGE_SIZE, data, d, PageHash.PAGE_SIZE);
-                    d += PageHash.PAGE_SIZE;
-                }
-            }
-            return new PlannedChunk(ops, java.util.Arrays.copyOf(dups, nDup), data, nData, nZero, nHeld, nDup);
+            return new PlannedChunk(ops, java.util.Arrays.copyOf(dups, nDup), java.util.Arrays.copyOf(data, nData),
+                    nZero, nHeld, nDup);
         }
     }
 }

@@ -4,32 +4,48 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * A {@link PageStore} whose page bytes stay in files (the published pages files and an
- * append-only file of live pages under the migration's directory); only a small index per page
+ * A {@link PageStore} whose page bytes stay in files (the published pages files and one file of
+ * live pages per address space under the migration's directory); only a small index per page
  * (file, offset, digest) is in memory, so a large image costs little heap.
+ *
+ * <p>A live page sent again (it changed since it was read) overwrites its earlier copy in place,
+ * so a space's live file keeps the order the pages first came in: the order the source reads
+ * memory, ascending addresses, which is also the order of the pages file of the final dump, but
+ * for a few pages (those the dump has and the live read skipped, or the reverse). Then that
+ * file can become the pages file with those few pages moved ({@link #yieldLiveFile}).
  */
 public final class FilePageStore implements PageStore {
     private record Location(Segment segment, long offset, long digest) {}
 
-    private record Segment(FileChannel channel, int round) {}
+    private record Segment(FileChannel channel, Path path, int round) {}
 
+    /** Pages held out of file order that {@link #yieldLiveFile} moves into place at most (16 MiB). */
+    private static final int MAX_MISPLACED = 4096;
+    /** Held pages lying one after the other from this many on are copied by the kernel; fewer are gathered. */
+    private static final int KERNEL_COPY_PAGES = 16;
+    /** Scattered held pages on their way to one write (1 MiB). */
+    private ByteBuffer gather;
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
-    private final Path liveFile;
-    private FileChannel live;
-    private Segment liveSegment;
+    private final Map<String, Segment> liveFiles = new HashMap<>();
+    private final Path directory;
+    private int liveFilesMade;
     private int newestRound = -1;
 
-    /** A store keeping its live pages in {@code directory/live-pages.bin}. */
+    /** A store keeping its live pages in {@code directory/live-<n>.bin}, one file per address space. */
     public FilePageStore(Path directory) {
-        this.liveFile = directory.resolve("live-pages.bin");
+        this.directory = directory;
     }
 
     @Override
@@ -57,43 +73,138 @@ public final class FilePageStore implements PageStore {
     }
 
     @Override
-    public synchronized int readRun(String space, long[] vaddrs, int from, int count, byte[] dst, int off) {
-        Location first = index.get(new PageKey(space, vaddrs[from]));
-        if (first == null) return 0;
-        int n = 1;
-        while (n < count) {
-            Location l = index.get(new PageKey(space, vaddrs[from + n]));
-            if (l == null || l.segment() != first.segment() || l.offset() != first.offset() + (long) n * PageHash.PAGE_SIZE) break;
-            n++;
-        }
-        ByteBuffer b = ByteBuffer.wrap(dst, off, n * PageHash.PAGE_SIZE);
+    public synchronized int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, FileChannel dst,
+                                        long dstPosition) {
+        if (gather == null) gather = ByteBuffer.allocateDirect(256 * PageHash.PAGE_SIZE);
+        int n = 0;
+        int gathered = 0; // pages in gather, for pages [n - gathered, n)
         try {
-            long pos = first.offset();
-            while (b.hasRemaining()) {
-                int r = first.segment().channel().read(b, pos);
-                if (r < 0) return 0;
-                pos += r;
+            while (n < count) {
+                Location first = index.get(new PageKey(space, vaddrs[from + n]));
+                if (first == null || first.digest() != digests[from + n]) break;
+                int run = 1;
+                while (n + run < count) {
+                    Location l = index.get(new PageKey(space, vaddrs[from + n + run]));
+                    if (l == null || l.digest() != digests[from + n + run] || l.segment() != first.segment()
+                            || l.offset() != first.offset() + (long) run * PageHash.PAGE_SIZE) break;
+                    run++;
+                }
+                long at = dstPosition + (long) n * PageHash.PAGE_SIZE;
+                if (run >= KERNEL_COPY_PAGES) {
+                    flushGathered(dst, at - (long) gathered * PageHash.PAGE_SIZE);
+                    gathered = 0;
+                    FileChannel src = first.segment().channel();
+                    long len = (long) run * PageHash.PAGE_SIZE;
+                    for (long done = 0; done < len; ) {
+                        long k = src.transferTo(first.offset() + done, len - done, dst.position(at + done));
+                        if (k <= 0) throw new IOException("held pages end early at " + (first.offset() + done));
+                        done += k;
+                    }
+                } else {
+                    if (gather.remaining() < run * PageHash.PAGE_SIZE) {
+                        flushGathered(dst, at - (long) gathered * PageHash.PAGE_SIZE);
+                        gathered = 0;
+                    }
+                    int limit = gather.position() + run * PageHash.PAGE_SIZE;
+                    gather.limit(limit);
+                    long pos = first.offset() - gather.position();
+                    while (gather.hasRemaining()) {
+                        if (first.segment().channel().read(gather, pos + gather.position()) < 0) {
+                            throw new IOException("held pages end early at " + (pos + gather.position()));
+                        }
+                    }
+                    gather.limit(gather.capacity());
+                    gathered += run;
+                }
+                n += run;
             }
+            flushGathered(dst, dstPosition + (long) (n - gathered) * PageHash.PAGE_SIZE);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
+            gather.clear();
+            throw new UncheckedIOException("copying held pages of " + space + " from 0x" + Long.toHexString(vaddrs[from]), e);
         }
         return n;
+    }
+
+    /** Writes the pages gathered so far at {@code position} of {@code dst}, one call for scattered pages. */
+    private void flushGathered(FileChannel dst, long position) throws IOException {
+        gather.flip();
+        long pos = position;
+        while (gather.hasRemaining()) pos += dst.write(gather, pos);
+        gather.clear();
+    }
+
+    @Override
+    public synchronized Optional<BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
+        Segment live = liveFiles.get(space);
+        if (live == null) return Optional.empty();
+        BitSet inPlace = new BitSet(vaddrs.length);
+        int[] misplaced = new int[Math.min(vaddrs.length, MAX_MISPLACED)];
+        long[] misplacedAt = new long[misplaced.length];
+        int nMisplaced = 0;
+        for (int i = 0; i < vaddrs.length; i++) {
+            Location l = index.get(new PageKey(space, vaddrs[i]));
+            if (l == null || l.segment() != live || l.digest() != digests[i]) continue;
+            if (l.offset() == (long) i * PageHash.PAGE_SIZE) {
+                inPlace.set(i);
+            } else if (nMisplaced == misplaced.length) {
+                return Optional.empty(); // too far from file order: copying is cheaper
+            } else {
+                misplaced[nMisplaced] = i;
+                misplacedAt[nMisplaced++] = l.offset();
+            }
+        }
+        if (inPlace.cardinality() * 2L < vaddrs.length) return Optional.empty(); // copying is cheaper than patching
+        // Pages held out of place (the dump has a page or two more or less than what was read live) are read
+        // before anything is overwritten, and written where the file wants them.
+        byte[] moved = new byte[nMisplaced * PageHash.PAGE_SIZE];
+        try {
+            for (int k = 0; k < nMisplaced; k++) {
+                ByteBuffer b = ByteBuffer.wrap(moved, k * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                while (b.hasRemaining()) {
+                    if (live.channel().read(b, misplacedAt[k] + b.position() - k * PageHash.PAGE_SIZE) < 0) {
+                        return Optional.empty();
+                    }
+                }
+            }
+            index.values().removeIf(l -> l.segment() == live);
+            liveFiles.remove(space);
+            closeChannel(live.channel());
+            Files.move(live.path(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (nMisplaced > 0) {
+                try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE)) {
+                    for (int k = 0; k < nMisplaced; k++) {
+                        ByteBuffer b = ByteBuffer.wrap(moved, k * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                        long pos = (long) misplaced[k] * PageHash.PAGE_SIZE;
+                        while (b.hasRemaining()) pos += out.write(b, pos);
+                        inPlace.set(misplaced[k]);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("moving live pages " + live.path() + " to " + target, e);
+        }
+        return Optional.of(inPlace);
     }
 
     @Override
     public synchronized void putLive(PageKey key, byte[] src, int off) {
         try {
+            Segment live = liveFiles.get(key.space());
             if (live == null) {
-                live = FileChannel.open(liveFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                liveSegment = new Segment(live, Integer.MAX_VALUE);
+                Path p = directory.resolve("live-" + liveFilesMade++ + ".bin");
+                live = new Segment(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
+                liveFiles.put(key.space(), live);
             }
-            long pos = live.size();
+            Location before = index.get(key);
+            long pos = before != null && before.segment() == live ? before.offset() : live.channel().size();
             ByteBuffer b = ByteBuffer.wrap(src, off, PageHash.PAGE_SIZE);
             long p = pos;
-            while (b.hasRemaining()) p += live.write(b, p);
-            index.put(key, new Location(liveSegment, pos, PageHash.of(src, off)));
+            while (b.hasRemaining()) p += live.channel().write(b, p);
+            index.put(key, new Location(live, pos, PageHash.of(src, off)));
         } catch (IOException e) {
-            throw new UncheckedIOException("storing live page " + key + " in " + liveFile, e);
+            throw new UncheckedIOException("storing live page " + key + " in " + directory, e);
         }
     }
 
@@ -105,7 +216,7 @@ public final class FilePageStore implements PageStore {
         Segment seg = roundFiles.get(pagesFile);
         try {
             if (seg == null) {
-                seg = new Segment(FileChannel.open(pagesFile, StandardOpenOption.READ), round);
+                seg = new Segment(FileChannel.open(pagesFile, StandardOpenOption.READ), pagesFile, round);
                 roundFiles.put(pagesFile, seg);
             }
         } catch (IOException e) {
@@ -136,7 +247,8 @@ public final class FilePageStore implements PageStore {
     public synchronized void close() {
         roundFiles.values().forEach(s -> closeChannel(s.channel()));
         roundFiles.clear();
-        if (live != null) closeChannel(live);
+        liveFiles.values().forEach(s -> closeChannel(s.channel()));
+        liveFiles.clear();
         index.clear();
     }
 

@@ -13,8 +13,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * What an image directory holds: every file's name, length and SHA-256 (for a pages file the
- * SHA-256 may be left out here and given at commit). CRIU image directories
+ * What an image directory holds: every file's name, length and SHA-256 (for a pages file it may
+ * be left out here and a file digest given at commit instead, see {@link PageListDigest}). CRIU image directories
  * are flat, so a name is one plain path component; anything else is refused. Pure.
  */
 public record ImageManifest(List<File> files) {

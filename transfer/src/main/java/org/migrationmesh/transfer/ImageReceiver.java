@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * under the root ({@code ROOT/<migration>/round-<n>} once published) and a {@link PageStore} that
  * later rounds are compared against; files are also kept by content ({@code ROOT/.content}), so
  * any file (or {@link BundleArchive bundle}) a host already received is linked, not sent again. A round is published by an atomic rename of its staging
- * directory, only after every file matched its SHA-256.
+ * directory, only after every file matched its digest (SHA-256, or {@link PageListDigest} with
+ * every chunk CRC-checked where it lies for a planned pages file).
  */
 public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ImageReceiver.class);

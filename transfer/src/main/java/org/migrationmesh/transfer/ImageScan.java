@@ -21,12 +21,14 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The sender's first read pass over an image directory: the manifest (length and SHA-256 of every
- * file but pages files, whose SHA-256 is computed while they are streamed) and the digest of
- * every 4 KiB page of each pages file. Refuses anything but regular files with safe names (a link
+ * The sender's one read pass over an image directory: the manifest (length and SHA-256 of every
+ * file but pages files, whose file digest is computed while they are streamed or, when planned,
+ * from their page digests: {@link PageListDigest}) and, for every 4 KiB page of each pages file,
+ * its {@link PageHash} digest and its CRC32C (so chunks of pages the receiver holds need no
+ * second read: {@link PageCrcs}). Refuses anything but regular files with safe names (a link
  * could make the sender read outside the image).
  */
-public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests) {
+public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests, Map<String, int[]> pageCrcs) {
     private static final int BUFFER = 1 << 20;
     private static final int MAX_THREADS = 4;
     /** Bytes of a pages file per scanning thread, at least. */
@@ -43,6 +45,7 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
         paths.sort(Comparator.comparing(p -> p.getFileName().toString()));
         List<ImageManifest.File> files = new ArrayList<>();
         Map<String, long[]> digests = new HashMap<>();
+        Map<String, int[]> crcs = new HashMap<>();
         byte[] buf = new byte[BUFFER];
         for (Path p : paths) {
             String name = p.getFileName().toString();
@@ -63,7 +66,11 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             }
             boolean pages = name.startsWith("pages-") && name.endsWith(".img") && a.size() % PageHash.PAGE_SIZE == 0;
             if (pages) {
-                digests.put(name, pageDigests(p, a.size()));
+                long[] pd = new long[Math.toIntExact(a.size() / PageHash.PAGE_SIZE)];
+                int[] pc = new int[pd.length];
+                pageDigests(p, a.size(), pd, pc);
+                digests.put(name, pd);
+                crcs.put(name, pc);
                 files.add(new ImageManifest.File(name, a.size(), new byte[0]));
                 continue;
             }
@@ -82,22 +89,21 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             if (length != a.size()) throw new IllegalStateException(p + " changed while scanned: " + a.size() + " -> " + length);
             files.add(new ImageManifest.File(name, length, sha.digest()));
         }
-        return new ImageScan(dir, new ImageManifest(files), digests);
+        return new ImageScan(dir, new ImageManifest(files), digests, crcs);
     }
 
     /**
-     * The digest of every page of a pages file of {@code size} bytes. A large file is split in
+     * The digest and CRC32C of every page of a pages file of {@code size} bytes. A large file is split in
      * ranges hashed on threads of their own (one per core, at most {@value #MAX_THREADS}): the
      * scan is a pass over the whole image before anything is sent, so it alone decides how long
      * the other cores idle.
      */
-    private static long[] pageDigests(Path p, long size) {
-        long[] pd = new long[Math.toIntExact(size / PageHash.PAGE_SIZE)];
+    private static void pageDigests(Path p, long size, long[] pd, int[] pc) {
         int parts = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
                 size / PARALLEL_FROM));
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             if (parts == 1) {
-                digestRange(ch, p, 0, pd.length, pd);
+                digestRange(ch, p, 0, pd.length, pd, pc);
             } else {
                 List<Thread> threads = new ArrayList<>();
                 Throwable[] failure = new Throwable[parts];
@@ -106,7 +112,7 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                     int part = k;
                     Thread t = new Thread(() -> {
                         try {
-                            digestRange(ch, p, from, to, pd);
+                            digestRange(ch, p, from, to, pd, pc);
                         } catch (Throwable e) {
                             failure[part] = e;
                         }
@@ -129,13 +135,13 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted scanning " + p, e);
         }
-        return pd;
     }
 
-    /** Digests of pages {@code [from, to)} into {@code pd}, read by position (the channel is shared). */
-    private static void digestRange(FileChannel ch, Path p, int from, int to, long[] pd) {
+    /** Digests and CRC32Cs of pages {@code [from, to)} into {@code pd}, {@code pc}, read by position (the channel is shared). */
+    private static void digestRange(FileChannel ch, Path p, int from, int to, long[] pd, int[] pc) {
         byte[] buf = new byte[BUFFER];
         ByteBuffer b = ByteBuffer.wrap(buf);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         try {
             for (int page = from; page < to; ) {
                 int pages = Math.min(to - page, BUFFER / PageHash.PAGE_SIZE);
@@ -145,7 +151,12 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                     int n = ch.read(b, pos + b.position());
                     if (n < 0) throw new IllegalStateException(p + " changed while scanned: ends at " + (pos + b.position()));
                 }
-                for (int i = 0; i < pages; i++) pd[page + i] = PageHash.of(buf, i * PageHash.PAGE_SIZE);
+                for (int i = 0; i < pages; i++) {
+                    pd[page + i] = PageHash.of(buf, i * PageHash.PAGE_SIZE);
+                    crc.reset();
+                    crc.update(buf, i * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                    pc[page + i] = (int) crc.getValue();
+                }
                 page += pages;
             }
         } catch (IOException e) {

@@ -32,6 +32,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -68,9 +70,11 @@ public final class ImageSender {
         Instant start = clock.instant();
         ImageScan scan = ImageScan.of(imageDir, migrationId, round);
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
+        tally.scanned(Duration.between(start, clock.instant()));
+        Map<Integer, byte[]> fileDigests = new HashMap<>();
         for (int attempt = 1; ; attempt++) {
             try {
-                CommitResponse done = attempt(migrationId, round, scan, options, tally);
+                CommitResponse done = attempt(migrationId, round, scan, options, tally, fileDigests);
                 return tally.report(migrationId, round, scan.manifest().files().size(), attempt,
                         Duration.between(start, clock.instant()), done.getImageDir());
             } catch (StatusRuntimeException e) {
@@ -143,7 +147,8 @@ public final class ImageSender {
         return new TransferException(migrationId, round, what, t);
     }
 
-    private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally) {
+    private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally,
+                                   Map<Integer, byte[]> fileDigests) {
         ImageManifest manifest = scan.manifest();
         tally.startAttempt();
         BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
@@ -151,7 +156,7 @@ public final class ImageSender {
         BeginResponse states = deadline(options).begin(begin);
         tally.wire(begin.getSerializedSize() + states.getSerializedSize());
         tally.resumed(states, manifest);
-        Sending sending = new Sending(migrationId, round, scan, options, tally, states);
+        Sending sending = new Sending(migrationId, round, scan, options, tally, states, fileDigests);
         // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
         try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
             sending.hashing = hashing;
@@ -161,13 +166,28 @@ public final class ImageSender {
         CommitRequest.Builder commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round);
         for (int i = 0; i < manifest.files().size(); i++) {
             if (manifest.files().get(i).hasSha256()) continue;
-            byte[] sha = sending.streamedSha.get(i);
-            if (sha == null) sha = sha256Of(scan.dir().resolve(manifest.files().get(i).name()), Long.MAX_VALUE, null);
+            byte[] sha = fileDigests.get(i);
+            if (sha == null) sha = digestOfFileSentBefore(scan, i); // complete at the receiver before this send
             commit.addDigests(FileDigest.newBuilder().setFileIndex(i).setSha256(ByteString.copyFrom(sha)));
         }
+        Instant committing = clock.instant();
         CommitResponse done = deadline(options).commit(commit.build());
+        tally.committed(Duration.between(committing, clock.instant()));
         tally.wire(commit.build().getSerializedSize() + done.getSerializedSize());
         return done;
+    }
+
+    /**
+     * The file digest of a file without SHA-256 in the manifest that the receiver had complete
+     * before this send began: {@link PageListDigest} for a pages file its pagemap lays out (the
+     * receiver planned it, as it does every such file), else the SHA-256 of its bytes. Should the
+     * receiver have taken it otherwise, the commit is refused and the file sent again.
+     */
+    private static byte[] digestOfFileSentBefore(ImageScan scan, int i) {
+        ImageManifest.File f = scan.manifest().files().get(i);
+        long[] digests = scan.pageDigests().get(f.name());
+        if (digests != null && scan.layoutOf(f.name()).isPresent()) return PageListDigest.of(f.length(), digests);
+        return sha256Of(scan.dir().resolve(f.name()), Long.MAX_VALUE, null);
     }
 
     /** SHA-256 of the first {@code upTo} bytes of a file, continuing {@code md} if given. */
@@ -202,10 +222,12 @@ public final class ImageSender {
         private final BeginResponse states;
         /** Hashes streamed files off the sending thread. */
         FileHashing hashing;
-        /** SHA-256 of files streamed in this attempt whose manifest entry has none, by index. */
-        final java.util.Map<Integer, byte[]> streamedSha = new java.util.HashMap<>();
+        /** File digests of the files sent whose manifest entry has none, by index (across attempts). */
+        private final Map<Integer, byte[]> fileDigests;
 
-        Sending(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally, BeginResponse states) {
+        Sending(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally, BeginResponse states,
+                Map<Integer, byte[]> fileDigests) {
+            this.fileDigests = fileDigests;
             this.migrationId = migrationId;
             this.round = round;
             this.scan = scan;
@@ -246,7 +268,9 @@ public final class ImageSender {
                 bytes.asLongBuffer().put(digests, first, n);
                 PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
                         .setFirstPage(first).setTotalPages(digests.length).setDigests(ByteString.copyFrom(bytes.array())).build();
+                Instant asked = clock.instant();
                 PagesNeeded answer = deadline(options).planPages(req);
+                tally.planned(Duration.between(asked, clock.instant()));
                 tally.wire(req.getSerializedSize() + answer.getSerializedSize());
                 if (answer.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
                 BitSet slice = BitSet.valueOf(answer.getNeedBitmap().toByteArray());
@@ -259,7 +283,10 @@ public final class ImageSender {
 
         private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
                 throws Throwable {
-            long[] digests = scan.pageDigests().get(f.name());
+            if (plan != null) {
+                sendPlannedPages(upload, index, f, from, plan);
+                return;
+            }
             CompressionPolicy compression = new CompressionPolicy(options.compress());
             MessageDigest sha = f.hasSha256() ? null : ReceiveSession.sha256();
             if (sha != null && from > 0) sha256Of(scan.dir().resolve(f.name()), from, sha); // resumed: hash what is there
@@ -272,24 +299,11 @@ public final class ImageSender {
                     if (n != buf.length) {
                         throw new IllegalStateException(f.name() + " changed since it was scanned");
                     }
-                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
-                            .setFileIndex(index)
-                            .setOffset(offset).setLength(n).setCrc32C(ChunkCodec.crc32c(buf, 0, n));
-                    if (plan != null) {
-                        int pages = n / PageHash.PAGE_SIZE;
-                        DeltaPlanner.PlannedChunk pc = plan.plan(buf, pages, (int) (offset / PageHash.PAGE_SIZE), digests);
-                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(pc.data(), pc.dataPages() * PageHash.PAGE_SIZE,
-                                compression.shouldTry());
-                        compression.observe(p, pc.dataPages() * PageHash.PAGE_SIZE);
-                        c.setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
-                        for (int d : pc.dupOf()) c.addDupOf(d);
-                        tally.pages(pages, pc.dataPages(), pc.heldPages(), pc.zeroPages(), pc.dupPages());
-                    } else {
-                        ChunkCodec.Payload p = ChunkCodec.encodeOwned(buf, n, compression.shouldTry());
-                        compression.observe(p, n);
-                        c.setCodec(p.codec()).setPayload(p.bytes());
-                    }
-                    Chunk chunk = c.build();
+                    ChunkCodec.Payload p = ChunkCodec.encodeOwned(buf, n, compression.shouldTry());
+                    compression.observe(p, n);
+                    Chunk chunk = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                            .setFileIndex(index).setOffset(offset).setLength(n).setCrc32C(ChunkCodec.crc32c(buf, 0, n))
+                            .setCodec(p.codec()).setPayload(p.bytes()).build();
                     upload.send(chunk);
                     if (sha != null) hashing.update(sha, buf); // on the hashing thread, while this one reads on
                     offset += n;
@@ -298,7 +312,68 @@ public final class ImageSender {
             } catch (IOException e) {
                 throw new UncheckedIOException("reading " + f.name(), e);
             }
-            if (sha != null) streamedSha.put(index, hashing.digest(sha));
+            if (sha != null) fileDigests.put(index, hashing.digest(sha));
+        }
+
+        /**
+         * Sends a planned pages file from page {@code from / 4096} on, reading only the pages
+         * that travel as bytes: the chunk CRC32Cs come from the page CRC32Cs of the scan
+         * ({@link PageCrcs}) and the file digest from its page digests ({@link PageListDigest}),
+         * so pages the receiver holds are not read, checked or hashed again.
+         */
+        private void sendPlannedPages(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from,
+                                      DeltaPlanner.PagesFilePlan plan) throws Throwable {
+            long[] digests = scan.pageDigests().get(f.name());
+            int[] crcs = scan.pageCrcs().get(f.name());
+            if (from % PageHash.PAGE_SIZE != 0) throw new IllegalStateException(f.name() + " resumed at " + from + ", not a page");
+            CompressionPolicy compression = new CompressionPolicy(options.compress());
+            int dataPagesPerChunk = options.chunkBytes() / PageHash.PAGE_SIZE;
+            int maxChunkPages = ChunkCodec.MAX_CHUNK_BYTES / PageHash.PAGE_SIZE;
+            try (FileChannel ch = FileChannel.open(scan.dir().resolve(f.name()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                if (ch.size() != f.length()) throw new IllegalStateException(f.name() + " changed since it was scanned");
+                for (int first = (int) (from / PageHash.PAGE_SIZE), pages; first < digests.length; first += pages) {
+                    // a chunk spans up to the largest chunk, as long as at most chunkBytes of it may travel as bytes
+                    int end = Math.min(first + maxChunkPages, digests.length);
+                    int needed = 0;
+                    for (int p = plan.nextNeeded(first); p >= 0 && p < end; p = plan.nextNeeded(p + 1)) {
+                        if (++needed > dataPagesPerChunk) {
+                            end = p;
+                            break;
+                        }
+                    }
+                    pages = end - first;
+                    DeltaPlanner.PlannedChunk pc = plan.plan(pages, first, digests);
+                    int[] dp = pc.dataPages();
+                    byte[] data = new byte[dp.length * PageHash.PAGE_SIZE]; // owned by the chunk
+                    for (int k = 0; k < dp.length; ) {
+                        int run = 1;
+                        while (k + run < dp.length && dp[k + run] == dp[k] + run) run++;
+                        readAt(ch, f, data, k * PageHash.PAGE_SIZE, run * PageHash.PAGE_SIZE, (long) dp[k] * PageHash.PAGE_SIZE);
+                        k += run;
+                    }
+                    ChunkCodec.Payload p = ChunkCodec.encodeOwned(data, data.length, compression.shouldTry());
+                    compression.observe(p, data.length);
+                    Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                            .setFileIndex(index).setOffset((long) first * PageHash.PAGE_SIZE).setLength(pages * PageHash.PAGE_SIZE)
+                            .setCrc32C(PageCrcs.ofRun(crcs, first, pages))
+                            .setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
+                    for (int d : pc.dupOf()) c.addDupOf(d);
+                    Chunk chunk = c.build();
+                    upload.send(chunk);
+                    tally.pages(pages, dp.length, pc.heldPages(), pc.zeroPages(), pc.dupPages());
+                    tally.chunk(f.name(), pages * PageHash.PAGE_SIZE, chunk.getPayload().size(), chunk.getSerializedSize());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading " + f.name(), e);
+            }
+            fileDigests.put(index, PageListDigest.of(f.length(), digests));
+        }
+
+        private static void readAt(FileChannel ch, ImageManifest.File f, byte[] dst, int off, int len, long pos) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(dst, off, len);
+            while (b.hasRemaining()) {
+                if (ch.read(b, pos + b.position() - off) < 0) throw new IllegalStateException(f.name() + " changed since it was scanned");
+            }
         }
     }
 }

@@ -8,8 +8,9 @@ import java.nio.ByteOrder;
  * A fast 64-bit content digest of a 4 KiB page (xxHash64-style mixing over 8-byte lanes).
  *
  * <p>Used to decide whether a page changed and to find repeated pages. It is not collision-proof;
- * exactness comes from the CRC32C of every chunk and the SHA-256 of every file, which a wrong
- * match would fail.
+ * exactness comes from the CRC32C of every chunk, computed by the sender over the true bytes and
+ * checked by the receiver over what it rebuilt, which a wrong match would fail (see
+ * {@link ReceiveSession} for the odds).
  */
 public final class PageHash {
     public static final int PAGE_SIZE = 4096;

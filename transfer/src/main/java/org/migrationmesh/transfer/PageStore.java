@@ -13,12 +13,25 @@ public interface PageStore extends AutoCloseable {
     boolean read(PageKey key, byte[] dst, int off);
 
     /**
-     * Copies held pages at {@code vaddrs[from]}, {@code vaddrs[from+1]}, ... of {@code space}
-     * into {@code dst} from {@code off}, at most {@code count}, stopping where they are not
-     * stored one after the other (so a run costs one read); returns how many, 0 if the first is
-     * not held.
+     * Copies the held pages at {@code vaddrs[from]}, {@code vaddrs[from+1]}, ... of {@code space}
+     * whose digests are {@code digests[from]}, ... into {@code dst} from {@code dstPosition} on,
+     * at most {@code count}, stopping at the first not held with that digest; returns how many.
+     * Pages stored one after the other are copied file to file by the kernel, scattered ones
+     * gathered into one write. The caller checks what was copied (the digests say what the
+     * store meant to keep, not what its files hold now).
      */
-    int readRun(String space, long[] vaddrs, int from, int count, byte[] dst, int off);
+    int transferRun(String space, long[] vaddrs, long[] digests, int from, int count, java.nio.channels.FileChannel dst,
+                    long dstPosition);
+
+    /**
+     * Gives up the file of live pages of {@code space}, moved to {@code target}, if it is laid
+     * out nearly as the pages file of {@code vaddrs}/{@code digests} would be: at least half the
+     * file's pages are held there with the digest asked for at their page index, and few held
+     * there are elsewhere (those are moved to their index). Returns which pages are then in
+     * place (its other pages are stale or foreign, to be overwritten); the store no longer holds
+     * any page of that file. Empty, and nothing changed, otherwise.
+     */
+    java.util.Optional<java.util.BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, java.nio.file.Path target);
 
     /**
      * Takes a page read from the running process ahead of the final dump (4 KiB at

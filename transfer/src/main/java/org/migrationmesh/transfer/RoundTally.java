@@ -21,6 +21,9 @@ final class RoundTally {
     private long resumed;
     private long inPlace;
     private int reused;
+    private Duration scanning = Duration.ZERO;
+    private Duration planning = Duration.ZERO;
+    private Duration committing = Duration.ZERO;
 
     RoundTally(long logicalTotal, TransferListener listener) {
         this.logicalTotal = logicalTotal;
@@ -50,6 +53,18 @@ final class RoundTally {
         listener.onProgress(new TransferProgress("", inPlace, logicalTotal, wire));
     }
 
+    void scanned(Duration d) {
+        scanning = scanning.plus(d);
+    }
+
+    void planned(Duration d) {
+        planning = planning.plus(d);
+    }
+
+    void committed(Duration d) {
+        committing = committing.plus(d);
+    }
+
     void pages(int total, int sent, int unchanged, int zero, int duplicate) {
         pages += total;
         pagesSent += sent;
@@ -67,6 +82,7 @@ final class RoundTally {
 
     TransferReport report(String migrationId, int round, int files, int attempts, Duration elapsed, String imageDir) {
         return new TransferReport(migrationId, round, files, reused, logicalTotal, wire, payload, pages, pagesSent,
-                pagesUnchanged, pagesZero, pagesDuplicate, attempts > 1 ? resumed : 0, attempts, elapsed, imageDir);
+                pagesUnchanged, pagesZero, pagesDuplicate, attempts > 1 ? resumed : 0, attempts, elapsed,
+                scanning, planning, committing, imageDir);
     }
 }

@@ -18,12 +18,15 @@ import java.time.Duration;
  * @param resumedBytes     bytes found already verified at the receiver when an attempt began
  * @param attempts         attempts used (more than one: a broken stream was resumed)
  * @param elapsed          from scan start to commit
+ * @param scanning         of which reading the image before sending (manifest, page digests)
+ * @param planning         of which waiting for PlanPages answers (the receiver plans and lays out pages files)
+ * @param committing       of which waiting for the Commit answer (the receiver checks and publishes)
  * @param receiverImageDir the published image directory on the receiver
  */
 public record TransferReport(String migrationId, int round, int files, int filesReused, long logicalBytes, long wireBytes,
                              long payloadBytes, long pages, long pagesSent, long pagesUnchanged, long pagesZero,
                              long pagesDuplicate, long resumedBytes, int attempts, Duration elapsed,
-                             String receiverImageDir) {
+                             Duration scanning, Duration planning, Duration committing, String receiverImageDir) {
     /** Logical bytes per second. */
     public double throughput() {
         double s = elapsed.toNanos() / 1e9;

@@ -14,12 +14,16 @@
  * <p>A round: Begin (manifest; the receiver answers what it has, which is also the resume point)
  * → Upload of plain files (pagemaps first; a file the receiver holds with the same SHA-256 is
  * copied there, not sent) → PlanPages per {@code pages-*.img} (the sender's 8-byte digest per
- * page, the receiver's bitmap of pages it lacks at that address) → Upload of pages files (zero,
- * held and repeated pages as one-byte operations, the rest as bytes, zstd where it pays off)
- * → Commit (every file checked against its SHA-256, staging directory renamed into place).
+ * page, the receiver's bitmap of pages it lacks at that address; the receiver then lays out the
+ * pages it holds in the staging file) → Upload of pages files (zero, held and repeated pages as
+ * one-byte operations, the rest as bytes, zstd where it pays off; the sender reads only the pages
+ * that travel) → Commit (every file checked against its digest: SHA-256 of the bytes, or for a
+ * planned pages file of its page digests ({@link org.migrationmesh.transfer.PageListDigest}),
+ * whose every chunk was checked by CRC32C where it lies; staging directory renamed into place).
  *
  * <p>Pure cores: {@link org.migrationmesh.transfer.PagemapImage},
  * {@link org.migrationmesh.transfer.DeltaPlanner}, {@link org.migrationmesh.transfer.ChunkCodec},
- * {@link org.migrationmesh.transfer.ImageManifest}, {@link org.migrationmesh.transfer.PageHash}.
+ * {@link org.migrationmesh.transfer.ImageManifest}, {@link org.migrationmesh.transfer.PageHash},
+ * {@link org.migrationmesh.transfer.PageCrcs}, {@link org.migrationmesh.transfer.PageListDigest}.
  */
 package org.migrationmesh.transfer;

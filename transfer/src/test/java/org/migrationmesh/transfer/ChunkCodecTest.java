@@ -13,17 +13,79 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ChunkCodecTest {
-    private static final ChunkCodec.PageSource NOTHING_HELD = new ChunkCodec.PageSource() {
-        @Override
-        public int held(int index, int count, byte[] dst, int off) {
-            return 0;
+    /** A pages file in memory, as a receiver's staging file: held pages laid out in place beforehand. */
+    static final class InMemoryPages implements ChunkCodec.PagesTarget {
+        final byte[] file;
+        final BitSet inPlace;
+
+        InMemoryPages(byte[] file, BitSet inPlace) {
+            this.file = file;
+            this.inPlace = inPlace;
         }
 
         @Override
-        public void earlier(int index, byte[] dst, int off) {
-            throw new AssertionError("no earlier pages");
+        public boolean heldInPlace(int index) {
+            return inPlace.get(index);
         }
-    };
+
+        @Override
+        public boolean zeroInPlace(int index) {
+            return inPlace.get(index) && PageHash.isZero(file, index * 4096);
+        }
+
+        @Override
+        public void write(int index, byte[] src, int off, int count) {
+            System.arraycopy(src, off, file, index * 4096, count * 4096);
+        }
+
+        @Override
+        public void copy(int from, int to) {
+            System.arraycopy(file, from * 4096, file, to * 4096, 4096);
+        }
+
+        @Override
+        public int crc32c(int index, int count) {
+            return ChunkCodec.crc32c(file, index * 4096, count * 4096);
+        }
+    }
+
+    /** The chunk of pages {@code [first, first + n)} of {@code file} as the sender builds it: only data pages read. */
+    static Chunk pagesChunk(byte[] file, int first, int n, DeltaPlanner.PagesFilePlan plan, long[] digests, int[] crcs,
+                            boolean compress) {
+        DeltaPlanner.PlannedChunk pc = plan.plan(n, first, digests);
+        byte[] data = new byte[pc.dataPages().length * 4096];
+        for (int k = 0; k < pc.dataPages().length; k++) System.arraycopy(file, pc.dataPages()[k] * 4096, data, k * 4096, 4096);
+        ChunkCodec.Payload p = ChunkCodec.encodeOwned(data, data.length, compress);
+        Chunk.Builder c = Chunk.newBuilder().setOffset(first * 4096L).setLength(n * 4096).setCodec(p.codec()).setPayload(p.bytes())
+                .setPageOps(ByteString.copyFrom(pc.ops())).setCrc32C(PageCrcs.ofRun(crcs, first, n));
+        for (int d : pc.dupOf()) c.addDupOf(d);
+        return c.build();
+    }
+
+    static int[] pageCrcs(byte[] file) {
+        int[] crcs = new int[file.length / 4096];
+        for (int p = 0; p < crcs.length; p++) crcs[p] = PageCrcs.of(file, p * 4096);
+        return crcs;
+    }
+
+    static long[] pageDigests(byte[] file) {
+        long[] digests = new long[file.length / 4096];
+        for (int p = 0; p < digests.length; p++) digests[p] = PageHash.of(file, p * 4096);
+        return digests;
+    }
+
+    @Test
+    void theCrcOfARunOfPagesFollowsFromThePagesCrcs() {
+        Random r = new Random(5);
+        byte[] file = new byte[64 * 4096];
+        r.nextBytes(file);
+        Arrays.fill(file, 3 * 4096, 9 * 4096, (byte) 0);
+        int[] crcs = pageCrcs(file);
+        for (int trial = 0; trial < 100; trial++) {
+            int from = r.nextInt(64), n = 1 + r.nextInt(64 - from);
+            assertThat(PageCrcs.ofRun(crcs, from, n)).isEqualTo(ChunkCodec.crc32c(file, from * 4096, n * 4096));
+        }
+    }
 
     @Test
     void compressesOnlyWhereItPays() {
@@ -57,19 +119,18 @@ class ChunkCodecTest {
         new Random(2).nextBytes(buf);
         Arrays.fill(buf, 4096, 8192, (byte) 0);                 // page 1 zero
         System.arraycopy(buf, 0, buf, 3 * 4096, 4096);          // page 3 repeats page 0
-        long[] digests = new long[6];
-        for (int i = 0; i < 6; i++) digests[i] = PageHash.of(buf, i * 4096);
+        long[] digests = pageDigests(buf);
         BitSet need = new BitSet();
         need.set(0, 6);
-        DeltaPlanner.PlannedChunk pc = new DeltaPlanner.PagesFilePlan(need).plan(buf, 6, 0, digests);
-        assertThat(pc.ops()).containsExactly(PageOps.DATA, PageOps.ZERO, PageOps.DATA, PageOps.DUP, PageOps.DATA, PageOps.DATA);
-        assertThat(pc.dupOf()).containsExactly(0);
-        ChunkCodec.Payload p = ChunkCodec.encode(pc.data(), 0, pc.dataPages() * 4096, true);
-        Chunk c = Chunk.newBuilder().setLength(buf.length).setCodec(p.codec()).setPayload(p.bytes())
-                .setPageOps(ByteString.copyFrom(pc.ops())).addDupOf(0).setCrc32C(ChunkCodec.crc32c(buf, 0, buf.length)).build();
-        assertThat(ChunkCodec.decodePages(c, 0, NOTHING_HELD)).isEqualTo(buf);
+        Chunk c = pagesChunk(buf, 0, 6, new DeltaPlanner.PagesFilePlan(need), digests, pageCrcs(buf), true);
+        assertThat(c.getPageOps().toByteArray()).containsExactly(PageOps.DATA, PageOps.ZERO, PageOps.DATA, PageOps.DUP, PageOps.DATA, PageOps.DATA);
+        assertThat(c.getDupOfList()).containsExactly(0);
+        InMemoryPages rebuilt = new InMemoryPages(new byte[buf.length], new BitSet());
+        ChunkCodec.decodePages(c, 0, digests, rebuilt);
+        assertThat(rebuilt.file).isEqualTo(buf);
         Chunk forward = c.toBuilder().setDupOf(0, 4).build();
-        assertThatThrownBy(() -> ChunkCodec.decodePages(forward, 0, NOTHING_HELD)).hasMessageContaining("not an earlier one");
+        assertThatThrownBy(() -> ChunkCodec.decodePages(forward, 0, digests, new InMemoryPages(new byte[buf.length], new BitSet())))
+                .hasMessageContaining("not an earlier one");
     }
 
     @Test
@@ -79,8 +140,8 @@ class ChunkCodecTest {
             int pages = 1 + r.nextInt(40);
             int chunkPages = 1 + r.nextInt(8);
             byte[] file = new byte[pages * 4096];
-            byte[] held = new byte[pages * 4096];        // what the receiver holds at each page's address
-            BitSet holds = new BitSet();
+            byte[] staging = new byte[pages * 4096];     // what the receiver laid out: held pages, stale ones, garbage
+            BitSet need = new BitSet();
             for (int p = 0; p < pages; p++) {
                 int off = p * 4096;
                 switch (r.nextInt(5)) {
@@ -93,46 +154,31 @@ class ChunkCodecTest {
                         System.arraycopy(x, 0, file, off, 4096);
                     }
                 }
-                if (r.nextBoolean()) {                          // held: same content, or stale
-                    System.arraycopy(file, off, held, off, 4096);
-                    if (r.nextInt(4) == 0) held[off + r.nextInt(4096)] ^= 1;
-                    holds.set(p);
+                switch (r.nextInt(3)) {
+                    case 0 -> System.arraycopy(file, off, staging, off, 4096);   // held, in place
+                    case 1 -> {                                                  // stale: held with other content
+                        System.arraycopy(file, off, staging, off, 4096);
+                        staging[off + r.nextInt(4096)] ^= 1;
+                        need.set(p);
+                    }
+                    default -> {                                                 // not held: whatever lies there
+                        staging[off + r.nextInt(4096)] = (byte) r.nextInt();
+                        need.set(p);
+                    }
                 }
             }
-            long[] digests = new long[pages];
-            for (int p = 0; p < pages; p++) digests[p] = PageHash.of(file, p * 4096);
-            BitSet need = new BitSet();
-            for (int p = 0; p < pages; p++) {
-                if (!holds.get(p) || PageHash.of(held, p * 4096) != digests[p]) need.set(p);
-            }
+            long[] digests = pageDigests(file);
+            int[] crcs = pageCrcs(file);
+            BitSet inPlace = new BitSet();
+            inPlace.set(0, pages);
+            inPlace.andNot(need);
             DeltaPlanner.PagesFilePlan plan = new DeltaPlanner.PagesFilePlan(need);
-            byte[] rebuilt = new byte[file.length];
-            ChunkCodec.PageSource source = new ChunkCodec.PageSource() {
-                @Override
-                public int held(int index, int count, byte[] dst, int off) {
-                    if (!holds.get(index)) return 0;
-                    int n = 1 + r.nextInt(count);                       // runs of any length
-                    System.arraycopy(held, index * 4096, dst, off, n * 4096);
-                    return n;
-                }
-
-                @Override
-                public void earlier(int index, byte[] dst, int off) {
-                    System.arraycopy(rebuilt, index * 4096, dst, off, 4096);
-                }
-            };
+            InMemoryPages target = new InMemoryPages(staging, inPlace);
             for (int first = 0; first < pages; first += chunkPages) {
                 int n = Math.min(chunkPages, pages - first);
-                byte[] buf = Arrays.copyOfRange(file, first * 4096, (first + n) * 4096);
-                DeltaPlanner.PlannedChunk pc = plan.plan(buf, n, first, digests);
-                ChunkCodec.Payload p = ChunkCodec.encodeOwned(pc.data(), pc.dataPages() * 4096, r.nextBoolean());
-                Chunk.Builder c = Chunk.newBuilder().setLength(buf.length).setCodec(p.codec()).setPayload(p.bytes())
-                        .setPageOps(ByteString.copyFrom(pc.ops())).setCrc32C(ChunkCodec.crc32c(buf, 0, buf.length));
-                for (int d : pc.dupOf()) c.addDupOf(d);
-                byte[] out = ChunkCodec.decodePages(c.build(), first, source);
-                System.arraycopy(out, 0, rebuilt, first * 4096, out.length);
+                ChunkCodec.decodePages(pagesChunk(file, first, n, plan, digests, crcs, r.nextBoolean()), first, digests, target);
             }
-            assertThat(rebuilt).as("trial %d", trial).isEqualTo(file);
+            assertThat(staging).as("trial %d", trial).isEqualTo(file);
         }
     }
 
@@ -141,6 +187,36 @@ class ChunkCodecTest {
         byte[] buf = new byte[4096];
         Chunk c = Chunk.newBuilder().setLength(4096).setPageOps(ByteString.copyFrom(new byte[] {PageOps.HELD}))
                 .setCrc32C(ChunkCodec.crc32c(buf, 0, 4096)).build();
-        assertThatThrownBy(() -> ChunkCodec.decodePages(c, 0, NOTHING_HELD)).hasMessageContaining("holds none");
+        assertThatThrownBy(() -> ChunkCodec.decodePages(c, 0, new long[1], new InMemoryPages(buf, new BitSet())))
+                .hasMessageContaining("holds none");
+    }
+
+    @Test
+    void aHeldPageWhoseBytesDifferFromTheSendersIsRefusedByTheChunkCrc() {
+        byte[] file = new byte[4 * 4096];
+        new Random(8).nextBytes(file);
+        long[] digests = pageDigests(file);
+        byte[] staging = file.clone();
+        staging[2 * 4096 + 17] ^= 4; // held page 2 went bad after its digest was recorded (or its digest collided)
+        BitSet inPlace = new BitSet();
+        inPlace.set(0, 4);
+        Chunk c = pagesChunk(file, 0, 4, new DeltaPlanner.PagesFilePlan(new BitSet()), digests, pageCrcs(file), false);
+        assertThat(c.getPayload().size()).isZero();
+        assertThatThrownBy(() -> ChunkCodec.decodePages(c, 0, digests, new InMemoryPages(staging, inPlace)))
+                .hasMessageContaining("CRC32C");
+    }
+
+    @Test
+    void aDataPageOtherThanPlannedIsRefused() {
+        byte[] file = new byte[2 * 4096];
+        new Random(9).nextBytes(file);
+        long[] digests = pageDigests(file);
+        BitSet need = new BitSet();
+        need.set(0, 2);
+        Chunk c = pagesChunk(file, 0, 2, new DeltaPlanner.PagesFilePlan(need), digests, pageCrcs(file), false);
+        long[] planned = digests.clone();
+        planned[1] ^= 1;
+        assertThatThrownBy(() -> ChunkCodec.decodePages(c, 0, planned, new InMemoryPages(new byte[file.length], new BitSet())))
+                .hasMessageContaining("planned digest");
     }
 }

@@ -112,6 +112,144 @@ class ImageTransferTest {
     }
 
     @Test
+    void livePagesOfSeveralProcessesSentInterleavedBecomeTheirPagesFiles() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 11);
+        byte[] other = new byte[40 * 4096];
+        new java.util.Random(12).nextBytes(other);
+        Files.write(src.resolve("pages-2.img"), other);
+        Files.write(src.resolve("pagemap-2.img"), SyntheticImage.pagemap(2, new long[][] {{0x800000L, 40, PagemapImage.PE_PRESENT}}));
+        ImageScan scan = ImageScan.of(src, migration, 1);
+        ImageScan.PagemapLayout one = scan.layoutOf("pages-1.img").orElseThrow(), two = scan.layoutOf("pages-2.img").orElseThrow();
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        ImageSender sender = h.sender();
+        for (int k = 0; k < 4; k++) { // batches of both processes, alternating, in address order within each
+            int from = k * SyntheticImage.PAGES / 4, to = (k + 1) * SyntheticImage.PAGES / 4;
+            sender.sendLivePages(migration, one.space(), java.util.Arrays.copyOfRange(one.vaddrs(), from, to),
+                    java.util.Arrays.copyOfRange(pages, from * 4096, to * 4096), TransferOptions.defaults());
+            sender.sendLivePages(migration, two.space(), java.util.Arrays.copyOfRange(two.vaddrs(), k * 10, k * 10 + 10),
+                    java.util.Arrays.copyOfRange(other, k * 10 * 4096, (k * 10 + 10) * 4096), TransferOptions.defaults());
+        }
+        SyntheticImage.dirty(src, 3, 13);
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isBetween(1L, 3L);
+        assertThat(r.pagesUnchanged()).isEqualTo(SyntheticImage.PAGES + 40 - 10 - r.pagesSent());
+        try (var left = Files.list(h.receiverRoot.resolve(migration))) { // each live file became a pages file, none was copied
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("live-"));
+        }
+    }
+
+    @Test
+    void aLiveFileAFewPagesOffTheDumpsOrderStillBecomesItsPagesFile() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 17);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow().vaddrs();
+        // read live: a page the dump does not have first, then the dump's pages but page 40 (not read live)
+        long[] live = new long[SyntheticImage.PAGES];
+        byte[] liveBytes = new byte[SyntheticImage.PAGES * 4096];
+        live[0] = 0x300000L;
+        byte[] notDumped = new byte[4096];
+        new java.util.Random(18).nextBytes(notDumped);
+        System.arraycopy(notDumped, 0, liveBytes, 0, 4096);
+        for (int p = 0, k = 1; p < SyntheticImage.PAGES; p++) {
+            if (p == 40) continue;
+            live[k] = vaddrs[p];
+            System.arraycopy(pages, p * 4096, liveBytes, k++ * 4096, 4096);
+        }
+        h.sender().sendLivePages(migration, "1", live, liveBytes, TransferOptions.defaults());
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isEqualTo(1); // page 40
+        try (var left = Files.list(h.receiverRoot.resolve(migration))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("live-"));
+        }
+    }
+
+    @Test
+    void livePagesSentInAnyOrderAreCopiedIntoPlace() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 19);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow().vaddrs();
+        List<Integer> order = new ArrayList<>();
+        for (int p = 0; p < SyntheticImage.PAGES; p++) order.add(p);
+        java.util.Collections.shuffle(order, new java.util.Random(20));
+        order.sort(java.util.Comparator.comparing(p -> p >= 200)); // pages 200.. stay in a run after the shuffled ones
+        long[] live = new long[SyntheticImage.PAGES];
+        byte[] liveBytes = new byte[SyntheticImage.PAGES * 4096];
+        for (int k = 0; k < order.size(); k++) {
+            live[k] = vaddrs[order.get(k)];
+            System.arraycopy(pages, order.get(k) * 4096, liveBytes, k * 4096, 4096);
+        }
+        h.sender().sendLivePages(migration, "1", live, liveBytes, TransferOptions.defaults());
+        SyntheticImage.dirty(src, 4, 21);
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isBetween(1L, 4L);
+        assertThat(r.pagesUnchanged()).isEqualTo(SyntheticImage.PAGES - 10 - r.pagesSent());
+        try (var left = Files.list(h.receiverRoot.resolve(migration))) { // too far from file order to become the pages file
+            assertThat(left.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("live-"));
+        }
+    }
+
+    @Test
+    void aHeldPageWhoseBytesWentBadAtTheReceiverIsRefusedNotPublishedAndSentAgain() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 14);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        ImageScan.PagemapLayout layout = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow();
+        ImageSender sender = h.sender();
+        sender.sendLivePages(migration, layout.space(), layout.vaddrs(), pages, TransferOptions.defaults());
+        // The receiver's copy of page 200 changes on its disk: its digest, recorded when it came, still matches the
+        // sender's, as a digest collision would. The page is not sent, so only the check of what was laid out sees it.
+        corruptPage(onlyFile(h.receiverRoot.resolve(migration), "live-"), 200);
+        TransferOptions small = new TransferOptions(16 * 4096, true, true, 1, java.time.Duration.ofSeconds(30));
+        assertThatThrownBy(() -> sender.send(migration, 1, src, small, TransferListener.NONE))
+                .isInstanceOfSatisfying(TransferRefusedException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(Reason.CORRUPT_CHUNK);
+                    assertThat(e.file()).isEqualTo("pages-1.img");
+                });
+        assertThat(h.receiver.publishedImage(migration)).isEmpty();
+        // Sent again, the pages of the refused chunk are no longer taken as held: they travel, and the image is right.
+        TransferReport r = sender.send(migration, 1, src, small, TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isPositive();
+    }
+
+    @Test
+    void aHeldPageOfThePreviousRoundThatWentBadIsRefused() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 15);
+        TransferReport r1 = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        corruptPage(Path.of(r1.receiverImageDir()).resolve("pages-1.img"), 200);
+        SyntheticImage.dirty(src, 2, 16);
+        assertThatThrownBy(() -> h.sender().send(migration, 2, src, TransferOptions.defaults(), TransferListener.NONE))
+                .isInstanceOfSatisfying(TransferRefusedException.class, e -> assertThat(e.reason()).isEqualTo(Reason.CORRUPT_CHUNK));
+        assertThat(h.receiver.publishedImage(migration)).contains(Path.of(r1.receiverImageDir()));
+    }
+
+    private static Path onlyFile(Path dir, String prefix) throws java.io.IOException {
+        try (var s = Files.list(dir)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().startsWith(prefix)).toList();
+            assertThat(found).hasSize(1);
+            return found.get(0);
+        }
+    }
+
+    private static void corruptPage(Path file, int page) throws java.io.IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            long pos = (long) page * 4096 + 123;
+            ch.read(b, pos);
+            b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
+            ch.write(b, pos);
+        }
+    }
+
+    @Test
     void aBrokenStreamResumesFromTheLastVerifiedChunk() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 4);

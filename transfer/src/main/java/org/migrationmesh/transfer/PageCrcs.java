@@ -1,0 +1,67 @@
+package org.migrationmesh.transfer;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * CRC32C of page runs from the CRC32C of each 4 KiB page, without the bytes: the CRC of a
+ * concatenation {@code A || B} is {@code crc(A) * x^(8|B|) mod P  xor  crc(B)} (as zlib's
+ * {@code crc32_combine}, here with the Castagnoli polynomial). The sender digests every page in
+ * its scan anyway; this lets it state the CRC32C of a chunk whose pages it does not read again.
+ * Pure.
+ */
+final class PageCrcs {
+    /** Castagnoli polynomial, reflected. */
+    private static final int POLY = 0x82F63B78;
+    /** x^(8 * 4096) mod P: appends one page to a running CRC. */
+    private static final int PAGE_SHIFT = xPow8n(PageHash.PAGE_SIZE);
+
+    private PageCrcs() {}
+
+    /** CRC32C of the page at {@code buf[off .. off+4096)}. */
+    static int of(byte[] buf, int off) {
+        CRC32C c = new CRC32C();
+        c.update(buf, off, PageHash.PAGE_SIZE);
+        return (int) c.getValue();
+    }
+
+    /** CRC32C of the bytes left in {@code b} (consumed). */
+    static int of(ByteBuffer b) {
+        CRC32C c = new CRC32C();
+        c.update(b);
+        return (int) c.getValue();
+    }
+
+    /** CRC32C of pages {@code [from, from + count)} laid one after the other, from their own CRCs. */
+    static int ofRun(int[] pageCrcs, int from, int count) {
+        if (count <= 0) throw new IllegalArgumentException("run of " + count + " pages");
+        int crc = pageCrcs[from];
+        for (int i = from + 1; i < from + count; i++) crc = multModP(PAGE_SHIFT, crc) ^ pageCrcs[i];
+        return crc;
+    }
+
+    /** a * b mod P, both reflected. */
+    private static int multModP(int a, int b) {
+        int m = 1 << 31, p = 0;
+        while (true) {
+            if ((a & m) != 0) {
+                p ^= b;
+                if ((a & (m - 1)) == 0) break;
+            }
+            m >>>= 1;
+            b = (b & 1) != 0 ? (b >>> 1) ^ POLY : b >>> 1;
+        }
+        return p;
+    }
+
+    /** x^(8n) mod P. */
+    private static int xPow8n(long n) {
+        int p = 1 << 31; // x^0
+        int x2k = 1 << 30; // x^(2^0)
+        for (long e = n * 8; e != 0; e >>>= 1) {
+            if ((e & 1) != 0) p = multModP(x2k, p);
+            x2k = multModP(x2k, x2k);
+        }
+        return p;
+    }
+}

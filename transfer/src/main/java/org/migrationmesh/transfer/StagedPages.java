@@ -1,0 +1,156 @@
+package org.migrationmesh.transfer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.Optional;
+
+/**
+ * A planned pages file being rebuilt in a receiver's staging directory. Once planned, the pages
+ * the receiver holds are laid out in place ({@link #layOut}): the live file of the address space
+ * becomes the file when it is already in file order, and other held runs are copied file to file
+ * by the kernel; chunks then write only what travels ({@link ChunkCodec#decodePages}) and each
+ * chunk's range is read back for its CRC32C. So the work per round follows what changed, plus
+ * one read of the file from the page cache for the checks, and no page crosses the heap unless
+ * it was sent.
+ */
+final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
+    private final Path path;
+    private final String space;
+    private final long[] vaddrs;
+    /** Pages laid out from what the receiver held, and the digests they were held with. */
+    private final BitSet inPlace;
+    private final long[] inPlaceDigests;
+    private FileChannel channel;
+    private ByteBuffer readBack;
+
+    StagedPages(Path path, String space, long[] vaddrs) {
+        this.path = path;
+        this.space = space;
+        this.vaddrs = vaddrs;
+        this.inPlace = new BitSet(vaddrs.length);
+        this.inPlaceDigests = new long[vaddrs.length];
+    }
+
+    /** Whether page {@code page} lies in place with this digest (so a later plan needs not ask for it). */
+    boolean holds(int page, long digest) {
+        return inPlace.get(page) && inPlaceDigests[page] == digest;
+    }
+
+    /**
+     * Puts in place the pages of {@code held} (those the plan said the receiver holds, with the
+     * sender's {@code digests}) from page {@code verifiedBytes / 4096} on. A page no longer held
+     * stays out; a chunk calling it held is then refused.
+     */
+    void layOut(long[] digests, BitSet held, long verifiedBytes, long length, PageStore store) {
+        try {
+            if (verifiedBytes == 0 && inPlace.isEmpty()) {
+                close();
+                Optional<BitSet> yielded = store.yieldLiveFile(space, vaddrs, digests, path);
+                if (yielded.isPresent()) {
+                    inPlace.or(yielded.get());
+                    for (int p = inPlace.nextSetBit(0); p >= 0; p = inPlace.nextSetBit(p + 1)) inPlaceDigests[p] = digests[p];
+                }
+            }
+            FileChannel ch = channel();
+            if (ch.size() > length) ch.truncate(length);
+            for (int p = held.nextSetBit((int) (verifiedBytes / PageHash.PAGE_SIZE)); p >= 0; ) {
+                if (inPlace.get(p)) {
+                    p = held.nextSetBit(p + 1);
+                    continue;
+                }
+                int run = 1;
+                while (p + run < vaddrs.length && held.get(p + run) && !inPlace.get(p + run)) run++;
+                int got = store.transferRun(space, vaddrs, digests, p, run, ch, (long) p * PageHash.PAGE_SIZE);
+                if (got > 0) {
+                    inPlace.set(p, p + got);
+                    System.arraycopy(digests, p, inPlaceDigests, p, got);
+                }
+                p = held.nextSetBit(p + Math.max(got, 1));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("laying out staged " + path, e);
+        }
+    }
+
+    /** Pages {@code [from, to)} may have been overwritten (a refused chunk): none of them counts as held any more. */
+    void forget(int from, int to) {
+        inPlace.clear(from, to);
+    }
+
+    @Override
+    public boolean heldInPlace(int index) {
+        return inPlace.get(index);
+    }
+
+    @Override
+    public boolean zeroInPlace(int index) {
+        return holds(index, PageHash.ZERO);
+    }
+
+    @Override
+    public void write(int index, byte[] src, int off, int count) {
+        ByteBuffer b = ByteBuffer.wrap(src, off, count * PageHash.PAGE_SIZE);
+        long pos = (long) index * PageHash.PAGE_SIZE;
+        try {
+            FileChannel ch = channel();
+            while (b.hasRemaining()) pos += ch.write(b, pos);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing staged " + path, e);
+        }
+    }
+
+    @Override
+    public void copy(int from, int to) {
+        ByteBuffer b = ByteBuffer.allocate(PageHash.PAGE_SIZE);
+        read(b, (long) from * PageHash.PAGE_SIZE);
+        write(to, b.array(), 0, 1);
+    }
+
+    @Override
+    public int crc32c(int index, int count) {
+        if (readBack == null) readBack = ByteBuffer.allocateDirect(ChunkCodec.MAX_CHUNK_BYTES);
+        ByteBuffer b = readBack.clear().limit(count * PageHash.PAGE_SIZE);
+        read(b, (long) index * PageHash.PAGE_SIZE);
+        return PageCrcs.of(b.flip());
+    }
+
+    private void read(ByteBuffer b, long pos) {
+        try {
+            FileChannel ch = channel();
+            long start = pos - b.position();
+            while (b.hasRemaining()) {
+                if (ch.read(b, start + b.position()) < 0) {
+                    throw new ChunkCodec.BadChunkException("page " + (start + b.position()) / PageHash.PAGE_SIZE + " was never written");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged " + path, e);
+        }
+    }
+
+    private FileChannel channel() throws IOException {
+        if (channel == null) {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
+        }
+        return channel;
+    }
+
+    @Override
+    public void close() {
+        if (channel == null) return;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing staged " + path, e);
+        } finally {
+            channel = null;
+        }
+    }
+}
