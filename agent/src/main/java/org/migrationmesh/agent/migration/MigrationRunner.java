@@ -200,14 +200,19 @@ public final class MigrationRunner implements AutoCloseable {
             // The dumped sockets are gone: take the address off this host (so nothing here answers for
             // it with a reset), then lift CRIU's lock, which would also cut this agent's own traffic.
             if (!c.getFloatingIp().isEmpty()) host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
+            long unlockFrom = System.nanoTime();
             host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
+            log.info("frozen and dumped migration={} dumpMs={} ipReleaseAndUnlockMs={}", m.getId(), ms(unlockFrom - freeze),
+                    ms(dumpedAt - unlockFrom));
 
             TransferReport sent = new ImageSender(channel, clock).send(m.getId(), 1, images, TransferOptions.defaults(),
                     TransferListener.NONE);
             long sentAt = System.nanoTime();
 
             CommandResult restorePhase = committed(restoreCommitted);
+            log.info("images sent migration={} transferMs={} restoreCommitWaitMs={}", m.getId(), ms(sentAt - dumpedAt),
+                    ms(System.nanoTime() - sentAt));
             PeerRestoreReply restored = MigrationPeerGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES)
                     .restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
                             .setAppliedIndex(restorePhase.getLogIndex()).build());
