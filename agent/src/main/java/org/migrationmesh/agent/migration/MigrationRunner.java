@@ -27,6 +27,7 @@ import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.TransferReport;
+import org.migrationmesh.transfer.TransferRefusedException;
 import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MigrationRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationRunner.class);
+    /** Sends of the final image when the destination refuses damaged chunks. */
+    static final int SENDS_ON_CORRUPTION = 3;
 
     private final String self;
     private final ClusterNode node;
@@ -158,18 +161,13 @@ public final class MigrationRunner implements AutoCloseable {
         boolean dumped = false;
         long start = System.nanoTime();
         try {
-            Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow(() ->
-                    new IllegalStateException("destination " + m.getDestination() + " is not a member"));
-            if (dest.getCapabilities().getCriuVersion().isEmpty()) {
-                throw new IllegalStateException("destination " + dest.getId() + " reported no container runtime (runc/CRIU)");
+            MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
+                    s.container(c.getId()), m.getDestination(), s::member, m.getOptions().getPostCopy(), s.clockMillis()));
+            if (!verdict.go()) throw new IllegalStateException(verdict.refusals());
+            if (!host.runtime().runc().find(c.getId()).map(x -> x.running()).orElse(false)) {
+                throw new IllegalStateException("container " + c.getId() + " is not running on " + self);
             }
-            if (m.getOptions().getPostCopy() && !dest.getCapabilities().getLazyPages()) {
-                throw new IllegalStateException("destination " + dest.getId() + " cannot restore lazily (no userfaultfd"
-                        + " for CRIU); migrate without --post-copy");
-            }
-            if (dest.getControlAddress().isEmpty()) {
-                throw new IllegalStateException("destination " + dest.getId() + " has no control address");
-            }
+            Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow();
             channel = RpcEndpoints.channel(dest.getControlAddress());
 
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
@@ -196,8 +194,7 @@ public final class MigrationRunner implements AutoCloseable {
             host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
 
-            TransferReport sent = new ImageSender(channel, clock).send(m.getId(), 1, images, TransferOptions.defaults(),
-                    TransferListener.NONE);
+            TransferReport sent = sendFinalImages(channel, m, images);
             long sentAt = System.nanoTime();
 
             CommandResult restorePhase = node.submit(Commands.advance(m.getId(), MigrationPhase.RESTORE, token));
@@ -246,9 +243,38 @@ public final class MigrationRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * The final image, sent and resumed by the transfer; a chunk the destination refuses as
+     * corrupt (its CRC or the file's digest did not match: damaged on the way) is sent again, from
+     * the last chunk the destination verified, up to {@value #SENDS_ON_CORRUPTION} sends in all.
+     */
+    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images) {
+        ImageSender sender = new ImageSender(ChunkCorruption.around(channel, Failpoints.process()), clock);
+        for (int send = 1; ; send++) {
+            try {
+                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE);
+            } catch (TransferRefusedException e) {
+                boolean damaged = e.reason() == TransferRefusedException.Reason.CORRUPT_CHUNK
+                        || e.reason() == TransferRefusedException.Reason.FILE_DIGEST_MISMATCH;
+                if (!damaged || send >= SENDS_ON_CORRUPTION) throw e;
+                log.warn("destination refused a damaged chunk, resending from its last verified chunk migration={}"
+                        + " to={} send={} reason={}", m.getId(), m.getDestination(), send, e.getMessage());
+            }
+        }
+    }
+
+    /** The failure as the cluster's abort reason says it: which phase, container, agents, and why. */
+    private String reasonOf(Migration m, Container c, Exception cause) {
+        MigrationPhase phase = node.read(s -> s.migration(m.getId())).map(Migration::getPhase).orElse(m.getPhase());
+        String why = cause instanceof io.grpc.StatusRuntimeException sre
+                ? sre.getStatus().getCode() + " from " + m.getDestination() + ": " + sre.getStatus().getDescription()
+                : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        return phase + " of container " + c.getId() + " (" + self + " -> " + m.getDestination() + ") failed: " + why;
+    }
+
     private void abort(Migration m, Container c, long token, boolean dumped, Path images, Path dir,
                        ManagedChannel channel, Exception cause) {
-        String reason = cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        String reason = reasonOf(m, c, cause);
         log.warn("migration failed, aborting migration={} container={} to={} reason={}", m.getId(), c.getId(),
                 m.getDestination(), reason);
         if (channel != null) {
