@@ -97,8 +97,12 @@ public final class ContainerHost implements AutoCloseable {
         FloatingIpService.Config ipConfig = FloatingIpService.Config.defaults(settings.iface(), settings.netns());
         ipConfig = new FloatingIpService.Config(ipConfig.iface(), ipConfig.namespace(), lease, ipConfig.leaseCheck(),
                 ipConfig.reconcileEvery(), ipConfig.announce());
-        FloatingIpService ips = FloatingIpService.start(ipConfig,
-                () -> node.read(s -> ClusterOwnership.of(s, self, settings.prefixLength())), contact, clock);
+        FloatingIpService[] started = new FloatingIpService[1];
+        FloatingIpService ips = FloatingIpService.start(ipConfig, () -> {
+            java.util.Set<org.migrationmesh.ipfloat.FloatingAddress> held = started[0] == null ? java.util.Set.of() : started[0].held();
+            return node.read(s -> ClusterOwnership.of(s, self, settings.prefixLength(), held));
+        }, contact, clock);
+        started[0] = ips;
         ContainerHost host = new ContainerHost(self, settings, node, runtime, ips);
         node.stateMachine().addListener(host.listener);
         host.loop.scheduleWithFixedDelay(host::reconcile, 0, PERIOD.toMillis(), TimeUnit.MILLISECONDS);

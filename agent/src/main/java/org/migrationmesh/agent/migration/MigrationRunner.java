@@ -269,6 +269,9 @@ public final class MigrationRunner implements AutoCloseable {
         String why = cause instanceof io.grpc.StatusRuntimeException sre
                 ? sre.getStatus().getCode() + " from " + m.getDestination() + ": " + sre.getStatus().getDescription()
                 : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        if (root != cause) why += " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
         return phase + " of container " + c.getId() + " (" + self + " -> " + m.getDestination() + ") failed: " + why;
     }
 

@@ -184,11 +184,27 @@ class MigrationIT {
         int seconds = 15 + 12 * (route.length - 1);
         ProbeProcess client = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "tcp", ip, "7000",
                 Integer.toString(seconds)));
+        // A UDP flow besides: a datagram every 20 ms, each answered by the server bound to the floating IP.
+        ProbeProcess udp = new ProbeProcess(agents.net.start(agents.client, probe.toString(), "udp", ip, "7001", "20",
+                Integer.toString(seconds)));
         try {
             agents.await(Duration.ofSeconds(20), "the client to see ticks", () -> Ticks.of(client.lines()).size() >= 10 ? true : null);
+            agents.await(Duration.ofSeconds(20), "UDP replies", () -> UdpReplies.of(udp.lines()).size() >= 10 ? true : null);
+            if (!postCopy) {
+                HostAgents.Result dry = agents.agentctl(route[0], "migrate", "tick1", "--to", route[1], "--dry-run");
+                assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+                assertThat(dry.out()).contains("would migrate tick1 from " + route[0] + " to " + route[1]);
+                HostAgents.Result refused = agents.agentctl(route[0], "migrate", "tick1", "--to", route[0], "--dry-run");
+                assertThat(refused.exit()).as(refused.out() + refused.err()).isEqualTo(5);
+                assertThat(refused.out()).contains("would refuse").contains("already runs on " + route[0]);
+                System.out.println("MigrationIT: agentctl migrate --dry-run printed:\n" + dry.out() + refused.out());
+                assertThat(agents.agentctl(route[0], "ps", "tick1").out()).as("a dry run starts nothing").doesNotContain("mig-");
+            }
+            List<String> udpGaps = new java.util.ArrayList<>();
             for (int hop = 1; hop < route.length; hop++) {
                 String from = route[hop - 1];
                 String to = route[hop];
+                int udpBefore = UdpReplies.of(udp.lines()).size();
                 // Asked of the agent after the destination: any agent takes any call.
                 String asked = route[(hop + 1) % route.length];
                 HostAgents.Result migrate = postCopy
@@ -204,7 +220,17 @@ class MigrationIT {
                 assertThat(agents.runc(from).find("tick1")).as("gone from " + from).isEmpty();
                 assertThat(agents.inHost(to, "ip", "-o", "addr", "show", "dev", "eth0").stdout()).contains(ip + "/24");
                 assertThat(agents.inHost(from, "ip", "-o", "addr", "show", "dev", "eth0").stdout()).doesNotContain(ip + "/");
+
+                int udpAfter = UdpReplies.of(udp.lines()).size();
+                UdpReplies resumed = agents.await(Duration.ofSeconds(10), "UDP replies from " + to + " after the migration", () -> {
+                    UdpReplies r = UdpReplies.of(udp.lines());
+                    return r.size() >= udpAfter + 10 ? r : null;
+                });
+                UdpReplies leg = resumed.from(Math.max(0, udpBefore - 1));
+                assertThat(leg.starts()).as("UDP answered by the same process").isEqualTo(1);
+                udpGaps.add(from + "->" + to + " " + leg.maxGapMillis() + " ms");
             }
+            System.out.println("MigrationIT: " + (postCopy ? "post-copy" : "stop-and-copy") + " UDP gap per leg: " + udpGaps);
 
             assertThat(client.awaitEnd(Duration.ofSeconds(seconds + 30))).isTrue();
             List<String> lines = client.lines();
@@ -216,8 +242,43 @@ class MigrationIT {
             List<Long> gaps = ticks.gapsLongestFirst();
             System.out.println("MigrationIT: " + (postCopy ? "post-copy" : "stop-and-copy") + " " + String.join("->", route)
                     + ": longest gaps the client saw between ticks (ms): " + gaps.subList(0, Math.min(route.length, gaps.size())));
+            assertThat(udp.awaitEnd(Duration.ofSeconds(30))).isTrue();
+            assertThat(UdpReplies.of(udp.lines()).starts()).isEqualTo(1);
         } finally {
             client.close();
+            udp.close();
+        }
+    }
+
+    /** The replies mmprobe's UDP mode printed: "MS seq N tick T start S", in arrival order. */
+    private record UdpReplies(List<long[]> replies) {
+        private static final Pattern LINE = Pattern.compile("^(\\d+) seq \\d+ tick (\\d+) start (\\d+)$");
+
+        static UdpReplies of(List<String> lines) {
+            List<long[]> out = new java.util.ArrayList<>();
+            for (String l : lines) {
+                Matcher m = LINE.matcher(l);
+                if (m.matches()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
+            }
+            return new UdpReplies(out);
+        }
+
+        int size() {
+            return replies.size();
+        }
+
+        UdpReplies from(int index) {
+            return new UdpReplies(replies.subList(index, replies.size()));
+        }
+
+        long starts() {
+            return replies.stream().mapToLong(r -> r[2]).distinct().count();
+        }
+
+        long maxGapMillis() {
+            long max = 0;
+            for (int i = 1; i < replies.size(); i++) max = Math.max(max, replies.get(i)[0] - replies.get(i - 1)[0]);
+            return max;
         }
     }
 
