@@ -119,7 +119,7 @@ final class Views {
         sb.append(String.format("  IP handover         %9d ms%n", r.ipClaimMs()));
         sb.append(String.format("  restore             %9d ms%n", r.restoreMs()));
         sb.append(String.format("  downtime            %9d ms  (freeze to serving at the destination)%n", r.downtimeMs()));
-        if (r.mode().equals("post-copy")) sb.append(String.format("  pages pulled        %9d ms  after the restore%n", r.pagesPulledMs()));
+        if (r.mode().endsWith("post-copy")) sb.append(String.format("  pages pulled        %9d ms  after the restore%n", r.pagesPulledMs()));
         sb.append(String.format("  total               %9d ms%n", r.totalMs()));
         return sb.toString();
     }

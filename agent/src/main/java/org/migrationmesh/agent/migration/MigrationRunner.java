@@ -209,7 +209,7 @@ public final class MigrationRunner implements AutoCloseable {
             long pagesAt = System.nanoTime();
 
             MigrationReport report = MigrationReport.newBuilder()
-                    .setMode(postCopy ? "post-copy" : "stop-and-copy")
+                    .setMode(postCopy ? (preCopy.roundBytes().isEmpty() ? "post-copy" : "pre+post-copy") : "stop-and-copy")
                     .addAllPreCopyRoundBytes(preCopy.roundBytes())
                     .setCheckpointMs(ms(dumpedAt - freeze))
                     // CRIU's stats of a lazy dump hold no valid frozen time (seen: garbage); report none.
@@ -271,7 +271,10 @@ public final class MigrationRunner implements AutoCloseable {
                 : cause.getClass().getSimpleName() + ": " + cause.getMessage();
         Throwable root = cause;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        if (root != cause) why += " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
+        String rootText = root instanceof io.grpc.StatusRuntimeException rs ? rs.getStatus().getDescription() : root.getMessage();
+        if (root != cause && rootText != null && !why.contains(rootText)) {
+            why += " (" + root.getClass().getSimpleName() + ": " + rootText + ")";
+        }
         return phase + " of container " + c.getId() + " (" + self + " -> " + m.getDestination() + ") failed: " + why;
     }
 
