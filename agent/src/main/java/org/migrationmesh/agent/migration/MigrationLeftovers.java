@@ -10,6 +10,7 @@ import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.proto.cluster.MigrationOutcome;
+import org.migrationmesh.proto.cluster.MigrationPhase;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,9 +59,14 @@ public final class MigrationLeftovers implements AutoCloseable {
     private final MeshStateMachine.AppliedListener listener = new MeshStateMachine.AppliedListener() {
         @Override
         public void onApplied(long index, Command command, CommandResult result) {
-            if (caughtUp && result.getApplied() && (command.hasAbortMigration() || command.hasAdvanceMigration())) {
-                worker.execute(MigrationLeftovers.this::sweepQuietly);
-            }
+            if (!caughtUp || !result.getApplied()) return;
+            String ended = command.hasAbortMigration() ? command.getAbortMigration().getMigrationId()
+                    : command.hasAdvanceMigration() && command.getAdvanceMigration().getPhase() == MigrationPhase.COMMIT
+                    ? command.getAdvanceMigration().getMigrationId() : null;
+            if (ended == null) return;
+            boolean involved = node.read(s -> s.migration(ended)
+                    .map(m -> m.getSource().equals(self) || m.getDestination().equals(self)).orElse(false));
+            if (involved) worker.execute(MigrationLeftovers.this::sweepQuietly);
         }
 
         @Override

@@ -172,6 +172,12 @@ public final class MigrationRunner implements AutoCloseable {
 
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
             preCopy.run();
+            if (m.getOptions().getPostCopy() && !preCopy.roundBytes().isEmpty()) {
+                // Without dirty tracking the lazy dump keeps every private page back for the page
+                // server: the restore pulls them all from here, whatever the rounds sent.
+                log.info("pre-copy before post-copy: the lazy restore will pull every page from the source anyway"
+                        + " migration={} preCopyRounds={}", m.getId(), preCopy.roundBytes().size());
+            }
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
             long freeze = System.nanoTime();
