@@ -115,6 +115,10 @@ public final class AgentDaemon implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        if (!org.migrationmesh.agent.migration.Failpoints.process().isEmpty()) {
+            log.warn("failpoints active id={} points={} (from {}): this agent injects faults on purpose", config.id(),
+                    org.migrationmesh.agent.migration.Failpoints.process(), org.migrationmesh.agent.migration.Failpoints.ENV);
+        }
         AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities, contact, host, runner, receiver,
                 leftovers);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);

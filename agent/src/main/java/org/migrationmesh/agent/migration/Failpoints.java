@@ -59,4 +59,10 @@ public final class Failpoints {
     public boolean isEmpty() {
         return remaining.isEmpty();
     }
+
+    /** The points and their remaining firings, e.g. {@code {transfer.corrupt-chunk=1}}. */
+    @Override
+    public String toString() {
+        return new java.util.TreeMap<>(remaining).toString();
+    }
 }

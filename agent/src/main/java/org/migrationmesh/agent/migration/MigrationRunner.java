@@ -286,6 +286,7 @@ public final class MigrationRunner implements AutoCloseable {
 
     private void abort(Migration m, Container c, long token, boolean dumped, Path images, Path dir,
                        ManagedChannel channel, Exception cause) {
+        long t0 = System.nanoTime();
         String reason = reasonOf(m, c, cause);
         log.warn("migration failed, aborting migration={} container={} to={} reason={}", m.getId(), c.getId(),
                 m.getDestination(), reason);
@@ -312,6 +313,8 @@ public final class MigrationRunner implements AutoCloseable {
         }
         try {
             node.submit(Commands.abort(m.getId(), token, reason));
+            log.info("migration aborted migration={} container={} restoredHere={} abortMs={}", m.getId(), c.getId(),
+                    dumped, (System.nanoTime() - t0) / 1_000_000);
         } catch (RuntimeException e) {
             log.error("could not commit ABORT migration={} reason={}", m.getId(), e.getMessage());
         }

@@ -36,7 +36,8 @@ class MigrationFailureIT {
     /**
      * kill -9 of the destination while it receives a 400 MB image: the source restores the
      * container from its dump with its floating IP and commits ABORT. When the destination comes
-     * back it removes the half-received image and runs no copy of the container.
+     * back it removes the half-received image and the copy of the container a restore would
+     * have left in its runc (planted here: the kill lands in the transfer), and starts none.
      */
     @Test
     void aDestinationKilledMidTransferLeavesTheContainerOnItsSourceAndCleansUpWhenBack() throws Exception {
@@ -82,10 +83,15 @@ class MigrationFailureIT {
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
 
         assertThat(Files.exists(incoming)).as("the partial image is still on the dead a3's disk").isTrue();
+        // What a destination killed during RESTORE would also leave: a copy of the container in its runc.
+        agents.runc("a3").run("mem1", Workloads.bundle(agents.base.resolve("leftover-bundle"), "tickserver",
+                BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7400", "7401"), agents.host("a3").netnsPath(),
+                        "/migration-mesh/" + agents.cluster + "-a3/leftover")));
+        assertThat(agents.running("a3", "mem1")).isTrue();
         agents.start("a3");
         long restartedAt = System.nanoTime();
         agents.await(Duration.ofSeconds(90), "a3 to remove the leftovers of " + id,
-                () -> !Files.exists(incoming) ? true : null);
+                () -> !Files.exists(incoming) && agents.runc("a3").find("mem1").isEmpty() ? true : null);
         long cleanedMs = (System.nanoTime() - restartedAt) / 1_000_000;
         assertThat(agents.base.resolve("a3").resolve("migrations").resolve(id)).doesNotExist();
         Thread.sleep(3000); // a few reconcile periods of a3: it must still not start a copy
