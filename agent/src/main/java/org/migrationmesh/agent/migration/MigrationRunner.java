@@ -272,8 +272,16 @@ public final class MigrationRunner implements AutoCloseable {
     /** The failure as the cluster's abort reason says it: which phase, container, agents, and why. */
     private String reasonOf(Migration m, Container c, Exception cause) {
         MigrationPhase phase = node.read(s -> s.migration(m.getId())).map(Migration::getPhase).orElse(m.getPhase());
+        return reason(phase, c.getId(), self, m.getDestination(), cause);
+    }
+
+    /**
+     * "PHASE of container C (SOURCE -> DEST) failed: why", where why is the gRPC status a peer
+     * answered with, or the exception, plus its root cause when that adds something. Pure.
+     */
+    static String reason(MigrationPhase phase, String containerId, String source, String destination, Throwable cause) {
         String why = cause instanceof io.grpc.StatusRuntimeException sre
-                ? sre.getStatus().getCode() + " from " + m.getDestination() + ": " + sre.getStatus().getDescription()
+                ? sre.getStatus().getCode() + " from " + destination + ": " + sre.getStatus().getDescription()
                 : cause.getClass().getSimpleName() + ": " + cause.getMessage();
         Throwable root = cause;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
@@ -281,7 +289,7 @@ public final class MigrationRunner implements AutoCloseable {
         if (root != cause && rootText != null && !why.contains(rootText)) {
             why += " (" + root.getClass().getSimpleName() + ": " + rootText + ")";
         }
-        return phase + " of container " + c.getId() + " (" + self + " -> " + m.getDestination() + ") failed: " + why;
+        return phase + " of container " + containerId + " (" + source + " -> " + destination + ") failed: " + why;
     }
 
     private void abort(Migration m, Container c, long token, boolean dumped, Path images, Path dir,
