@@ -74,6 +74,8 @@ class MigrationFailureIT {
         });
         long abortMs = (System.nanoTime() - killedAt) / 1_000_000;
         System.out.println("MigrationFailureIT: ABORTED seen " + abortMs + " ms after the kill:\n" + aborted);
+        agents.log("a1").lines().filter(l -> l.contains("migration aborted") || l.contains("restored on its source"))
+                .forEach(l -> System.out.println("MigrationFailureIT: a1: " + l));
         assertThat(aborted).contains(id).contains("a1").contains("abort reason");
         assertThat(ownerLine(aborted, "mem1")).as("the cluster gives it back to its source").contains(" a1 ");
         agents.await(Duration.ofSeconds(30), "mem1 running on a1 again", () -> agents.running("a1", "mem1") ? true : null);
@@ -135,6 +137,8 @@ class MigrationFailureIT {
             assertThat(always.exit()).as("persistent damage aborts: " + always.out() + always.err()).isEqualTo(5);
             assertThat(always.out()).contains("ABORTED").contains("FREEZE of container tick1 (a2 -> a3) failed")
                     .contains("CORRUPT_CHUNK");
+            agents.log("a2").lines().filter(l -> l.contains("migration aborted"))
+                    .forEach(l -> System.out.println("MigrationFailureIT: a2: " + l));
             assertThat(agents.log("a2").split("refused a damaged chunk", -1).length - 1)
                     .as("resent before giving up").isEqualTo(2);
             agents.await(Duration.ofSeconds(30), "tick1 running on a2 again", () -> agents.running("a2", "tick1") ? true : null);
@@ -174,6 +178,8 @@ class MigrationFailureIT {
             assertThat(reportLine.find()).isTrue();
 
             agents.await(Duration.ofSeconds(30), "tick1 running on a1 again", () -> agents.running("a1", "tick1") ? true : null);
+            agents.log("a1").lines().filter(l -> l.contains("migration aborted"))
+                    .forEach(l -> System.out.println("MigrationFailureIT: a1: " + l));
             assertThat(agents.holds("a1", ip)).isTrue();
             assertThat(agents.holds("a2", ip)).isFalse();
             assertThat(ownerLine(agents.ps("a2", "tick1"), "tick1")).contains(" a1 ");
