@@ -200,7 +200,8 @@ public final class MigrationRunner implements AutoCloseable {
             host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
 
-            TransferReport sent = sendFinalImages(channel, m, images);
+            int[] resends = new int[1];
+            TransferReport sent = sendFinalImages(channel, m, images, resends);
             long sentAt = System.nanoTime();
 
             CommandResult restorePhase = node.submit(Commands.advance(m.getId(), MigrationPhase.RESTORE, token));
@@ -223,7 +224,7 @@ public final class MigrationRunner implements AutoCloseable {
                     .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes()).setTransferMs(ms(sentAt - dumpedAt))
                     .setIpClaimMs(restored.getIpClaimMicros() / 1000).setRestoreMs(restored.getRestoreMicros() / 1000)
                     .setDowntimeMs(ms(restoredAt - freeze)).setPagesPulledMs(ms(pagesAt - restoredAt))
-                    .setTotalMs(ms(System.nanoTime() - start)).build();
+                    .setTotalMs(ms(System.nanoTime() - start)).setDamagedChunkResends(resends[0]).build();
             node.submit(Commands.commit(m.getId(), token, report));
             log.info("migration committed migration={} container={} to={} mode={} preCopyRounds={} preCopyBytes={}"
                             + " checkpointMs={} imageBytes={} wireBytes={} transferMs={} ipClaimMs={} restoreMs={}"
@@ -252,9 +253,10 @@ public final class MigrationRunner implements AutoCloseable {
     /**
      * The final image, sent and resumed by the transfer; a chunk the destination refuses as
      * corrupt (its CRC or the file's digest did not match: damaged on the way) is sent again, from
-     * the last chunk the destination verified, up to {@value #SENDS_ON_CORRUPTION} sends in all.
+     * the last chunk the destination verified, up to {@value #SENDS_ON_CORRUPTION} sends in all;
+     * {@code resends[0]} says how many sends were repeated.
      */
-    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images) {
+    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images, int[] resends) {
         ImageSender sender = new ImageSender(ChunkCorruption.around(channel, Failpoints.process()), clock);
         for (int send = 1; ; send++) {
             try {
@@ -263,6 +265,7 @@ public final class MigrationRunner implements AutoCloseable {
                 boolean damaged = e.reason() == TransferRefusedException.Reason.CORRUPT_CHUNK
                         || e.reason() == TransferRefusedException.Reason.FILE_DIGEST_MISMATCH;
                 if (!damaged || send >= SENDS_ON_CORRUPTION) throw e;
+                resends[0] = send;
                 log.warn("destination refused a damaged chunk, resending from its last verified chunk migration={}"
                         + " to={} send={} reason={}", m.getId(), m.getDestination(), send, e.getMessage());
             }

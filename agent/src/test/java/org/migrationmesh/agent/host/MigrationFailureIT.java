@@ -124,7 +124,7 @@ class MigrationFailureIT {
         try {
             HostAgents.Result once = agents.agentctl("a3", "migrate", "tick1", "--to", "a2", "--watch");
             assertThat(once.exit()).as("one damaged chunk is survived: " + once.out() + once.err() + agents.logTails()).isZero();
-            assertThat(once.out()).contains("COMMITTED");
+            assertThat(once.out()).contains("COMMITTED").containsPattern("resent +1x +after the destination refused a damaged chunk");
             System.out.println("MigrationFailureIT: a1 -> a2 with one damaged chunk:\n" + once.out());
             String a1 = agents.log("a1");
             assertThat(a1).contains("failpoint transfer.corrupt-chunk").contains("refused a damaged chunk").contains("CRC32C");
