@@ -93,7 +93,7 @@ class MigrationFailureIT {
         agents.start("a3");
         long restartedAt = System.nanoTime();
         agents.await(Duration.ofSeconds(90), "a3 to remove the leftovers of " + id,
-                () -> !Files.exists(incoming) && agents.runc("a3").find("mem1").isEmpty() ? true : null);
+                () -> !Files.exists(incoming) && agents.runc("a3").find("mem1").isEmpty() && sweptLogged("a3") ? true : null);
         long cleanedMs = (System.nanoTime() - restartedAt) / 1_000_000;
         assertThat(agents.base.resolve("a3").resolve("migrations").resolve(id)).doesNotExist();
         Thread.sleep(3000); // a few reconcile periods of a3: it must still not start a copy
@@ -105,6 +105,88 @@ class MigrationFailureIT {
         assertThat(agents.holds("a3", ip)).isFalse();
         assertThat(ownerLine(agents.ps("a3", "mem1"), "mem1")).contains(" a1 ");
         assertThat(memhog(ip)[1]).isEqualTo(before[1]);
+    }
+
+    /**
+     * kill -9 of the destination while runc restores the container there: the restore goes on
+     * without its agent, so a3 ends up with a copy (and the floating IP) that the cluster never
+     * gave it, while the source aborts and restores its own. When a3 comes back it deletes that
+     * copy and drops the address: one running copy, on a1, where the cluster says.
+     */
+    @Test
+    void aDestinationKilledDuringRestoreDropsItsCopyWhenBack() throws Exception {
+        agents = new HostAgents("fk", 3);
+        agents.awaitMembers(3);
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--owner", "a1", "--ip", ip, "--workload", "memhog",
+                "--", "/bin/memhog", "300", "256", ip, "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
+        long[] before = memhog(ip);
+
+        String id = "mig-" + UUID.randomUUID().toString().substring(0, 8);
+        HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3", "--id", id);
+        assertThat(migrate.exit()).as(migrate.err()).isZero();
+        // runc writes its per-call log as the restore starts.
+        Path logs = agents.base.resolve("a3").resolve("runc-logs");
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!restoreStarted(logs)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("a3 never started a restore\n" + agents.logTails());
+            Thread.sleep(5);
+        }
+        agents.kill("a3");
+        String aborted = agents.await(Duration.ofSeconds(90), "the migration to abort", () -> {
+            String out = agents.ps("a2", "mem1");
+            return out != null && out.contains("ABORTED") ? out : null;
+        });
+        System.out.println("MigrationFailureIT: a3 killed during its restore:\n" + aborted);
+        assertThat(ownerLine(aborted, "mem1")).contains(" a1 ");
+        agents.await(Duration.ofSeconds(30), "mem1 running on a1 again", () -> agents.running("a1", "mem1") ? true : null);
+        agents.log("a1").lines().filter(l -> l.contains("migration aborted"))
+                .forEach(l -> System.out.println("MigrationFailureIT: a1: " + l));
+        agents.await(Duration.ofSeconds(30), "the orphaned restore on a3 to end",
+                () -> agents.runc("a3").find("mem1").map(st -> !st.status().equals("creating")).orElse(true) ? true : null);
+        System.out.println("MigrationFailureIT: left on the dead a3: " + agents.runc("a3").find("mem1") + ", holds "
+                + ip + ": " + agents.holds("a3", ip));
+        assertThat(agents.runc("a3").find("mem1")).as("the restore went on without its agent (what this test is about)")
+                .isPresent();
+
+        agents.start("a3");
+        long restartedAt = System.nanoTime();
+        agents.await(Duration.ofSeconds(90), "a3 to delete its copy of mem1",
+                () -> agents.runc("a3").find("mem1").isEmpty() && sweptLogged("a3") ? true : null);
+        long cleanedMs = (System.nanoTime() - restartedAt) / 1_000_000;
+        agents.await(Duration.ofSeconds(30), "a3 to drop " + ip, () -> {
+            try {
+                return agents.holds("a3", ip) ? null : true;
+            } catch (IOException e) {
+                return null;
+            }
+        });
+        System.out.println("MigrationFailureIT: a3 deleted its copy " + cleanedMs + " ms after its restart: "
+                + agents.log("a3").lines().filter(l -> l.contains("leftovers")).toList());
+        assertThat(agents.running("a1", "mem1")).isTrue();
+        assertThat(agents.holds("a1", ip)).isTrue();
+        assertThat(ownerLine(agents.ps("a3", "mem1"), "mem1")).contains(" a1 ");
+        long[] after = memhog(ip);
+        assertThat(after[1]).as("the copy on a1 is the process that was dumped").isEqualTo(before[1]);
+    }
+
+    private boolean sweptLogged(String agent) {
+        try {
+            return agents.log(agent).contains("removed leftovers of ended migrations");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static boolean restoreStarted(Path logs) {
+        if (!Files.isDirectory(logs)) return false;
+        try (Stream<Path> s = Files.list(logs)) {
+            return s.anyMatch(p -> p.getFileName().toString().startsWith("mem1-restore"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
