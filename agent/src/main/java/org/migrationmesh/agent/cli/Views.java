@@ -35,7 +35,7 @@ final class Views {
     /** A committed migration's figures, phase by phase (null until COMMIT). */
     record ReportView(String mode, List<Long> preCopyRoundBytes, long checkpointMs, long frozenMs, long imageBytes,
                       long wireBytes, long transferMs, long ipClaimMs, long restoreMs, long downtimeMs,
-                      long pagesPulledMs, long totalMs) {}
+                      long pagesPulledMs, long totalMs, int damagedChunkResends) {}
 
     record ContainerDetail(ContainerView container, MigrationView migration) {}
 
@@ -73,7 +73,7 @@ final class Views {
         var r = m.getReport();
         return new ReportView(r.getMode(), List.copyOf(r.getPreCopyRoundBytesList()), r.getCheckpointMs(), r.getFrozenMs(),
                 r.getImageBytes(), r.getWireBytes(), r.getTransferMs(), r.getIpClaimMs(), r.getRestoreMs(),
-                r.getDowntimeMs(), r.getPagesPulledMs(), r.getTotalMs());
+                r.getDowntimeMs(), r.getPagesPulledMs(), r.getTotalMs(), r.getDamagedChunkResends());
     }
 
     static String table(ClusterView v) {
@@ -116,6 +116,10 @@ final class Views {
                 r.frozenMs() > 0 ? "  (frozen " + r.frozenMs() + " ms by CRIU's count)" : ""));
         sb.append(String.format("  final image       %12s  on the wire %s, in %d ms%n", bytes(r.imageBytes()),
                 bytes(r.wireBytes()), r.transferMs()));
+        if (r.damagedChunkResends() > 0) {
+            sb.append(String.format("  resent              %9dx   after the destination refused a damaged chunk%n",
+                    r.damagedChunkResends()));
+        }
         sb.append(String.format("  IP handover         %9d ms%n", r.ipClaimMs()));
         sb.append(String.format("  restore             %9d ms%n", r.restoreMs()));
         sb.append(String.format("  downtime            %9d ms  (freeze to serving at the destination)%n", r.downtimeMs()));

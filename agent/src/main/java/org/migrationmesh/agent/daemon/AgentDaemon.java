@@ -3,6 +3,7 @@ package org.migrationmesh.agent.daemon;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.migration.MigrationLeftovers;
 import org.migrationmesh.agent.migration.MigrationPeerService;
 import org.migrationmesh.agent.migration.MigrationRunner;
 import org.migrationmesh.agent.runtime.ContainerRuntime;
@@ -15,6 +16,7 @@ import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.CommandRefusedException;
 import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.proto.cluster.Capacity;
+import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Member;
 import org.migrationmesh.proto.cluster.RefusalCode;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
@@ -52,12 +54,13 @@ public final class AgentDaemon implements AutoCloseable {
     private final ContainerHost host;
     private final MigrationRunner runner;
     private final ImageReceiver receiver;
+    private final MigrationLeftovers leftovers;
     private volatile boolean joined;
     private volatile boolean removed;
 
     private AgentDaemon(AgentConfig config, ClusterNode node, Server controlServer, ScheduledExecutorService liveness,
                         RuntimeCapabilities capabilities, CommitContact contact, ContainerHost host, MigrationRunner runner,
-                        ImageReceiver receiver) {
+                        ImageReceiver receiver, MigrationLeftovers leftovers) {
         this.config = config;
         this.node = node;
         this.controlServer = controlServer;
@@ -67,6 +70,7 @@ public final class AgentDaemon implements AutoCloseable {
         this.host = host;
         this.runner = runner;
         this.receiver = receiver;
+        this.leftovers = leftovers;
     }
 
     /** Starts the Raft peer (recovering its storage if any), the control API and the liveness loop. */
@@ -81,6 +85,7 @@ public final class AgentDaemon implements AutoCloseable {
         ContainerHost host = null;
         MigrationRunner runner = null;
         ImageReceiver receiver = null;
+        MigrationLeftovers leftovers = null;
         Server server;
         try {
             receiver = new ImageReceiver(config.dataDir().resolve("incoming").toAbsolutePath());
@@ -95,11 +100,13 @@ public final class AgentDaemon implements AutoCloseable {
                 Path migrations = config.dataDir().resolve("migrations").toAbsolutePath();
                 services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
                 runner = new MigrationRunner(config.id(), node, host, relay, migrations, clock);
+                leftovers = new MigrationLeftovers(config.id(), node, host, receiver,
+                        List.of(migrations, config.dataDir().resolve("incoming").toAbsolutePath()));
             }
             HostPort hp = HostPort.parse(config.controlAddress());
             server = RpcEndpoints.startServer(hp.host(), hp.port(), services);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(runner, host, receiver);
+            closeQuietly(leftovers, runner, host, receiver);
             node.close();
             throw e;
         }
@@ -108,7 +115,12 @@ public final class AgentDaemon implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities, contact, host, runner, receiver);
+        if (!org.migrationmesh.agent.migration.Failpoints.process().isEmpty()) {
+            log.warn("failpoints active id={} points={} (from {}): this agent injects faults on purpose", config.id(),
+                    org.migrationmesh.agent.migration.Failpoints.process(), org.migrationmesh.agent.migration.Failpoints.ENV);
+        }
+        AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities, contact, host, runner, receiver,
+                leftovers);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
         log.info("agent started id={} raft={} control={} region={} peers={} timing={} runtime={}", config.id(),
                 config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing(),
@@ -168,9 +180,11 @@ public final class AgentDaemon implements AutoCloseable {
         if (removed) return;
         try {
             if (!joined) {
-                node.submit(Commands.join(config.id(), config.raftAddress(), config.controlAddress(), config.region(),
-                        capacity(), capabilities));
+                CommandResult joinedAt = node.submit(Commands.join(config.id(), config.raftAddress(),
+                        config.controlAddress(), config.region(), capacity(), capabilities));
                 joined = true;
+                // Committed after this start: once applied here, this replica knows how migrations ended.
+                if (leftovers != null) leftovers.sweepAfterCatchUp(joinedAt.getLogIndex());
                 log.info("member joined id={} region={}", config.id(), config.region());
             } else {
                 node.submit(Commands.heartbeat(config.id()));
@@ -219,7 +233,7 @@ public final class AgentDaemon implements AutoCloseable {
     @Override
     public void close() throws IOException {
         liveness.shutdownNow();
-        closeQuietly(runner, host, receiver);
+        closeQuietly(leftovers, runner, host, receiver);
         controlServer.shutdown();
         try {
             if (!controlServer.awaitTermination(2, TimeUnit.SECONDS)) controlServer.shutdownNow();

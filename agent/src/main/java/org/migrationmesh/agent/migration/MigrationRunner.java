@@ -27,6 +27,7 @@ import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.TransferReport;
+import org.migrationmesh.transfer.TransferRefusedException;
 import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MigrationRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationRunner.class);
+    /** Sends of the final image when the destination refuses damaged chunks. */
+    static final int SENDS_ON_CORRUPTION = 3;
 
     private final String self;
     private final ClusterNode node;
@@ -160,22 +163,23 @@ public final class MigrationRunner implements AutoCloseable {
         boolean dumped = false;
         long start = System.nanoTime();
         try {
-            Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow(() ->
-                    new IllegalStateException("destination " + m.getDestination() + " is not a member"));
-            if (dest.getCapabilities().getCriuVersion().isEmpty()) {
-                throw new IllegalStateException("destination " + dest.getId() + " reported no container runtime (runc/CRIU)");
+            MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
+                    s.container(c.getId()), m.getDestination(), s::member, m.getOptions().getPostCopy(), s.clockMillis()));
+            if (!verdict.go()) throw new IllegalStateException(verdict.refusals());
+            if (!host.runtime().runc().find(c.getId()).map(x -> x.running()).orElse(false)) {
+                throw new IllegalStateException("container " + c.getId() + " is not running on " + self);
             }
-            if (m.getOptions().getPostCopy() && !dest.getCapabilities().getLazyPages()) {
-                throw new IllegalStateException("destination " + dest.getId() + " cannot restore lazily (no userfaultfd"
-                        + " for CRIU); migrate without --post-copy");
-            }
-            if (dest.getControlAddress().isEmpty()) {
-                throw new IllegalStateException("destination " + dest.getId() + " has no control address");
-            }
+            Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow();
             channel = RpcEndpoints.channel(dest.getControlAddress());
 
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
             preCopy.run();
+            if (m.getOptions().getPostCopy() && !preCopy.roundBytes().isEmpty()) {
+                // Without dirty tracking the lazy dump keeps every private page back for the page
+                // server: the restore pulls them all from here, whatever the rounds sent.
+                log.info("pre-copy before post-copy: the lazy restore will pull every page from the source anyway"
+                        + " migration={} preCopyRounds={}", m.getId(), preCopy.roundBytes().size());
+            }
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
             // RESTORE (the destination may restore once its images are complete) is committed while
@@ -206,8 +210,8 @@ public final class MigrationRunner implements AutoCloseable {
             log.info("frozen and dumped migration={} dumpMs={} ipReleaseAndUnlockMs={}", m.getId(), ms(unlockFrom - freeze),
                     ms(dumpedAt - unlockFrom));
 
-            TransferReport sent = new ImageSender(channel, clock).send(m.getId(), 1, images, TransferOptions.defaults(),
-                    TransferListener.NONE);
+            int[] resends = new int[1];
+            TransferReport sent = sendFinalImages(channel, m, images, resends);
             long sentAt = System.nanoTime();
 
             CommandResult restorePhase = committed(restoreCommitted);
@@ -232,7 +236,7 @@ public final class MigrationRunner implements AutoCloseable {
                     .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes()).setTransferMs(ms(sentAt - dumpedAt))
                     .setIpClaimMs(restored.getIpClaimMicros() / 1000).setRestoreMs(restored.getRestoreMicros() / 1000)
                     .setDowntimeMs(ms(restoredAt - freeze)).setPagesPulledMs(ms(pagesAt - restoredAt))
-                    .setTotalMs(ms(System.nanoTime() - start)).build();
+                    .setTotalMs(ms(System.nanoTime() - start)).setDamagedChunkResends(resends[0]).build();
             node.submit(Commands.commit(m.getId(), token, report));
             log.info("migration committed migration={} container={} to={} mode={} preCopyRounds={} preCopyBytes={}"
                             + " checkpointMs={} imageBytes={} wireBytes={} transferMs={} ipClaimMs={} restoreMs={}"
@@ -260,7 +264,7 @@ public final class MigrationRunner implements AutoCloseable {
 
     /** How the migration moved the memory, as the report names it. */
     static String mode(boolean preCopied, boolean postCopy) {
-        if (preCopied) return postCopy ? "pre-copy + post-copy" : "pre-copy";
+        if (preCopied) return postCopy ? "pre+post-copy" : "pre-copy";
         return postCopy ? "post-copy" : "stop-and-copy";
     }
 
@@ -274,9 +278,55 @@ public final class MigrationRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * The final image, sent and resumed by the transfer; a chunk the destination refuses as
+     * corrupt (its CRC or the file's digest did not match: damaged on the way) is sent again, from
+     * the last chunk the destination verified, up to {@value #SENDS_ON_CORRUPTION} sends in all;
+     * {@code resends[0]} says how many sends were repeated.
+     */
+    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images, int[] resends) {
+        ImageSender sender = new ImageSender(ChunkCorruption.around(channel, Failpoints.process()), clock);
+        for (int send = 1; ; send++) {
+            try {
+                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE);
+            } catch (TransferRefusedException e) {
+                boolean damaged = e.reason() == TransferRefusedException.Reason.CORRUPT_CHUNK
+                        || e.reason() == TransferRefusedException.Reason.FILE_DIGEST_MISMATCH;
+                if (!damaged || send >= SENDS_ON_CORRUPTION) throw e;
+                resends[0] = send;
+                log.warn("destination refused a damaged chunk, resending from its last verified chunk migration={}"
+                        + " to={} send={} reason={}", m.getId(), m.getDestination(), send, e.getMessage());
+            }
+        }
+    }
+
+    /** The failure as the cluster's abort reason says it: which phase, container, agents, and why. */
+    private String reasonOf(Migration m, Container c, Exception cause) {
+        MigrationPhase phase = node.read(s -> s.migration(m.getId())).map(Migration::getPhase).orElse(m.getPhase());
+        return reason(phase, c.getId(), self, m.getDestination(), cause);
+    }
+
+    /**
+     * "PHASE of container C (SOURCE -> DEST) failed: why", where why is the gRPC status a peer
+     * answered with, or the exception, plus its root cause when that adds something. Pure.
+     */
+    static String reason(MigrationPhase phase, String containerId, String source, String destination, Throwable cause) {
+        String why = cause instanceof io.grpc.StatusRuntimeException sre
+                ? sre.getStatus().getCode() + " from " + destination + ": " + sre.getStatus().getDescription()
+                : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String rootText = root instanceof io.grpc.StatusRuntimeException rs ? rs.getStatus().getDescription() : root.getMessage();
+        if (root != cause && rootText != null && !why.contains(rootText)) {
+            why += " (" + root.getClass().getSimpleName() + ": " + rootText + ")";
+        }
+        return phase + " of container " + containerId + " (" + source + " -> " + destination + ") failed: " + why;
+    }
+
     private void abort(Migration m, Container c, long token, boolean dumped, Path images, Path dir,
                        ManagedChannel channel, Exception cause) {
-        String reason = cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        long t0 = System.nanoTime();
+        String reason = reasonOf(m, c, cause);
         log.warn("migration failed, aborting migration={} container={} to={} reason={}", m.getId(), c.getId(),
                 m.getDestination(), reason);
         if (channel != null) {
@@ -302,6 +352,8 @@ public final class MigrationRunner implements AutoCloseable {
         }
         try {
             node.submit(Commands.abort(m.getId(), token, reason));
+            log.info("migration aborted migration={} container={} restoredHere={} abortMs={}", m.getId(), c.getId(),
+                    dumped, (System.nanoTime() - t0) / 1_000_000);
         } catch (RuntimeException e) {
             log.error("could not commit ABORT migration={} reason={}", m.getId(), e.getMessage());
         }

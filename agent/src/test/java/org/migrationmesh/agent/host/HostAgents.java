@@ -37,11 +37,19 @@ final class HostAgents implements AutoCloseable {
     final String cluster = "it-" + UUID.randomUUID().toString().substring(0, 8);
     private final Map<String, SimulatedNetwork.Host> hostOf = new LinkedHashMap<>();
     private final Map<String, Process> processes = new LinkedHashMap<>();
+    /** Extra environment per agent (e.g. MM_FAILPOINTS), kept for restarts. */
+    private final Map<String, Map<String, String>> envOf;
     private final CommandRunner runner = new ProcessCommandRunner();
 
     record Result(int exit, String out, String err) {}
 
     HostAgents(String tag, int n) throws IOException {
+        this(tag, n, Map.of());
+    }
+
+    /** {@code env}: extra environment variables of some agents, by agent id. */
+    HostAgents(String tag, int n, Map<String, Map<String, String>> env) throws IOException {
+        envOf = Map.copyOf(env);
         net = SimulatedNetwork.create(tag);
         try {
             base = Files.createDirectories(Path.of("/var/tmp", net.prefix()));
@@ -82,8 +90,10 @@ final class HostAgents implements AutoCloseable {
         cmd.addAll(TEST_JVM);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.migrationmesh.agent.AgentMain",
                 "--config", base.resolve(id + ".json").toString()));
-        processes.put(id, new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve(id + ".log").toFile())).start());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve(id + ".log").toFile()));
+        pb.environment().putAll(envOf.getOrDefault(id, Map.of()));
+        processes.put(id, pb.start());
     }
 
     /** kill -9 of one agent. */
@@ -134,6 +144,38 @@ final class HostAgents implements AutoCloseable {
         }
     }
 
+    /** Waits until {@code n} members have joined with a container runtime. */
+    void awaitMembers(int n) throws InterruptedException {
+        await(Duration.ofSeconds(90), n + " members with a runtime", () -> {
+            try {
+                Result r = agentctl("a1", "members");
+                return r.exit() == 0 && r.out().split("criu 4", -1).length == n + 1 ? r : null;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+    }
+
+    /** What `agentctl ps CONTAINER` prints, asked of {@code peer}; null if it failed. */
+    String ps(String peer, String container) {
+        try {
+            Result r = agentctl(peer, "ps", container);
+            return r.exit() == 0 ? r.out() : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** The agent's log so far. */
+    String log(String agent) throws IOException {
+        return Files.readString(base.resolve(agent + ".log"));
+    }
+
+    /** Whether {@code ip} is on {@code agent}'s interface. */
+    boolean holds(String agent, String ip) throws IOException {
+        return inHost(agent, "ip", "-o", "addr", "show", "dev", "eth0").stdout().contains(ip + "/");
+    }
+
     String logTails() {
         StringBuilder sb = new StringBuilder();
         for (String id : hostOf.keySet()) {
@@ -172,6 +214,16 @@ final class HostAgents implements AutoCloseable {
         }
         net.close();
         for (String id : hostOf.keySet()) Cgroups.removeTree("/migration-mesh/" + cluster + "-" + id);
+        String keep = System.getProperty("hostagents.keepLogs");
+        if (keep != null && base != null) {
+            // -Dhostagents.keepLogs=DIR: the agents' logs outlive the run, for a failure's post-mortem.
+            try (var logs = Files.newDirectoryStream(base, "*.log")) {
+                Path to = Files.createDirectories(Path.of(keep, net.prefix()));
+                for (Path l : logs) Files.copy(l, to.resolve(l.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
         try {
             if (base != null) Images.delete(base);
         } catch (IOException ignored) {

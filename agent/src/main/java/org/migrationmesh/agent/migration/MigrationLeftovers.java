@@ -1,0 +1,175 @@
+package org.migrationmesh.agent.migration;
+
+import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.runtime.ContainerState;
+import org.migrationmesh.agent.runtime.Images;
+import org.migrationmesh.cluster.ClusterNode;
+import org.migrationmesh.cluster.MeshStateMachine;
+import org.migrationmesh.proto.cluster.Command;
+import org.migrationmesh.proto.cluster.CommandResult;
+import org.migrationmesh.proto.cluster.Container;
+import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.proto.cluster.MigrationOutcome;
+import org.migrationmesh.proto.cluster.MigrationPhase;
+import org.migrationmesh.transfer.ImageReceiver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+
+/**
+ * Removes what migrations that ended (or were cut short by a crash of this agent) left on this
+ * host: their working and received-image directories, and a copy of a container that the
+ * cluster says another agent owns (a restore that went ahead on this destination while its
+ * migration aborted). It sweeps once the agent has caught up with the cluster after start-up
+ * ({@link #sweepAfterCatchUp}) and again whenever a migration from or to this agent ends.
+ */
+public final class MigrationLeftovers implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MigrationLeftovers.class);
+
+    /** What to remove; pure result of {@link #plan}. */
+    public record Plan(List<String> migrationDirs, List<String> foreignContainers, boolean liftNetworkLock) {
+        public boolean isEmpty() {
+            return migrationDirs.isEmpty() && foreignContainers.isEmpty() && !liftNetworkLock;
+        }
+    }
+
+    private final String self;
+    private final ClusterNode node;
+    private final ContainerHost host;
+    private final ImageReceiver receiver;
+    private final List<Path> dirRoots;
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "migration-leftovers");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean caughtUp;
+    private final MeshStateMachine.AppliedListener listener = new MeshStateMachine.AppliedListener() {
+        @Override
+        public void onApplied(long index, Command command, CommandResult result) {
+            if (!caughtUp || !result.getApplied()) return;
+            String ended = command.hasAbortMigration() ? command.getAbortMigration().getMigrationId()
+                    : command.hasAdvanceMigration() && command.getAdvanceMigration().getPhase() == MigrationPhase.COMMIT
+                    ? command.getAdvanceMigration().getMigrationId() : null;
+            if (ended == null) return;
+            boolean involved = node.read(s -> s.migration(ended)
+                    .map(m -> m.getSource().equals(self) || m.getDestination().equals(self)).orElse(false));
+            if (involved) worker.execute(MigrationLeftovers.this::sweepQuietly);
+        }
+
+        @Override
+        public void onReset(long index) {
+            if (caughtUp) worker.execute(MigrationLeftovers.this::sweepQuietly);
+        }
+    };
+
+    /**
+     * @param dirRoots directories whose children are named by migration id (this agent's
+     *                 migration work directories and its received images)
+     */
+    public MigrationLeftovers(String self, ClusterNode node, ContainerHost host, ImageReceiver receiver, List<Path> dirRoots) {
+        this.self = self;
+        this.node = node;
+        this.host = host;
+        this.receiver = receiver;
+        this.dirRoots = List.copyOf(dirRoots);
+        node.stateMachine().addListener(listener);
+    }
+
+    /**
+     * Which leftovers to remove. Pure. A directory goes when the cluster knows its migration and
+     * that migration is no longer pending (a directory named otherwise is not a migration's, and
+     * stays). A container goes when the cluster gives it to another agent and no migration
+     * moves it: this copy is the one that lost. CRIU's network lock goes with them when this agent
+     * has no migration pending (a failed restore or a dump cut short leaves it in the namespace).
+     */
+    public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
+                            Collection<String> localDirs, Collection<ContainerState> local) {
+        Set<String> dirs = new TreeSet<>();
+        for (String d : localDirs) {
+            Migration m = migrations.get(d);
+            if (m != null && m.getOutcome() != MigrationOutcome.OUTCOME_PENDING) dirs.add(d);
+        }
+        List<String> foreign = new ArrayList<>();
+        for (ContainerState s : local) {
+            Container c = containers.get(s.id());
+            if (c != null && !c.getOwner().equals(self) && c.getMigrationId().isEmpty()) foreign.add(s.id());
+        }
+        boolean pendingHere = migrations.values().stream().anyMatch(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
+                && (m.getSource().equals(self) || m.getDestination().equals(self)));
+        boolean lift = !pendingHere && (!dirs.isEmpty() || !foreign.isEmpty());
+        return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift);
+    }
+
+    /**
+     * Sweeps once this agent's replica has applied {@code index} (an entry it committed after
+     * starting, so its view of migrations and owners is current), then on every migration's end.
+     */
+    public void sweepAfterCatchUp(long index) {
+        worker.execute(() -> {
+            if (!node.awaitApplied(index, java.time.Duration.ofSeconds(30))) {
+                log.warn("replica has not applied index {} in 30 s; sweeping leftovers with what it has", index);
+            }
+            caughtUp = true;
+            sweepQuietly();
+        });
+    }
+
+    private void sweepQuietly() {
+        try {
+            sweep();
+        } catch (RuntimeException e) {
+            log.warn("could not remove the leftovers of ended migrations agent={} reason={}", self, e.getMessage());
+        }
+    }
+
+    private void sweep() {
+        List<String> localDirs = new ArrayList<>();
+        for (Path root : dirRoots) {
+            if (!Files.isDirectory(root)) continue;
+            try (Stream<Path> children = Files.list(root)) {
+                children.filter(Files::isDirectory).forEach(p -> localDirs.add(p.getFileName().toString()));
+            } catch (IOException e) {
+                log.warn("cannot list {}: {}", root, e.toString());
+            }
+        }
+        List<ContainerState> local = host.runtime().runc().list();
+        Plan plan = node.read(s -> plan(self, s.migrations(), s.containers(), localDirs, local));
+        if (plan.isEmpty()) return;
+        for (String id : plan.foreignContainers()) {
+            host.runtime().runc().delete(id, true);
+            log.warn("deleted a copy of container {} left by a migration: the cluster gives it to another agent", id);
+        }
+        for (String id : plan.migrationDirs()) {
+            receiver.discard(id);
+            for (Path root : dirRoots) {
+                try {
+                    Images.delete(root.resolve(id));
+                } catch (IOException e) {
+                    log.warn("could not remove {}: {}", root.resolve(id), e.toString());
+                }
+            }
+        }
+        List<String> lifted = plan.liftNetworkLock() ? host.runtime().networkLock().remove(host.settings().netns()) : List.of();
+        log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={}", self,
+                plan.migrationDirs(), plan.foreignContainers(), lifted);
+    }
+
+    @Override
+    public void close() {
+        node.stateMachine().removeListener(listener);
+        worker.shutdownNow();
+    }
+}

@@ -1,0 +1,55 @@
+package org.migrationmesh.agent.migration;
+
+import org.junit.jupiter.api.Test;
+import org.migrationmesh.agent.runtime.ContainerState;
+import org.migrationmesh.proto.cluster.Container;
+import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.proto.cluster.MigrationOutcome;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MigrationLeftoversTest {
+    private static Migration migration(String id, String from, String to, MigrationOutcome outcome) {
+        return Migration.newBuilder().setId(id).setContainerId("c-" + id).setSource(from).setDestination(to)
+                .setOutcome(outcome).build();
+    }
+
+    private static ContainerState runningHere(String id) {
+        return new ContainerState(id, 42, "running", Path.of("/b", id));
+    }
+
+    @Test
+    void dirsOfEndedMigrationsGoOthersStay() {
+        Map<String, Migration> ms = Map.of(
+                "m-aborted", migration("m-aborted", "a1", "a3", MigrationOutcome.ABORTED),
+                "m-done", migration("m-done", "a1", "a3", MigrationOutcome.COMMITTED),
+                "m-now", migration("m-now", "a2", "a1", MigrationOutcome.OUTCOME_PENDING));
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", ms, Map.of(),
+                List.of("m-aborted", "m-done", "m-now", ".content", "bundle-x"), List.of());
+        assertThat(p.migrationDirs()).containsExactly("m-aborted", "m-done");
+        assertThat(p.liftNetworkLock()).as("no migration of a3 pending").isTrue();
+    }
+
+    @Test
+    void aCopyOwnedElsewhereGoesUnlessAMigrationMovesIt() {
+        Map<String, Container> cs = Map.of(
+                "lost", Container.newBuilder().setId("lost").setOwner("a1").build(),
+                "mine", Container.newBuilder().setId("mine").setOwner("a3").build(),
+                "moving", Container.newBuilder().setId("moving").setOwner("a1").setMigrationId("m-now").build());
+        Map<String, Migration> ms = Map.of("m-now", migration("m-now", "a1", "a3", MigrationOutcome.OUTCOME_PENDING));
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", ms, cs, List.of(),
+                List.of(runningHere("lost"), runningHere("mine"), runningHere("moving"), runningHere("not-the-clusters")));
+        assertThat(p.foreignContainers()).containsExactly("lost");
+        assertThat(p.liftNetworkLock()).as("a migration to a3 is pending: its restore may hold the lock").isFalse();
+    }
+
+    @Test
+    void nothingLeftNothingDone() {
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", Map.of(), Map.of(), List.of(".content"), List.of());
+        assertThat(p.isEmpty()).isTrue();
+    }
+}
