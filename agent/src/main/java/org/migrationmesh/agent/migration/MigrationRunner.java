@@ -171,6 +171,9 @@ public final class MigrationRunner implements AutoCloseable {
             }
             Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow();
             channel = RpcEndpoints.channel(dest.getControlAddress());
+            // Connect now: on a WAN the TCP and HTTP/2 handshakes are two round trips that would
+            // otherwise fall inside the freeze of a stop-and-copy migration.
+            channel.getState(true);
 
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
             preCopy.run();

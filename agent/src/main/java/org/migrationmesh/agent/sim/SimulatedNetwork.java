@@ -110,6 +110,9 @@ public final class SimulatedNetwork implements AutoCloseable {
         ip(ns, "addr", "add", address + "/24", "dev", "eth0");
         ip(ns, "link", "set", "eth0", "up");
         ip(ns, "link", "set", "lo", "up");
+        // As a WAN host should be tuned: a connection that paused (the agents' between pre-copy and
+        // the final round, a game's) keeps its congestion window instead of starting slow again.
+        sysctl(ns, "net.ipv4.tcp_slow_start_after_idle=0");
         if (!regions.isEmpty()) {
             offloadsOff(ns, "eth0");
             offloadsOff(bridgeNamespace, peer);
@@ -287,6 +290,12 @@ public final class SimulatedNetwork implements AutoCloseable {
         CommandRunner.Execution ex = runner.run(Command.of(TIMEOUT, argv));
         if (!ex.succeeded()) throw new IOException(String.join(" ", argv) + ": " + ex.stderr().strip()
                 + " (is ethtool installed? run scripts/setup-host.sh)");
+    }
+
+    private void sysctl(String ns, String setting) throws IOException {
+        List<String> argv = List.of("ip", "netns", "exec", ns, "sysctl", "-q", "-w", setting);
+        CommandRunner.Execution ex = runner.run(Command.of(TIMEOUT, argv));
+        if (!ex.succeeded()) throw new IOException(String.join(" ", argv) + ": " + ex.stderr().strip());
     }
 
     private void tc(String ns, String... args) throws IOException {
