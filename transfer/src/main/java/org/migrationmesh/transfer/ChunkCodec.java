@@ -86,6 +86,22 @@ public final class ChunkCodec {
         return n <= len * WORTH ? new Payload(Codec.CODEC_ZSTD, UnsafeByteOperations.unsafeWrap(dst, 0, (int) n)) : null;
     }
 
+    /**
+     * The payload's decoded bytes when only a bound is known (e.g. page digests): a compressed
+     * payload must declare its size, and no more than {@code most} bytes.
+     */
+    public static byte[] decodeUpTo(Codec codec, ByteString payload, int most) {
+        if (codec == Codec.CODEC_ZSTD) {
+            long declared = Zstd.getFrameContentSize(payload.toByteArray());
+            if (declared < 0 || declared > most) {
+                throw new BadChunkException("compressed payload declares " + declared + " bytes, at most " + most + " expected");
+            }
+            return decodePayload(codec, payload, (int) declared);
+        }
+        if (payload.size() > most) throw new BadChunkException("payload " + payload.size() + " bytes, at most " + most + " expected");
+        return decodePayload(codec, payload, payload.size());
+    }
+
     /** The payload's decoded bytes, which must be exactly {@code expected} long. */
     public static byte[] decodePayload(Codec codec, ByteString payload, int expected) {
         switch (codec) {

@@ -80,8 +80,15 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         unary(out, req.getMigrationId(), req.getRound(), () -> {
             ReceiveSession s = existing(req.getMigrationId(), req.getRound()).session(req.getRound());
             synchronized (s) {
-                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(),
-                        req.getDigests().toByteArray());
+                byte[] digests;
+                try {
+                    long most = 8L * Math.max(0, (long) req.getTotalPages() - req.getFirstPage());
+                    digests = ChunkCodec.decodeUpTo(req.getCodec(), req.getDigests(), (int) Math.min(most, Integer.MAX_VALUE));
+                } catch (ChunkCodec.BadChunkException e) {
+                    throw new TransferRefusedException(req.getMigrationId(), req.getRound(),
+                            TransferRefusedException.Reason.BAD_MANIFEST, null, "page digests: " + e.getMessage(), e);
+                }
+                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(), digests);
                 PagesNeeded.Builder b = PagesNeeded.newBuilder();
                 need.ifPresent(n -> b.setPages(req.getTotalPages())
                         .setNeedBitmap(com.google.protobuf.ByteString.copyFrom(n.toByteArray())));
@@ -156,9 +163,12 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             public void onNext(LivePages lp) {
                 if (failed) return;
                 try {
-                    byte[] bytes = lp.getPages().toByteArray();
-                    if (bytes.length != lp.getVaddrsCount() * PageHash.PAGE_SIZE) {
-                        throw new IllegalArgumentException(bytes.length + " bytes for " + lp.getVaddrsCount() + " pages");
+                    byte[] bytes;
+                    try {
+                        bytes = ChunkCodec.decodePayload(lp.getCodec(), lp.getPages(), lp.getVaddrsCount() * PageHash.PAGE_SIZE);
+                    } catch (ChunkCodec.BadChunkException e) {
+                        throw new IllegalArgumentException("live pages of " + lp.getSpace() + " for " + lp.getVaddrsCount()
+                                + " pages: " + e.getMessage(), e);
                     }
                     PageStore store = migration(lp.getMigrationId()).store();
                     for (int i = 0; i < lp.getVaddrsCount(); i++) {

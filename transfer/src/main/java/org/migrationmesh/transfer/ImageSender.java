@@ -114,23 +114,30 @@ public final class ImageSender {
      * Sends pages read from the running process ahead of the final dump: page i is
      * {@code pages[i*4096 ..]} at {@code vaddrs[i]} of address space {@code space} (the pid in the
      * image). The receiver's {@link PageStore} keeps them, so the next round need not send them
-     * again if they did not change. Returns the number of pages the receiver took.
+     * again if they did not change. Each message is compressed where that pays off (options'
+     * compress). Returns the pages the receiver took and the bytes of the messages sent.
      */
-    public long sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
+    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
             throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
         }
         int perMessage = options.chunkBytes() / PageHash.PAGE_SIZE;
         FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
         try {
+            long wire = 0;
             for (int first = 0; first < vaddrs.length; first += perMessage) {
                 int n = Math.min(perMessage, vaddrs.length - first);
+                ChunkCodec.Payload p = ChunkCodec.encode(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE,
+                        options.compress());
                 LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
-                        .setPages(ByteString.copyFrom(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE));
+                        .setCodec(p.codec()).setPages(p.bytes());
                 for (int i = first; i < first + n; i++) b.addVaddrs(vaddrs[i]);
-                upload.send(b.build());
+                LivePages message = b.build();
+                wire += message.getSerializedSize();
+                upload.send(message);
             }
-            return upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS).getPages();
+            long taken = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS).getPages();
+            return new LivePagesSent(taken, wire);
         } catch (StatusRuntimeException e) {
             throw new TransferException(migrationId, 0, "live pages of " + space + " not taken: " + e.getStatus(), e);
         } catch (Throwable t) {
@@ -138,6 +145,9 @@ public final class ImageSender {
             throw rethrown(migrationId, 0, "live pages of " + space + " not sent", t);
         }
     }
+
+    /** What {@link #sendLivePages} sent: pages the receiver took, bytes of the messages on the wire. */
+    public record LivePagesSent(long pages, long wireBytes) {}
 
     /** Unchecked failures as they are (gRPC status ones are retried or mapped by the caller); the rest wrapped. */
     private static RuntimeException rethrown(String migrationId, int round, String what, Throwable t) {
@@ -266,8 +276,10 @@ public final class ImageSender {
                 int n = Math.min(digestsPerMessage, digests.length - first);
                 ByteBuffer bytes = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
                 bytes.asLongBuffer().put(digests, first, n);
+                ChunkCodec.Payload encoded = ChunkCodec.encodeOwned(bytes.array(), n * 8, options.compress());
                 PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
-                        .setFirstPage(first).setTotalPages(digests.length).setDigests(ByteString.copyFrom(bytes.array())).build();
+                        .setFirstPage(first).setTotalPages(digests.length).setCodec(encoded.codec())
+                        .setDigests(encoded.bytes()).build();
                 Instant asked = clock.instant();
                 PagesNeeded answer = deadline(options).planPages(req);
                 tally.planned(Duration.between(asked, clock.instant()));

@@ -88,6 +88,19 @@ class ChunkCodecTest {
     }
 
     @Test
+    void digestsDecodeWithinTheirBoundOnly() {
+        byte[] zeros = new byte[8 * 1000];
+        ChunkCodec.Payload p = ChunkCodec.encode(zeros, 0, zeros.length, true);
+        assertThat(p.codec()).isEqualTo(Codec.CODEC_ZSTD);
+        assertThat(ChunkCodec.decodeUpTo(p.codec(), p.bytes(), 8000)).isEqualTo(zeros);
+        // A small payload that inflates beyond what the file can have is refused before it is inflated.
+        assertThatThrownBy(() -> ChunkCodec.decodeUpTo(p.codec(), p.bytes(), 7999))
+                .isInstanceOf(ChunkCodec.BadChunkException.class).hasMessageContaining("at most 7999");
+        assertThatThrownBy(() -> ChunkCodec.decodeUpTo(Codec.CODEC_NONE, ByteString.copyFrom(zeros), 8))
+                .isInstanceOf(ChunkCodec.BadChunkException.class);
+    }
+
+    @Test
     void compressesOnlyWhereItPays() {
         byte[] text = "abcabcabc ".repeat(1000).getBytes();
         byte[] noise = new byte[10000];

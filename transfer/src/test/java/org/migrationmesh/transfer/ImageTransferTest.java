@@ -104,7 +104,7 @@ class ImageTransferTest {
         first64[5 * 4096] ^= 1; // page 5 changed after it was read live: must still be sent
         ImageSender sender = h.sender();
         TransferOptions small = new TransferOptions(16 * 4096, true, true, 1, java.time.Duration.ofSeconds(30));
-        assertThat(sender.sendLivePages(migration, "1", vaddrs, first64, small)).isEqualTo(64);
+        assertThat(sender.sendLivePages(migration, "1", vaddrs, first64, small).pages()).isEqualTo(64);
         TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
         TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
         // pages 0..63 minus page 5 (stale) minus the 10 zero pages 10..19 (zero beats held)

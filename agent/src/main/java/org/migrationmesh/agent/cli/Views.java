@@ -110,7 +110,8 @@ final class Views {
     static String table(ReportView r) {
         StringBuilder sb = new StringBuilder("report (" + r.mode() + "):\n");
         for (int i = 0; i < r.preCopyRoundBytes().size(); i++) {
-            sb.append(String.format("  pre-copy round %-4d %12s%n", i + 1, bytes(r.preCopyRoundBytes().get(i))));
+            sb.append(String.format("  pre-copy round %-4d %12s  on the wire, the container running%n", i + 1,
+                    bytes(r.preCopyRoundBytes().get(i))));
         }
         sb.append(String.format("  checkpoint          %9d ms%s%n", r.checkpointMs(),
                 r.frozenMs() > 0 ? "  (frozen " + r.frozenMs() + " ms by CRIU's count)" : ""));

@@ -69,12 +69,12 @@ final class PreCopyRounds {
         }
     }
 
-    /** Bytes each round sent, in order. */
+    /** Bytes each round put on the wire (compressed pages and their addresses), in order. */
     List<Long> roundBytes() {
         return roundBytes;
     }
 
-    /** One round over every process of the container; returns {bytes sent, pages sent}. */
+    /** One round over every process of the container; returns {bytes on the wire, pages sent}. */
     private long[] round() throws IOException {
         long bytes = 0;
         long pages = 0;
@@ -123,9 +123,8 @@ final class PreCopyRounds {
         void flush() {
             if (n == 0) return;
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
-            sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload,
-                    TransferOptions.defaults());
-            bytes += (long) n * LiveMemory.PAGE_SIZE;
+            bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload,
+                    TransferOptions.defaults()).wireBytes();
             pages += n;
             n = 0;
             data.clear();

@@ -29,8 +29,8 @@ public final class AgentProcesses implements AutoCloseable {
     public static final int RAFT_PORT = 7000;
     public static final int CONTROL_PORT = 7100;
 
-    private final SimulatedNetwork net;
     private final Path base;
+    private final Map<String, Map<String, String>> envOf;
     private final String cluster = "mm-" + UUID.randomUUID().toString().substring(0, 8);
     private final List<String> jvm;
     private final Map<String, SimulatedNetwork.Host> hostOf = new LinkedHashMap<>();
@@ -44,11 +44,17 @@ public final class AgentProcesses implements AutoCloseable {
      * {@code base} and starts them. {@code raftRttMillis} is the worst round trip between two
      * of them (null: the default), {@code jvm} the agents' JVM options.
      */
-    public AgentProcesses(SimulatedNetwork net, Path base, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis,
-                          long heartbeatMillis, List<String> jvm) throws IOException {
-        this.net = net;
+    public AgentProcesses(Path base, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis, long heartbeatMillis,
+                          List<String> jvm) throws IOException {
+        this(base, hosts, raftRttMillis, heartbeatMillis, jvm, Map.of());
+    }
+
+    /** As above, with extra environment variables for some agents (e.g. MM_FAILPOINTS), by agent id. */
+    public AgentProcesses(Path base, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis, long heartbeatMillis,
+                          List<String> jvm, Map<String, Map<String, String>> env) throws IOException {
         this.base = base;
         this.jvm = List.copyOf(jvm);
+        this.envOf = Map.copyOf(env);
         try {
             Files.createDirectories(base);
             List<AgentConfig.PeerConfig> peers = new ArrayList<>();
@@ -103,8 +109,10 @@ public final class AgentProcesses implements AutoCloseable {
         cmd.addAll(jvm);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.migrationmesh.agent.AgentMain",
                 "--config", base.resolve(id + ".json").toString()));
-        processes.put(id, new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log(id).toFile())).start());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log(id).toFile()));
+        pb.environment().putAll(envOf.getOrDefault(id, Map.of()));
+        processes.put(id, pb.start());
     }
 
     /** kill -9 of one agent. */

@@ -62,7 +62,7 @@ public final class World implements AutoCloseable {
         client = net.addHost("client");
         double worst = 0;
         for (Site a : siteList) for (Site b : siteList) worst = Math.max(worst, Site.roundTripMs(a, b));
-        agents = new AgentProcesses(net, work.resolve("agents"), hosts, Math.max(20, (long) Math.ceil(worst * 1.2)), 500,
+        agents = new AgentProcesses(work.resolve("agents"), hosts, Math.max(20, (long) Math.ceil(worst * 1.2)), 500,
                 agentJvm);
     }
 
