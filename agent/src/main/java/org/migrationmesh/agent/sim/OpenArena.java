@@ -34,7 +34,7 @@ public final class OpenArena {
     public static void ensureRootfs() throws IOException, InterruptedException {
         Path stamp = ROOTFS.resolveSibling(ROOTFS.getFileName() + ".stamp");
         if (!Files.exists(stamp)) {
-            Path script = repoFile("scripts/build-openarena-rootfs.sh");
+            Path script = Repository.file("scripts/build-openarena-rootfs.sh");
             System.out.println("[openarena] no " + stamp + ": running " + script);
             Process p = new ProcessBuilder("bash", script.toString()).inheritIO().start();
             if (p.waitFor() != 0) throw new IllegalStateException(script + " failed (exit " + p.exitValue() + "); the rootfs is needed");
@@ -101,14 +101,5 @@ public final class OpenArena {
         return Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status")).stream()
                 .filter(l -> l.startsWith("VmRSS:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst()
                 .orElse(-1);
-    }
-
-    /** {@code relative} in the repository (tests run in the agent module's directory). */
-    static Path repoFile(String relative) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.exists(d.resolve(relative))) return d.resolve(relative);
-        }
-        throw new IllegalStateException("no " + relative + " above " + Path.of("").toAbsolutePath()
-                + "; run from the repository");
     }
 }

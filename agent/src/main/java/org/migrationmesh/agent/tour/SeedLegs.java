@@ -6,6 +6,7 @@ import org.migrationmesh.agent.runtime.CommandRunner;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.agent.runtime.RuncConfig;
+import org.migrationmesh.agent.sim.Repository;
 import org.migrationmesh.agent.sim.SimulatedNetwork;
 
 import java.io.IOException;
@@ -40,11 +41,9 @@ final class SeedLegs implements AutoCloseable {
     private String at;
 
     SeedLegs(World world, GameServer server, Path script, String container, String site) throws IOException {
-        if (!Files.isRegularFile(script)) {
-            throw new IllegalArgumentException("the seed's method " + script + " is not there; run from the repository");
-        }
         this.world = world;
-        this.script = script.toAbsolutePath();
+        this.script = script.isAbsolute() ? script : Repository.file(script.toString());
+        if (!Files.isRegularFile(this.script)) throw new IllegalArgumentException("the seed's method " + script + " is not there");
         this.server = server;
         this.container = container;
         this.ip = world.net().newFloatingAddress();
