@@ -210,8 +210,9 @@ public final class MigrationRunner implements AutoCloseable {
             long unlockFrom = System.nanoTime();
             host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
-            log.info("frozen and dumped migration={} dumpMs={} ipReleaseAndUnlockMs={}", m.getId(), ms(unlockFrom - freeze),
-                    ms(dumpedAt - unlockFrom));
+            log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={} ipReleaseAndUnlockMs={}",
+                    m.getId(), ms(unlockFrom - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
+                    dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000, ms(dumpedAt - unlockFrom));
 
             int[] resends = new int[1];
             TransferReport sent = sendFinalImages(channel, m, images, resends);
