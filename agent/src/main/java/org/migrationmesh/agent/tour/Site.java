@@ -32,6 +32,18 @@ public record Site(String name, double delayMs, int rateMbit) {
             new Site("montreal", 45, 100),
             new Site("singapore", 80, 50));
 
+    /**
+     * The seed's sites as a world of {@code kind}: "shaped" (regions with their latency and
+     * bandwidth) or "loopback" (every site local, no latency, no shaping).
+     */
+    public static List<Site> world(String kind) {
+        return switch (kind) {
+            case "shaped" -> SEED_WORLD;
+            case "loopback" -> SEED_WORLD.stream().map(s -> new Site(s.name(), 0, 0)).toList();
+            default -> throw new IllegalArgumentException("a world is shaped or loopback, not '" + kind + "'");
+        };
+    }
+
     /** Round trip between two sites, as the relays make it (twice each one-way delay). */
     public static double roundTripMs(Site a, Site b) {
         return a.name.equals(b.name) ? 0 : 2 * (a.delayMs + b.delayMs);

@@ -63,11 +63,7 @@ public final class TourBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Leg> tour = legs == null ? Leg.SEED_TOUR : Leg.parseAll(legs);
-        List<Site> sites = switch (worldKind) {
-            case "shaped" -> Site.SEED_WORLD;
-            case "loopback" -> Site.SEED_WORLD.stream().map(s -> new Site(s.name(), 0, 0)).toList();
-            default -> throw new CommandLine.ParameterException(new CommandLine(this), "--world: shaped or loopback, not " + worldKind);
-        };
+        List<Site> sites = Site.world(worldKind);
         String home = sites.get(0).name();
         List<LegResult> results = new ArrayList<>();
         long started = System.nanoTime();

@@ -29,6 +29,10 @@ public final class WorldTour implements Callable<Integer> {
             + " Default: strasbourg:pre,montreal:pre,singapore:pre+post,strasbourg:pre+post")
     List<String> legs;
 
+    @Option(names = "--world", defaultValue = "shaped", description = "shaped (regions with latency and bandwidth) or"
+            + " loopback (every site local). Default: ${DEFAULT-VALUE}")
+    String worldKind;
+
     @Option(names = "--interval-ms", defaultValue = "20", description = "Prober's request interval. Default: ${DEFAULT-VALUE}")
     int intervalMs;
 
@@ -44,7 +48,7 @@ public final class WorldTour implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Leg> tour = legs == null ? Leg.SEED_TOUR : Leg.parseAll(legs);
-        List<Site> sites = Site.SEED_WORLD;
+        List<Site> sites = Site.world(worldKind);
         long started = System.nanoTime();
         server.prepare();
         try (World world = World.start(sites, workRoot, agentJvm(), out)) {
