@@ -215,7 +215,13 @@ public final class MigrationRunner implements AutoCloseable {
                     dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000, ms(dumpedAt - unlockFrom));
 
             int[] resends = new int[1];
-            TransferReport sent = sendFinalImages(channel, m, images, resends);
+            TransferReport sent;
+            try {
+                sent = sendFinalImages(channel, m, images, resends);
+            } catch (RuntimeException e) {
+                // The cluster may already say RESTORE (committed meanwhile); the final images are FREEZE's.
+                throw new StepFailed(MigrationPhase.FREEZE, e);
+            }
             long sentAt = System.nanoTime();
 
             CommandResult restorePhase = committed(restoreCommitted);
@@ -304,8 +310,19 @@ public final class MigrationRunner implements AutoCloseable {
         }
     }
 
+    /** A failure of a step that belongs to another phase than the one the cluster shows. */
+    private static final class StepFailed extends RuntimeException {
+        final MigrationPhase phase;
+
+        StepFailed(MigrationPhase phase, RuntimeException cause) {
+            super(cause.getMessage(), cause);
+            this.phase = phase;
+        }
+    }
+
     /** The failure as the cluster's abort reason says it: which phase, container, agents, and why. */
     private String reasonOf(Migration m, Container c, Exception cause) {
+        if (cause instanceof StepFailed f) return reason(f.phase, c.getId(), self, m.getDestination(), (Exception) f.getCause());
         MigrationPhase phase = node.read(s -> s.migration(m.getId())).map(Migration::getPhase).orElse(m.getPhase());
         return reason(phase, c.getId(), self, m.getDestination(), cause);
     }
