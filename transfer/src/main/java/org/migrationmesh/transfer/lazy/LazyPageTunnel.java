@@ -70,6 +70,18 @@ public final class LazyPageTunnel implements AutoCloseable {
         return connections.stream().mapToLong(RelayLink::bytesFromPeer).sum();
     }
 
+    /** Pages of the daemon's requests answered from pages the source pushed ahead (no round trip). */
+    public long pagesAnsweredLocally() {
+        return connections.stream().filter(c -> c instanceof AnsweringConnection)
+                .mapToLong(c -> ((AnsweringConnection) c).pagesLocalAndForwarded()[0]).sum();
+    }
+
+    /** Pages of the daemon's requests that the source's page server answered over the link. */
+    public long pagesForwarded() {
+        return connections.stream().filter(c -> c instanceof AnsweringConnection)
+                .mapToLong(c -> ((AnsweringConnection) c).pagesLocalAndForwarded()[1]).sum();
+    }
+
     /** The first error of any relay call (e.g. the source knows no such migration), if any. */
     public Throwable failure() {
         return failure.get();
