@@ -140,17 +140,19 @@ class LazyRestoreIT {
     /**
      * Post-copy over a WAN: host a sits in a region 40 ms (one way) and a 50 Mbit/s uplink away
      * from host b (80 ms round trip), and the relay's gRPC crosses that link. The same workload
-     * (memhog, 24 MB, dirtying 100 random pages a second, so it faults on pages not there yet)
+     * (memhog, 12 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
+     * on pages not there yet)
      * is moved twice: through a plain byte relay (the daemon asks for every page over the link)
      * and with pushed pages. Prints the time until every page arrived and the longest stall a
      * client saw (a UDP probe every 10 ms, answered by the workload's loop).
      */
     @Test
     void overAWanLinkPushedPagesCutThePullTimeAndTheStalls() throws Exception {
+        int mb = Integer.getInteger("lazy.wan.mb", 12);
         try (WanHosts w = new WanHosts()) {
-            Pull plain = w.migrate("plain", 0);
-            Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES);
-            System.out.printf("lazy-wan rtt=80ms rate=50Mbit memhog=24MB: plain relay: all pages %d ms, longest stall %d ms;"
+            Pull plain = w.migrate("plain", 0, mb);
+            Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES, mb);
+            System.out.printf("lazy-wan rtt=80ms rate=50Mbit memhog=" + mb + "MB: plain relay: all pages %d ms, longest stall %d ms;"
                             + " pushed pages: all pages %d ms, longest stall %d ms (%d pages answered locally, %d over the link);"
                             + " ratio pull %.2f, stall %.2f%n",
                     plain.allPagesMs, plain.maxStallMs, pushed.allPagesMs, pushed.maxStallMs, pushed.local, pushed.forwarded,
@@ -222,14 +224,14 @@ class LazyRestoreIT {
             assertThat(line).as("forwarder in " + host.name() + " " + listen + " -> " + connect).isEqualTo("ready");
         }
 
-        Pull migrate(String tag, long cacheBytes) throws Exception {
+        Pull migrate(String tag, long cacheBytes, int mb) throws Exception {
             SimulatedNetwork.Host from = net.addHost("x" + tag, far);
             SimulatedNetwork.Host to = net.addHost("y" + tag);
             String ip = net.newFloatingAddress();
             net.addAddress(from, ip);
             String id = tag + "-" + net.prefix();
             String migration = "wan-" + tag;
-            List<String> args = List.of("/bin/memhog", "24", "100", ip, "7001");
+            List<String> args = List.of("/bin/memhog", Integer.toString(mb), "100", ip, "7001");
             Path bundleA = Workloads.bundle(dir.resolve("bundles/a/" + id), "memhog",
                     BundleSpec.of(args, from.netnsPath(), cgroupParent + "/a/" + id));
             runcA.run(id, bundleA);

@@ -46,7 +46,11 @@ final class DaemonAnswers {
         this.cache = cache;
     }
 
+    /** @throws IllegalStateException for a command the lazy-pages daemon never sends (its answer's size is unknown) */
     Decision onDaemonRequest(PageServerIov iov) {
+        if (!iov.isGet() && !iov.isClose()) {
+            throw new IllegalStateException("the lazy-pages daemon sent " + iov + ", neither PS_IOV_GET nor PS_IOV_CLOSE");
+        }
         if (iov.isGet()) {
             byte[] pages = cache.take(iov.dstId(), iov.vaddr(), iov.nrPages());
             if (pages != null) {

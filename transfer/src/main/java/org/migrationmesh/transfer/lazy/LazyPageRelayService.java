@@ -49,7 +49,8 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
         }
     }
 
-    private record PageSource(InetSocketAddress pageServer, Path imageDir) {
+    /** A registered page server and, if pushes are wanted, the lazy pages it serves. */
+    private record PageSource(InetSocketAddress pageServer, LazyRanges lazy) {
     }
 
     public LazyPageRelayService() {
@@ -67,11 +68,22 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
 
     /**
      * Like {@link #register(String, InetSocketAddress)}, and pushes the lazy pages listed in the
-     * pagemaps of {@code imageDir} (the lazy checkpoint's image directory, read when a relay
-     * call opens: the images must be written by then) to destinations that accept them.
+     * pagemaps of {@code imageDir} (the lazy checkpoint's image directory, read now: its images
+     * must be written) to destinations that accept them.
+     *
+     * @throws IllegalArgumentException if the pagemaps cannot be read or parsed
      */
     public AutoCloseable register(String migrationId, InetSocketAddress pageServer, Path imageDir) {
-        PageSource source = new PageSource(pageServer, imageDir);
+        LazyRanges lazy = null;
+        if (imageDir != null) {
+            try {
+                lazy = LazyRanges.fromImages(imageDir);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("migration " + migrationId + ": cannot list the lazy pages of the checkpoint in "
+                        + imageDir + ": " + e.getMessage(), e);
+            }
+        }
+        PageSource source = new PageSource(pageServer, lazy);
         if (pageServers.putIfAbsent(migrationId, source) != null) {
             throw new IllegalStateException("migration " + migrationId + " already has a page server registered");
         }
@@ -113,16 +125,7 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
                     return;
                 }
                 InetSocketAddress target = source.pageServer();
-                LazyRanges lazy = null;
-                if (source.imageDir() != null && frame.getOpen().getAcceptsPushedPages()) {
-                    try {
-                        lazy = LazyRanges.fromImages(source.imageDir());
-                    } catch (RuntimeException e) {
-                        out.onError(Status.INTERNAL.withDescription("migration '" + id + "': cannot list the lazy pages in "
-                                + source.imageDir() + ": " + e.getMessage()).withCause(e).asRuntimeException());
-                        return;
-                    }
-                }
+                LazyRanges lazy = source.lazy() != null && frame.getOpen().getAcceptsPushedPages() ? source.lazy().copy() : null;
                 Socket socket = new Socket();
                 try {
                     socket.setTcpNoDelay(true);

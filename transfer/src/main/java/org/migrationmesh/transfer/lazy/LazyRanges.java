@@ -103,6 +103,14 @@ final class LazyRanges {
         return PageServerIov.get(pid, start, (end - start) / PageServerIov.PAGE_SIZE);
     }
 
+    /** An independent copy. */
+    LazyRanges copy() {
+        LazyRanges c = new LazyRanges();
+        byPid.forEach((pid, m) -> c.byPid.put(pid, new TreeMap<>(m)));
+        c.pages = pages;
+        return c;
+    }
+
     long pages() {
         return pages;
     }

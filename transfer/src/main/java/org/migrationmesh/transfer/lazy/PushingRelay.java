@@ -1,6 +1,7 @@
 package org.migrationmesh.transfer.lazy;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.CallStreamObserver;
 import org.migrationmesh.proto.lazypages.PushedPages;
 import org.migrationmesh.proto.lazypages.RelayEnd;
@@ -37,7 +38,6 @@ final class PushingRelay implements RelayLink {
     private final IovSplitter splitter = new IovSplitter();
     private final AtomicBoolean finished = new AtomicBoolean();
     private final AtomicLong bytesIn = new AtomicLong();
-    private final AtomicLong bytesOut = new AtomicLong();
     private volatile boolean outputDone;
     private volatile boolean inputDone;
     private boolean pageServerOutputShut;
@@ -132,7 +132,7 @@ final class PushingRelay implements RelayLink {
                     synchronized (lock) {
                         planner.onCloseAnswer();
                     }
-                    send(RelayFrame.newBuilder().setData(ByteString.copyFrom(status)).build(), status.length);
+                    send(RelayFrame.newBuilder().setData(ByteString.copyFrom(status)).build());
                     continue;
                 }
                 head[0] = (byte) first;
@@ -148,13 +148,13 @@ final class PushingRelay implements RelayLink {
                     byte[] pages = new byte[Math.toIntExact(h.bytes())];
                     in.readFully(pages);
                     send(RelayFrame.newBuilder().setPushed(PushedPages.newBuilder().setDstId(h.dstId()).setVaddr(h.vaddr())
-                            .setPages(ByteString.copyFrom(pages))).build(), pages.length);
+                            .setPages(UnsafeByteOperations.unsafeWrap(pages))).build());
                     synchronized (lock) {
                         askForPushes();
                     }
                 }
             }
-            send(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build(), 0);
+            send(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
             log.debug("lazy relay: page server done migration={} pushed={} bytes left-to-push={} pages",
                     migrationId, planner.pushedBytes(), planner.pagesLeftToPush());
             outputDone = true;
@@ -182,18 +182,17 @@ final class PushingRelay implements RelayLink {
             in.readFully(buf, filled, n);
             filled += n;
             left -= n;
-            send(RelayFrame.newBuilder().setData(ByteString.copyFrom(buf, 0, filled)).build(), filled);
+            send(RelayFrame.newBuilder().setData(ByteString.copyFrom(buf, 0, filled)).build());
             if (left == 0) return;
             filled = 0;
         }
     }
 
-    private void send(RelayFrame frame, int bytes) throws InterruptedException, IOException {
+    private void send(RelayFrame frame) throws InterruptedException, IOException {
         if (!gate.awaitReady()) throw new IOException("the relay call closed");
         synchronized (out) {
             out.onNext(frame);
         }
-        bytesOut.addAndGet(bytes);
     }
 
     @Override

@@ -117,6 +117,13 @@ class DaemonAnswersTest {
     }
 
     @Test
+    void commandsTheDaemonNeverSendsAreRefused() {
+        DaemonAnswers a = new DaemonAnswers(new PageCache(0));
+        assertThatThrownBy(() -> a.onDaemonRequest(new PageServerIov(PageServerIov.PS_IOV_ADD_F, 0, 1, 0, 1)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("neither PS_IOV_GET nor PS_IOV_CLOSE");
+    }
+
+    @Test
     void theCacheKeepsNoMoreThanItsBudget() {
         PageCache cache = new PageCache(3 * P);
         cache.put(1, 0, ByteString.copyFrom(pages(1, 0, 5)));

@@ -155,6 +155,15 @@ class PushingRelayTest {
     }
 
     @Test
+    void anUnreadablePagemapIsRefusedAtRegistration() throws Exception {
+        java.nio.file.Files.write(images.resolve("pagemap-3.img"), new byte[] {1, 2, 3});
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.register("bad", pageServer.address(), images))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("migration bad").hasMessageContaining(images.toString());
+        assertThat(service.pageServer("bad")).isEmpty();
+    }
+
+    @Test
     void aDestinationThatRefusesPushesGetsAPlainRelay() throws Exception {
         try (AutoCloseable reg = service.register("m", pageServer.address(), images);
              LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m", 0);
