@@ -138,8 +138,9 @@ class LazyRestoreIT {
     }
 
     /**
-     * Post-copy over a WAN: host a sits in a region 40 ms (one way) and a 50 Mbit/s uplink away
-     * from host b (80 ms round trip), and the relay's gRPC crosses that link. The same workload
+     * Post-copy over a WAN: host a sits in a region 40 ms (one way; {@code -Dlazy.wan.delay}) and
+     * a 50 Mbit/s uplink ({@code -Dlazy.wan.rate}) away from host b (80 ms round trip), and the
+     * relay's gRPC crosses that link. The same workload
      * (memhog, 12 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
      * on pages not there yet)
      * is moved twice: through a plain byte relay (the daemon asks for every page over the link)
@@ -149,10 +150,12 @@ class LazyRestoreIT {
     @Test
     void overAWanLinkPushedPagesCutThePullTimeAndTheStalls() throws Exception {
         int mb = Integer.getInteger("lazy.wan.mb", 12);
-        try (WanHosts w = new WanHosts()) {
+        int delayMs = Integer.getInteger("lazy.wan.delay", 40);
+        int rateMbit = Integer.getInteger("lazy.wan.rate", 50);
+        try (WanHosts w = new WanHosts(delayMs, rateMbit)) {
             Pull plain = w.migrate("plain", 0, mb);
             Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES, mb);
-            System.out.printf("lazy-wan rtt=80ms rate=50Mbit memhog=" + mb + "MB: plain relay: all pages %d ms, longest stall %d ms;"
+            System.out.printf("lazy-wan rtt=" + 2 * delayMs + "ms rate=" + rateMbit + "Mbit memhog=" + mb + "MB: plain relay: all pages %d ms, longest stall %d ms;"
                             + " pushed pages: all pages %d ms, longest stall %d ms (%d pages answered locally, %d over the link);"
                             + " ratio pull %.2f, stall %.2f%n",
                     plain.allPagesMs, plain.maxStallMs, pushed.allPagesMs, pushed.maxStallMs, pushed.local, pushed.forwarded,
@@ -187,10 +190,10 @@ class LazyRestoreIT {
         private final List<AutoCloseable> closing = new ArrayList<>();
         private final ManagedChannel channel;
 
-        WanHosts() throws Exception {
+        WanHosts(int delayMs, int rateMbit) throws Exception {
             net = SimulatedNetwork.create("lw");
             try {
-                far = net.addRegion("far", 40, 50);
+                far = net.addRegion("far", delayMs, rateMbit);
                 a = net.addHost("a", far);
                 b = net.addHost("b");
                 client = net.addHost("c");

@@ -164,6 +164,21 @@ class PushingRelayTest {
     }
 
     @Test
+    void aSourceThatDoesNotPushIsReadByTheAnsweringDestination() throws Exception {
+        try (AutoCloseable reg = service.register("m", pageServer.address());
+             LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m");
+             Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
+            s.setSoTimeout(10_000);
+            assertThat(ask(s, List.of(PageServerIov.get(1, 0x400000L + 60 * P, 8), PageServerIov.get(7, 0x7f0000000000L, 1))))
+                    .as("4 pages up to the page server's buffer end, then 1").hasSize(5);
+            assertThat(pageServer.requests).as("no pushes").hasSize(2);
+            assertThat(tunnel.pagesForwarded()).isEqualTo(5);
+            closeLikeTheDaemon(s);
+            assertThat(tunnel.failure()).isNull();
+        }
+    }
+
+    @Test
     void aDestinationThatRefusesPushesGetsAPlainRelay() throws Exception {
         try (AutoCloseable reg = service.register("m", pageServer.address(), images);
              LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m", 0);
