@@ -106,11 +106,13 @@ class LazyRestoreIT {
         ManagedChannel channel = RpcEndpoints.channel("127.0.0.1:" + server.getPort());
         int pagePort = LazyCheckpoint.freePageServerPort();
         Path images = fx.dir.resolve("images-src");
+        AutoCloseable registration = null;
         try (LazyCheckpoint lazy = fx.runcA.startLazyCheckpoint(id,
                 CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")).withTcpEstablished(false), "127.0.0.1:" + pagePort);
-             AutoCloseable registration = relay.register("mig-1", new InetSocketAddress("127.0.0.1", pagePort), images);
              LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "mig-1")) {
             lazy.awaitImagesWritten(Duration.ofSeconds(60));
+            // registered once the images are written: the relay lists the lazy pages from them
+            registration = relay.register("mig-1", new InetSocketAddress("127.0.0.1", pagePort), images);
             String dumped = memoryDigest(fx.runcA.state(id).pid(), 32L << 20);
             Path destImages = Images.copy(images, fx.dir.resolve("images-dst"));
             Path work = fx.dir.resolve("work-dst");
@@ -131,6 +133,7 @@ class LazyRestoreIT {
             assertThat(memoryDigest(fx.runcB.state(id).pid(), 32L << 20))
                     .as("the restored memory is the dumped memory, byte for byte").isEqualTo(dumped);
         } finally {
+            if (registration != null) registration.close();
             channel.shutdownNow();
             server.shutdownNow();
         }
@@ -242,9 +245,9 @@ class LazyRestoreIT {
             Path images = dir.resolve("images-src-" + tag);
             try (LazyCheckpoint lazy = runcA.startLazyCheckpoint(id,
                     CheckpointOptions.stopAndCopy(images, dir.resolve("work-src-" + tag)), "127.0.0.1:" + pagePort);
-                 AutoCloseable registration = relay.register(migration, new InetSocketAddress("127.0.0.1", pagePort), images);
                  LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), migration, cacheBytes)) {
                 lazy.awaitImagesWritten(Duration.ofSeconds(60));
+                closing.add(relay.register(migration, new InetSocketAddress("127.0.0.1", pagePort), images));
                 Path destImages = Images.copy(images, dir.resolve("images-dst-" + tag));
                 Path work = dir.resolve("work-dst-" + tag);
                 net.removeAddress(from, ip);

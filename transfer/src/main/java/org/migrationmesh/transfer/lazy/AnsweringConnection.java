@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The destination's side of a relay call with pushes: the lazy-pages daemon's connection,
  * answered from the pages the source pushed where possible ({@link DaemonAnswers}), its other
- * requests forwarded to the source. Every pushed frame is acknowledged once stored.
+ * requests forwarded to the source. Pushed frames are acknowledged once stored, while the
+ * cache is below three quarters of its budget; beyond, acknowledgements wait until the daemon
+ * has taken pages out, which stops the source's pushes (its window fills) instead of sending
+ * pages the cache would have to refuse.
  */
 final class AnsweringConnection implements RelayLink {
     private static final Logger log = LoggerFactory.getLogger(AnsweringConnection.class);
@@ -38,6 +41,8 @@ final class AnsweringConnection implements RelayLink {
     private final OutputStream toDaemon;
     private final AtomicBoolean finished = new AtomicBoolean();
     private final AtomicLong bytesIn = new AtomicLong();
+    private final long ackBelow;
+    private long ackOwed; // guarded by lock
     private volatile boolean outputDone;
     private volatile boolean inputDone;
 
@@ -48,6 +53,7 @@ final class AnsweringConnection implements RelayLink {
         this.out = out;
         this.gate = gate;
         this.cache = new PageCache(cacheBudget);
+        this.ackBelow = cacheBudget - cacheBudget / 4;
         this.answers = new DaemonAnswers(cache);
         this.toDaemon = new BufferedOutputStream(daemon.getOutputStream(), 1 << 16);
     }
@@ -66,19 +72,23 @@ final class AnsweringConnection implements RelayLink {
                 case DATA -> {
                     byte[] b = frame.getData().toByteArray();
                     bytesIn.addAndGet(b.length);
+                    long ack;
                     synchronized (lock) {
                         writeToDaemon(answers.onForwardedAnswerBytes(b, 0, b.length));
+                        ack = ackDue();
                     }
+                    sendAck(ack);
                 }
                 case PUSHED -> {
                     PushedPages p = frame.getPushed();
                     bytesIn.addAndGet(p.getPages().size());
+                    long ack;
                     synchronized (lock) {
                         cache.put(p.getDstId(), p.getVaddr(), p.getPages());
+                        ackOwed += p.getPages().size();
+                        ack = ackDue();
                     }
-                    synchronized (out) {
-                        out.onNext(RelayFrame.newBuilder().setAcked(PushedAck.newBuilder().setBytes(p.getPages().size())).build());
-                    }
+                    sendAck(ack);
                 }
                 case END -> {
                     if (!frame.getEnd().getError().isEmpty()) {
@@ -99,6 +109,21 @@ final class AnsweringConnection implements RelayLink {
         }
     }
 
+    /** The acknowledgement to send now, if the cache has room; caller holds {@code lock}. */
+    private long ackDue() {
+        if (ackOwed == 0 || cache.bytes() >= ackBelow) return 0;
+        long a = ackOwed;
+        ackOwed = 0;
+        return a;
+    }
+
+    private void sendAck(long bytes) {
+        if (bytes == 0) return;
+        synchronized (out) {
+            out.onNext(RelayFrame.newBuilder().setAcked(PushedAck.newBuilder().setBytes(bytes)).build());
+        }
+    }
+
     /** Caller holds {@code lock}. */
     private void writeToDaemon(List<byte[]> chunks) throws IOException {
         if (chunks.isEmpty()) return;
@@ -113,13 +138,16 @@ final class AnsweringConnection implements RelayLink {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 List<PageServerIov> forward = new ArrayList<>();
+                long ack;
                 synchronized (lock) {
                     for (PageServerIov iov : splitter.feed(buf, 0, n)) {
                         DaemonAnswers.Decision d = answers.onDaemonRequest(iov);
                         writeToDaemon(d.toDaemon());
                         if (d.forward() != null) forward.add(d.forward());
                     }
+                    ack = ackDue();
                 }
+                sendAck(ack);
                 if (forward.isEmpty()) continue;
                 ByteString.Output bytes = ByteString.newOutput(forward.size() * PageServerIov.SIZE);
                 for (PageServerIov iov : forward) bytes.write(iov.encode());

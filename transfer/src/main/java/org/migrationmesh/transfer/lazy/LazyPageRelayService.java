@@ -41,8 +41,8 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
         public static final PushSettings DEFAULT = new PushSettings(256 << 10, 1 << 20, 2);
 
         public PushSettings {
-            if (chunkBytes < 4096 || chunkBytes % 4096 != 0) {
-                throw new IllegalArgumentException("push chunk must be a positive number of 4 KiB pages, got " + chunkBytes);
+            if (chunkBytes < 4096 || chunkBytes % 4096 != 0 || chunkBytes > 4 << 20) {
+                throw new IllegalArgumentException("push chunk must be 1 to 1024 pages of 4 KiB, got " + chunkBytes + " bytes");
             }
             if (windowBytes < chunkBytes) throw new IllegalArgumentException("push window " + windowBytes + " < chunk " + chunkBytes);
             if (maxOutstanding < 1) throw new IllegalArgumentException("max outstanding pushes must be >= 1, got " + maxOutstanding);

@@ -27,6 +27,8 @@ public final class LazyPageTunnel implements AutoCloseable {
     private final ServerSocket listener;
     /** Pushed pages kept for the daemon at most, per connection. */
     public static final long DEFAULT_CACHE_BYTES = 256L << 20;
+    /** The least cache that still holds a few windows of pushed pages. */
+    public static final long MIN_CACHE_BYTES = 8L << 20;
     private final long cacheBytes;
     private final List<RelayLink> connections = new CopyOnWriteArrayList<>();
     private final List<ClientCallStreamObserver<RelayFrame>> calls = new CopyOnWriteArrayList<>();
@@ -51,7 +53,10 @@ public final class LazyPageTunnel implements AutoCloseable {
      */
     public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId, long cacheBytes)
             throws IOException {
-        if (cacheBytes < 0) throw new IllegalArgumentException("negative cache size " + cacheBytes + " for migration " + migrationId);
+        if (cacheBytes < 0 || (cacheBytes > 0 && cacheBytes < MIN_CACHE_BYTES)) {
+            throw new IllegalArgumentException("pushed-page cache of migration " + migrationId + " must be 0 (no pushes) or at least "
+                    + MIN_CACHE_BYTES + " bytes, got " + cacheBytes);
+        }
         ServerSocket listener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
         LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener, cacheBytes);
         Thread accept = new Thread(t::acceptLoop, "lazy-tunnel-" + migrationId);

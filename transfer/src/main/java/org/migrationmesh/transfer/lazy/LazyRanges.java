@@ -23,14 +23,20 @@ final class LazyRanges {
     private final NavigableMap<Long, NavigableMap<Long, Long>> byPid = new TreeMap<>();
     private long pages;
 
-    /** The entries flagged PE_LAZY of every {@code pagemap-PID.img} in {@code imageDir}. */
+    /**
+     * The entries flagged PE_LAZY of every {@code pagemap-PID.img} in {@code imageDir}.
+     *
+     * @throws IllegalArgumentException if there is no such file (images not written yet?) or one does not parse
+     */
     static LazyRanges fromImages(Path imageDir) {
         LazyRanges r = new LazyRanges();
+        int pagemaps = 0;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(imageDir, "pagemap-*.img")) {
             for (Path f : files) {
                 Matcher m = PAGEMAP.matcher(f.getFileName().toString());
                 if (!m.matches()) continue; // pagemap-shmem-*: not served lazily
                 long pid = Long.parseLong(m.group(1));
+                pagemaps++;
                 for (PagemapImage.Entry e : PagemapImage.parse(Files.readAllBytes(f)).entries()) {
                     if (e.flags() >= 0 && (e.flags() & PagemapImage.PE_LAZY) != 0) {
                         r.add(pid, e.vaddr(), e.vaddr() + e.nrPages() * PageServerIov.PAGE_SIZE);
@@ -40,6 +46,7 @@ final class LazyRanges {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the lazy pagemaps in " + imageDir, e);
         }
+        if (pagemaps == 0) throw new IllegalArgumentException("no pagemap-PID.img in " + imageDir + " (checkpoint images not written yet?)");
         return r;
     }
 

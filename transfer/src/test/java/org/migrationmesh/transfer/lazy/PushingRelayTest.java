@@ -155,7 +155,51 @@ class PushingRelayTest {
     }
 
     @Test
-    void anUnreadablePagemapIsRefusedAtRegistration() throws Exception {
+    void aFullCacheHoldsThePushesBackUntilTheDaemonTakesPages(@TempDir Path bigImages) throws Exception {
+        long start = 0x10000000L;
+        Map<Long, long[]> big = Map.of(5L, new long[] {start, 4096}); // 16 MiB
+        try (ScriptedPageServer ps = new ScriptedPageServer(big, 256)) {
+            ps.writePagemaps(bigImages);
+            try (AutoCloseable reg = service.register("big", ps.address(), bigImages);
+                 LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "big", LazyPageTunnel.MIN_CACHE_BYTES);
+                 Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
+                s.setSoTimeout(10_000);
+                long held = settled(tunnel);
+                // acknowledgements stop at 3/4 of the 8 MiB; at most the source's window (64 pages) more arrives
+                assertThat(held).isBetween(6L << 20, (6L << 20) + 64L * P);
+                Set<List<Long>> got = new HashSet<>();
+                for (long a = start; a < start + 4096L * P; a += 64L * P) {
+                    long next = a;
+                    while (next < a + 64L * P) { // a cached run may end before the request does, as a page server's may
+                        Set<List<Long>> g = ask(s, List.of(PageServerIov.get(5, next, (a + 64L * P - next) / P)));
+                        got.addAll(g);
+                        next += (long) g.size() * P;
+                    }
+                }
+                assertThat(got).hasSize(4096);
+                assertThat(tunnel.bytesFromSource()).as("pushes resumed once the daemon took pages").isGreaterThan(held + (1 << 20));
+                closeLikeTheDaemon(s);
+                assertThat(ps.failure.get()).isNull();
+                assertThat(tunnel.failure()).isNull();
+            }
+        }
+    }
+
+    /** Waits until the bytes from the source stop growing for 300 ms; returns them. */
+    private static long settled(LazyPageTunnel tunnel) throws InterruptedException {
+        long last = -1;
+        while (true) {
+            Thread.sleep(300);
+            long now = tunnel.bytesFromSource();
+            if (now == last) return now;
+            last = now;
+        }
+    }
+
+    @Test
+    void anUnreadablePagemapIsRefusedAtRegistration(@TempDir Path empty) throws Exception {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.register("early", pageServer.address(), empty))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not written yet");
         java.nio.file.Files.write(images.resolve("pagemap-3.img"), new byte[] {1, 2, 3});
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.register("bad", pageServer.address(), images))
                 .isInstanceOf(IllegalArgumentException.class)
