@@ -147,8 +147,8 @@ class LazyRestoreIT {
      * (memhog, 12 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
      * on pages not there yet)
      * is moved twice: through a plain byte relay (the daemon asks for every page over the link)
-     * and with pushed pages. Prints the time until every page arrived and the longest stall a
-     * client saw (a UDP probe every 10 ms, answered by the workload's loop).
+     * and with pushed pages. Prints the time until every page arrived, the longest stall a client
+     * saw and the time lost to stalls (a UDP probe every 10 ms, answered by the workload's loop).
      */
     @Test
     void overAWanLinkPushedPagesCutThePullTimeAndTheStalls() throws Exception {
@@ -158,17 +158,19 @@ class LazyRestoreIT {
         try (WanHosts w = new WanHosts(delayMs, rateMbit)) {
             Pull plain = w.migrate("plain", 0, mb);
             Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES, mb);
-            System.out.printf("lazy-wan rtt=" + 2 * delayMs + "ms rate=" + rateMbit + "Mbit memhog=" + mb + "MB: plain relay: all pages %d ms, longest stall %d ms;"
-                            + " pushed pages: all pages %d ms, longest stall %d ms (%d pages answered locally, %d over the link);"
-                            + " ratio pull %.2f, stall %.2f%n",
-                    plain.allPagesMs, plain.maxStallMs, pushed.allPagesMs, pushed.maxStallMs, pushed.local, pushed.forwarded,
-                    (double) pushed.allPagesMs / plain.allPagesMs, (double) pushed.maxStallMs / Math.max(1, plain.maxStallMs));
+            System.out.printf("lazy-wan rtt=" + 2 * delayMs + "ms rate=" + rateMbit + "Mbit memhog=" + mb + "MB:"
+                            + " plain relay: all pages %d ms, longest stall %d ms, stalled %d ms;"
+                            + " pushed pages: all pages %d ms, longest stall %d ms, stalled %d ms"
+                            + " (%d pages answered locally, %d over the link); ratio pull %.2f, longest stall %.2f, stalled %.2f%n",
+                    plain.allPagesMs, plain.maxStallMs, plain.stalledMs, pushed.allPagesMs, pushed.maxStallMs, pushed.stalledMs,
+                    pushed.local, pushed.forwarded, (double) pushed.allPagesMs / plain.allPagesMs,
+                    (double) pushed.maxStallMs / Math.max(1, plain.maxStallMs), (double) pushed.stalledMs / Math.max(1, plain.stalledMs));
             assertThat(plain.local).isZero();
             assertThat(pushed.local).as("pushed pages answered the daemon").isPositive();
         }
     }
 
-    private record Pull(long allPagesMs, long maxStallMs, long local, long forwarded) {
+    private record Pull(long allPagesMs, long maxStallMs, long stalledMs, long local, long forwarded) {
     }
 
     /**
@@ -267,7 +269,8 @@ class LazyRestoreIT {
                     assertThat(moved.complete()).as(tag + ": every page transferred: " + moved).isTrue();
                     probe.terminate();
                     assertThat(probe.awaitEnd(Duration.ofSeconds(10))).isTrue();
-                    pull = new Pull(allPagesMs, maxGap(probe.lines()), tunnel.pagesAnsweredLocally(), tunnel.pagesForwarded());
+                    long[] gaps = gaps(probe.lines());
+                    pull = new Pull(allPagesMs, gaps[0], gaps[1], tunnel.pagesAnsweredLocally(), tunnel.pagesForwarded());
                 }
                 lazy.awaitCompletion(Duration.ofSeconds(60));
                 assertThat(tunnel.failure()).as(tag).isNull();
@@ -282,19 +285,27 @@ class LazyRestoreIT {
             return Files.exists(p) ? p : Workloads.extract("mmprobe", p);
         }
 
-        /** The longest time between two replies (from the lines "T rounds ..." of mmprobe udp). */
-        private static long maxGap(List<String> lines) {
+        /**
+         * From the lines "T seq N rounds ..." of mmprobe udp (a datagram every 10 ms): the longest
+         * time between two replies, and the time lost to stalls (gaps over 50 ms, less the 10 ms
+         * a reply is due anyway).
+         */
+        private static long[] gaps(List<String> lines) {
             long last = -1;
             long max = 0;
+            long stalled = 0;
             for (String l : lines) {
                 String[] f = l.split(" ", 2);
                 if (f.length < 2 || !f[1].contains(" rounds ")) continue;
                 long t = Long.parseLong(f[0]);
-                if (last >= 0) max = Math.max(max, t - last);
+                if (last >= 0) {
+                    max = Math.max(max, t - last);
+                    if (t - last > 50) stalled += t - last - 10;
+                }
                 last = t;
             }
             assertThat(last).as("the workload answered the probe: " + CheckpointRestoreIT.tail(lines)).isNotNegative();
-            return max;
+            return new long[] {max, stalled};
         }
 
         @Override
