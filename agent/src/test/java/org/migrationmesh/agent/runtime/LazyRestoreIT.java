@@ -143,7 +143,8 @@ class LazyRestoreIT {
     /**
      * Post-copy over a WAN: host a sits in a region 40 ms (one way; {@code -Dlazy.wan.delay}) and
      * a 50 Mbit/s uplink ({@code -Dlazy.wan.rate}) away from host b (80 ms round trip), and the
-     * relay's gRPC crosses that link. The same workload
+     * relay's gRPC crosses that link ({@code -Dlazy.wan.window} sets the push window in KiB,
+     * {@code -Dlazy.wan.plain=false} skips the plain run). The same workload
      * (memhog, 12 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
      * on pages not there yet)
      * is moved twice: through a plain byte relay (the daemon asks for every page over the link)
@@ -155,11 +156,21 @@ class LazyRestoreIT {
         int mb = Integer.getInteger("lazy.wan.mb", 12);
         int delayMs = Integer.getInteger("lazy.wan.delay", 40);
         int rateMbit = Integer.getInteger("lazy.wan.rate", 50);
-        try (WanHosts w = new WanHosts(delayMs, rateMbit)) {
+        long windowKiB = Long.getLong("lazy.wan.window", LazyPageRelayService.PushSettings.DEFAULT.windowBytes() >> 10);
+        LazyPageRelayService.PushSettings push = new LazyPageRelayService.PushSettings(
+                LazyPageRelayService.PushSettings.DEFAULT.chunkBytes(), windowKiB << 10, LazyPageRelayService.PushSettings.DEFAULT.maxOutstanding());
+        try (WanHosts w = new WanHosts(delayMs, rateMbit, push)) {
+            String link = "lazy-wan rtt=" + 2 * delayMs + "ms rate=" + rateMbit + "Mbit memhog=" + mb + "MB window=" + windowKiB + "KiB:";
+            if (!Boolean.parseBoolean(System.getProperty("lazy.wan.plain", "true"))) {
+                Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES, mb);
+                System.out.printf(link + " pushed pages: all pages %d ms, longest stall %d ms, stalled %d ms (%d pages answered locally,"
+                        + " %d over the link)%n", pushed.allPagesMs, pushed.maxStallMs, pushed.stalledMs, pushed.local, pushed.forwarded);
+                assertThat(pushed.local).as("pushed pages answered the daemon").isPositive();
+                return;
+            }
             Pull plain = w.migrate("plain", 0, mb);
             Pull pushed = w.migrate("pushed", LazyPageTunnel.DEFAULT_CACHE_BYTES, mb);
-            System.out.printf("lazy-wan rtt=" + 2 * delayMs + "ms rate=" + rateMbit + "Mbit memhog=" + mb + "MB:"
-                            + " plain relay: all pages %d ms, longest stall %d ms, stalled %d ms;"
+            System.out.printf(link + " plain relay: all pages %d ms, longest stall %d ms, stalled %d ms;"
                             + " pushed pages: all pages %d ms, longest stall %d ms, stalled %d ms"
                             + " (%d pages answered locally, %d over the link); ratio pull %.2f, longest stall %.2f, stalled %.2f%n",
                     plain.allPagesMs, plain.maxStallMs, plain.stalledMs, pushed.allPagesMs, pushed.maxStallMs, pushed.stalledMs,
@@ -191,11 +202,12 @@ class LazyRestoreIT {
         private final Runc runcB;
         private final CommandRunner runner = new ProcessCommandRunner();
         private final Criu criu = new Criu(Criu.DEFAULT_BINARY, runner);
-        private final LazyPageRelayService relay = new LazyPageRelayService();
+        private final LazyPageRelayService relay;
         private final List<AutoCloseable> closing = new ArrayList<>();
         private final ManagedChannel channel;
 
-        WanHosts(int delayMs, int rateMbit) throws Exception {
+        WanHosts(int delayMs, int rateMbit, LazyPageRelayService.PushSettings push) throws Exception {
+            relay = new LazyPageRelayService(push);
             net = SimulatedNetwork.create("lw");
             try {
                 far = net.addRegion("far", delayMs, rateMbit);
