@@ -145,7 +145,7 @@ class LazyRestoreIT {
      * a 50 Mbit/s uplink ({@code -Dlazy.wan.rate}) away from host b (80 ms round trip), and the
      * relay's gRPC crosses that link ({@code -Dlazy.wan.window} sets the push window in KiB,
      * {@code -Dlazy.wan.plain=false} skips the plain run). The same workload
-     * (memhog, 12 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
+     * (memhog, 8 MB or {@code -Dlazy.wan.mb}, dirtying 100 random pages a second, so it faults
      * on pages not there yet)
      * is moved twice: through a plain byte relay (the daemon asks for every page over the link)
      * and with pushed pages. Prints the time until every page arrived, the longest stall a client
@@ -153,7 +153,7 @@ class LazyRestoreIT {
      */
     @Test
     void overAWanLinkPushedPagesCutThePullTimeAndTheStalls() throws Exception {
-        int mb = Integer.getInteger("lazy.wan.mb", 12);
+        int mb = Integer.getInteger("lazy.wan.mb", 8);
         int delayMs = Integer.getInteger("lazy.wan.delay", 40);
         int rateMbit = Integer.getInteger("lazy.wan.rate", 50);
         long windowKiB = Long.getLong("lazy.wan.window", LazyPageRelayService.PushSettings.DEFAULT.windowBytes() >> 10);
