@@ -7,6 +7,7 @@ import org.migrationmesh.proto.lazypages.RelayFrame;
 import org.migrationmesh.proto.lazypages.RelayOpen;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -16,26 +17,48 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The destination agent's side of post-copy: a loopback port for {@code criu lazy-pages
- * --port}, each connection to it carried over a relay call to the source agent.
+ * --port}, each connection to it carried over a relay call to the source agent. By default it
+ * accepts pages the source pushes ahead of the daemon's requests and answers the daemon from
+ * them (see {@link LazyPageRelayService}); a source that does not push is relayed as is.
  */
 public final class LazyPageTunnel implements AutoCloseable {
     private final String migrationId;
     private final LazyPageRelayGrpc.LazyPageRelayStub stub;
     private final ServerSocket listener;
-    private final List<RelayConnection> connections = new CopyOnWriteArrayList<>();
+    /** Pushed pages kept for the daemon at most, per connection. */
+    public static final long DEFAULT_CACHE_BYTES = 256L << 20;
+    /** The least cache that still holds a few windows of pushed pages. */
+    public static final long MIN_CACHE_BYTES = 8L << 20;
+    private final long cacheBytes;
+    private final List<RelayLink> connections = new CopyOnWriteArrayList<>();
     private final List<ClientCallStreamObserver<RelayFrame>> calls = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener) {
+    private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener, long cacheBytes) {
         this.migrationId = migrationId;
+        this.cacheBytes = cacheBytes;
         this.stub = stub;
         this.listener = listener;
     }
 
     /** Listens on a free loopback port and relays every connection to the source agent behind {@code stub}. */
     public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId) throws IOException {
+        return open(stub, migrationId, DEFAULT_CACHE_BYTES);
+    }
+
+    /**
+     * Like {@link #open(LazyPageRelayGrpc.LazyPageRelayStub, String)}, keeping at most
+     * {@code cacheBytes} of pushed pages per connection; 0 refuses pushes (a plain byte relay,
+     * every page asked over the link).
+     */
+    public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId, long cacheBytes)
+            throws IOException {
+        if (cacheBytes < 0 || (cacheBytes > 0 && cacheBytes < MIN_CACHE_BYTES)) {
+            throw new IllegalArgumentException("pushed-page cache of migration " + migrationId + " must be 0 (no pushes) or at least "
+                    + MIN_CACHE_BYTES + " bytes, got " + cacheBytes);
+        }
         ServerSocket listener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
-        LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener);
+        LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener, cacheBytes);
         Thread accept = new Thread(t::acceptLoop, "lazy-tunnel-" + migrationId);
         accept.setDaemon(true);
         accept.start();
@@ -49,7 +72,19 @@ public final class LazyPageTunnel implements AutoCloseable {
 
     /** Bytes that came from the source's page server so far (the pages and their headers). */
     public long bytesFromSource() {
-        return connections.stream().mapToLong(RelayConnection::bytesFromPeer).sum();
+        return connections.stream().mapToLong(RelayLink::bytesFromPeer).sum();
+    }
+
+    /** Pages of the daemon's requests answered from pages the source pushed ahead (no round trip). */
+    public long pagesAnsweredLocally() {
+        return connections.stream().filter(c -> c instanceof AnsweringConnection)
+                .mapToLong(c -> ((AnsweringConnection) c).pagesLocalAndForwarded()[0]).sum();
+    }
+
+    /** Pages of the daemon's requests that the source's page server answered over the link. */
+    public long pagesForwarded() {
+        return connections.stream().filter(c -> c instanceof AnsweringConnection)
+                .mapToLong(c -> ((AnsweringConnection) c).pagesLocalAndForwarded()[1]).sum();
     }
 
     /** The first error of any relay call (e.g. the source knows no such migration), if any. */
@@ -71,14 +106,21 @@ public final class LazyPageTunnel implements AutoCloseable {
     }
 
     private void relay(Socket socket) {
-        AtomicReference<RelayConnection> conn = new AtomicReference<>();
+        AtomicReference<RelayLink> conn = new AtomicReference<>();
         AtomicReference<ClientCallStreamObserver<RelayFrame>> started = new AtomicReference<>();
         stub.relay(new ClientResponseObserver<RelayFrame, RelayFrame>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<RelayFrame> call) {
                 started.set(call);
                 calls.add(call);
-                RelayConnection c = new RelayConnection(migrationId, socket, call, new ReadyGate(call));
+                ReadyGate gate = new ReadyGate(call);
+                RelayLink c;
+                try {
+                    c = cacheBytes == 0 ? new RelayConnection(migrationId, socket, call, gate)
+                            : new AnsweringConnection(migrationId, socket, call, gate, cacheBytes);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("migration " + migrationId + ": lazy-pages daemon connection unusable", e);
+                }
                 conn.set(c);
                 connections.add(c);
             }
@@ -101,7 +143,8 @@ public final class LazyPageTunnel implements AutoCloseable {
         });
         ClientCallStreamObserver<RelayFrame> call = started.get();
         synchronized (call) {
-            call.onNext(RelayFrame.newBuilder().setOpen(RelayOpen.newBuilder().setMigrationId(migrationId)).build());
+            call.onNext(RelayFrame.newBuilder().setOpen(RelayOpen.newBuilder().setMigrationId(migrationId)
+                    .setAcceptsPushedPages(cacheBytes > 0)).build());
         }
         conn.get().start();
     }
@@ -113,7 +156,7 @@ public final class LazyPageTunnel implements AutoCloseable {
         } catch (IOException ignored) {
             // closing is all we wanted
         }
-        connections.forEach(RelayConnection::closeAll);
+        connections.forEach(RelayLink::closeAll);
         for (ClientCallStreamObserver<RelayFrame> c : calls) {
             try {
                 c.cancel("tunnel closed", null);

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * as {@code data} frames (only while the call is ready), frames that arrive are written to
  * the socket. Either side's end closes that direction; an error closes both.
  */
-final class RelayConnection {
+final class RelayConnection implements RelayLink {
     private static final Logger log = LoggerFactory.getLogger(RelayConnection.class);
     static final int CHUNK = 64 * 1024;
 
@@ -42,14 +42,16 @@ final class RelayConnection {
     }
 
     /** Starts the thread that carries socket bytes into the call. */
-    void start() {
+    @Override
+    public void start() {
         Thread t = new Thread(this::pumpSocketToCall, "lazy-relay-" + migrationId);
         t.setDaemon(true);
         t.start();
     }
 
     /** A frame from the other agent. */
-    void onFrame(RelayFrame frame) {
+    @Override
+    public void onFrame(RelayFrame frame) {
         try {
             switch (frame.getKindCase()) {
                 case DATA -> {
@@ -75,17 +77,20 @@ final class RelayConnection {
     }
 
     /** The call failed or the other side went away: close everything. */
-    void onCallError(Throwable t) {
+    @Override
+    public void onCallError(Throwable t) {
         log.debug("lazy relay call ended migration={} cause={}", migrationId, t.toString());
         closeAll();
     }
 
-    void onCallCompleted() {
+    @Override
+    public void onCallCompleted() {
         inputDone = true;
         finishIfBothDone();
     }
 
-    long bytesFromPeer() {
+    @Override
+    public long bytesFromPeer() {
         return bytesIn.get();
     }
 
@@ -152,7 +157,8 @@ final class RelayConnection {
         }
     }
 
-    void closeAll() {
+    @Override
+    public void closeAll() {
         if (finished.compareAndSet(false, true)) {
             closeSocket();
         }

@@ -57,7 +57,7 @@ class LazyPageRelayTest {
     @Test
     void bytesCrossBothWaysAndEndCleanly() throws Exception {
         try (AutoCloseable reg = service.register("m1", (InetSocketAddress) echo.getLocalSocketAddress());
-             LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m1")) {
+             LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m1", 0)) {
             byte[] data = new byte[5 << 20];
             new Random(7).nextBytes(data);
             byte[] back = new byte[data.length];

@@ -1,0 +1,246 @@
+package org.migrationmesh.transfer.lazy;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.CallStreamObserver;
+import org.migrationmesh.proto.lazypages.PushedAck;
+import org.migrationmesh.proto.lazypages.PushedPages;
+import org.migrationmesh.proto.lazypages.RelayEnd;
+import org.migrationmesh.proto.lazypages.RelayFrame;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The destination's side of a relay call with pushes: the lazy-pages daemon's connection,
+ * answered from the pages the source pushed where possible ({@link DaemonAnswers}), its other
+ * requests forwarded to the source. Pushed frames are acknowledged once stored, while the
+ * cache is below three quarters of its budget; beyond, acknowledgements wait until the daemon
+ * has taken pages out, which stops the source's pushes (its window fills) instead of sending
+ * pages the cache would have to refuse.
+ */
+final class AnsweringConnection implements RelayLink {
+    private static final Logger log = LoggerFactory.getLogger(AnsweringConnection.class);
+
+    private final String migrationId;
+    private final Socket daemon;
+    private final CallStreamObserver<RelayFrame> out;
+    private final ReadyGate gate;
+    private final Object lock = new Object(); // guards answers, cache and writes to the daemon
+    private final PageCache cache;
+    private final DaemonAnswers answers;
+    private final IovSplitter splitter = new IovSplitter();
+    private final OutputStream toDaemon;
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private final AtomicLong bytesIn = new AtomicLong();
+    private final long ackBelow;
+    private long ackOwed; // guarded by lock
+    private volatile boolean outputDone;
+    private volatile boolean inputDone;
+
+    AnsweringConnection(String migrationId, Socket daemon, CallStreamObserver<RelayFrame> out, ReadyGate gate, long cacheBudget)
+            throws IOException {
+        this.migrationId = migrationId;
+        this.daemon = daemon;
+        this.out = out;
+        this.gate = gate;
+        this.cache = new PageCache(cacheBudget);
+        this.ackBelow = cacheBudget - cacheBudget / 4;
+        this.answers = new DaemonAnswers(cache);
+        this.toDaemon = new BufferedOutputStream(daemon.getOutputStream(), 1 << 16);
+    }
+
+    @Override
+    public void start() {
+        Thread t = new Thread(this::pumpRequests, "lazy-answer-" + migrationId);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public void onFrame(RelayFrame frame) {
+        try {
+            switch (frame.getKindCase()) {
+                case DATA -> {
+                    byte[] b = frame.getData().toByteArray();
+                    bytesIn.addAndGet(b.length);
+                    long ack;
+                    synchronized (lock) {
+                        writeToDaemon(answers.onForwardedAnswerBytes(b, 0, b.length));
+                        ack = ackDue();
+                    }
+                    sendAck(ack);
+                }
+                case PUSHED -> {
+                    PushedPages p = frame.getPushed();
+                    bytesIn.addAndGet(p.getPages().size());
+                    long ack;
+                    synchronized (lock) {
+                        cache.put(p.getDstId(), p.getVaddr(), p.getPages());
+                        ackOwed += p.getPages().size();
+                        ack = ackDue();
+                    }
+                    sendAck(ack);
+                }
+                case END -> {
+                    if (!frame.getEnd().getError().isEmpty()) {
+                        fail(new IOException("the source ended with: " + frame.getEnd().getError()));
+                        return;
+                    }
+                    synchronized (lock) {
+                        toDaemon.flush();
+                    }
+                    daemon.shutdownOutput();
+                    inputDone = true;
+                    finishIfBothDone();
+                }
+                default -> fail(new IOException("unexpected relay frame " + frame.getKindCase()));
+            }
+        } catch (IOException | IllegalStateException | IllegalArgumentException e) {
+            fail(e);
+        }
+    }
+
+    /** The acknowledgement to send now, if the cache has room; caller holds {@code lock}. */
+    private long ackDue() {
+        if (ackOwed == 0 || cache.bytes() >= ackBelow) return 0;
+        long a = ackOwed;
+        ackOwed = 0;
+        return a;
+    }
+
+    private void sendAck(long bytes) {
+        if (bytes == 0) return;
+        synchronized (out) {
+            out.onNext(RelayFrame.newBuilder().setAcked(PushedAck.newBuilder().setBytes(bytes)).build());
+        }
+    }
+
+    /** Caller holds {@code lock}. */
+    private void writeToDaemon(List<byte[]> chunks) throws IOException {
+        if (chunks.isEmpty()) return;
+        for (byte[] c : chunks) toDaemon.write(c);
+        toDaemon.flush();
+    }
+
+    private void pumpRequests() {
+        byte[] buf = new byte[RelayConnection.CHUNK];
+        try {
+            InputStream in = daemon.getInputStream();
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                List<PageServerIov> forward = new ArrayList<>();
+                long ack;
+                synchronized (lock) {
+                    for (PageServerIov iov : splitter.feed(buf, 0, n)) {
+                        DaemonAnswers.Decision d = answers.onDaemonRequest(iov);
+                        writeToDaemon(d.toDaemon());
+                        if (d.forward() != null) forward.add(d.forward());
+                    }
+                    ack = ackDue();
+                }
+                sendAck(ack);
+                if (forward.isEmpty()) continue;
+                ByteString.Output bytes = ByteString.newOutput(forward.size() * PageServerIov.SIZE);
+                for (PageServerIov iov : forward) bytes.write(iov.encode());
+                if (!gate.awaitReady()) return;
+                synchronized (out) {
+                    out.onNext(RelayFrame.newBuilder().setData(bytes.toByteString()).build());
+                }
+            }
+            if (!splitter.atBoundary()) throw new IOException("the lazy-pages daemon closed in the middle of a request");
+            synchronized (out) {
+                out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
+            }
+            log.debug("lazy relay: daemon done migration={} local={} pages forwarded={} pages cached-left={} bytes",
+                    migrationId, answers.localPages(), answers.forwardedPages(), cache.bytes());
+            outputDone = true;
+            finishIfBothDone();
+        } catch (IOException | IllegalStateException e) {
+            fail(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail(new IOException("interrupted", e));
+        } catch (RuntimeException e) {
+            closeAll(); // the call was cancelled under us
+        }
+    }
+
+    /** Pages of the daemon's requests answered here (from pushes) and by the source. */
+    long[] pagesLocalAndForwarded() {
+        synchronized (lock) {
+            return new long[] {answers.localPages(), answers.forwardedPages()};
+        }
+    }
+
+    @Override
+    public void onCallError(Throwable t) {
+        log.debug("lazy relay call ended migration={} cause={}", migrationId, t.toString());
+        closeAll();
+    }
+
+    @Override
+    public void onCallCompleted() {
+        inputDone = true;
+        finishIfBothDone();
+    }
+
+    @Override
+    public long bytesFromPeer() {
+        return bytesIn.get();
+    }
+
+    private void finishIfBothDone() {
+        if (outputDone && inputDone && finished.compareAndSet(false, true)) {
+            synchronized (out) {
+                try {
+                    out.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already closed by the other side
+                }
+            }
+            closeSocket();
+        }
+    }
+
+    private void fail(Exception e) {
+        if (finished.compareAndSet(false, true)) {
+            String why = "migration '" + migrationId + "', lazy-pages daemon " + daemon.getRemoteSocketAddress() + ": " + e.getMessage();
+            log.debug("lazy relay failed: {}", why, e);
+            synchronized (out) {
+                try {
+                    out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.newBuilder().setError(why)).build());
+                    out.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // the call is gone already
+                }
+            }
+            closeSocket();
+        }
+    }
+
+    @Override
+    public void closeAll() {
+        if (finished.compareAndSet(false, true)) closeSocket();
+    }
+
+    private void closeSocket() {
+        gate.close();
+        synchronized (lock) {
+            cache.clear();
+        }
+        try {
+            daemon.close();
+        } catch (IOException ignored) {
+            // closing is all we wanted
+        }
+    }
+}
