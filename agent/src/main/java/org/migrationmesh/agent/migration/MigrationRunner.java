@@ -198,8 +198,9 @@ public final class MigrationRunner implements AutoCloseable {
                 lazy = host.runtime().runc().startLazyCheckpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), "127.0.0.1:" + pagePort);
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
-                // The page server listens on this host's loopback; the destination reaches it only through the relay.
-                registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort));
+                // The page server listens on this host's loopback; the destination reaches it only through the
+                // relay, which pushes the lazy pages (read from the images' pagemaps) ahead of the faults.
+                registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort), images);
             } else {
                 dump = host.runtime().runc().checkpoint(c.getId(), CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
             }
