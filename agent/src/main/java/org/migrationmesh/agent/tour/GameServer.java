@@ -20,41 +20,14 @@ import java.util.regex.Pattern;
 public enum GameServer {
     /** The built-in tick server: its UDP port answers "seq N tick K start S". */
     TICKSERVER(7001) {
-        private final Pattern reply = Pattern.compile("^(\\d+) seq (\\d+) tick (\\d+) start (\\d+)$");
-
         @Override
         List<String> command(String ip) {
             return List.of("/bin/tickserver", ip, "7000", Integer.toString(port));
         }
 
         @Override
-        List<String> runArgs(String ip) {
-            List<String> a = new ArrayList<>(List.of("--workload", "tickserver", "--ip", ip, "--"));
-            a.addAll(command(ip));
-            return a;
-        }
-
-        @Override
-        Path bundle(Path dir, BundleSpec spec) throws IOException {
-            return Workloads.bundle(dir, "tickserver", spec);
-        }
-
-        @Override
-        List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
-            return List.of("udp", ip, Integer.toString(port), Integer.toString(intervalMs), Integer.toString(seconds));
-        }
-
-        @Override
         List<ClientView.Reply> replies(List<String> lines) {
-            List<ClientView.Reply> out = new ArrayList<>();
-            for (String l : lines) {
-                Matcher m = reply.matcher(l);
-                if (m.matches()) {
-                    out.add(new ClientView.Reply(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)),
-                            Long.parseLong(m.group(3)), m.group(4)));
-                }
-            }
-            return out;
+            return udpReplies(TICK_REPLY, lines);
         }
 
         @Override
@@ -69,8 +42,6 @@ public enum GameServer {
      * counter: the scale of the seed's 351 MB pre-dump.
      */
     MEMHOG(7001) {
-        private final Pattern reply = Pattern.compile("^(\\d+) seq (\\d+) rounds (\\d+) dirtied \\d+ start (\\d+)$");
-
         @Override
         List<String> command(String ip) {
             return List.of("/bin/memhog", Integer.toString(memhogMb), Integer.toString(dirtyPagesPerSecond), ip,
@@ -78,33 +49,8 @@ public enum GameServer {
         }
 
         @Override
-        List<String> runArgs(String ip) {
-            List<String> a = new ArrayList<>(List.of("--workload", "memhog", "--ip", ip, "--"));
-            a.addAll(command(ip));
-            return a;
-        }
-
-        @Override
-        Path bundle(Path dir, BundleSpec spec) throws IOException {
-            return Workloads.bundle(dir, "memhog", spec);
-        }
-
-        @Override
-        List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
-            return TICKSERVER.probeArgs(ip, intervalMs, seconds, sources);
-        }
-
-        @Override
         List<ClientView.Reply> replies(List<String> lines) {
-            List<ClientView.Reply> out = new ArrayList<>();
-            for (String l : lines) {
-                Matcher m = reply.matcher(l);
-                if (m.matches()) {
-                    out.add(new ClientView.Reply(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)),
-                            Long.parseLong(m.group(3)), m.group(4)));
-                }
-            }
-            return out;
+            return udpReplies(MEMHOG_REPLY, lines);
         }
 
         @Override
@@ -188,17 +134,46 @@ public enum GameServer {
         this.port = port;
     }
 
+    /** mmprobe udp's replies, "<ms> seq <n> ...": groups ms, seq, counter, identity. */
+    private static final Pattern TICK_REPLY = Pattern.compile("^(\\d+) seq (\\d+) tick (\\d+) start (\\d+)$");
+    private static final Pattern MEMHOG_REPLY = Pattern.compile("^(\\d+) seq (\\d+) rounds (\\d+) dirtied \\d+ start (\\d+)$");
+
     /** The server's command line inside its container, bound to {@code ip}. */
     abstract List<String> command(String ip);
 
+    /** The built-in workload's name (tickserver, memhog): its binary in the agent's jar. */
+    String workload() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** Writes a bundle for the server with {@code spec} (its command among it) into {@code dir}. */
-    abstract Path bundle(Path dir, BundleSpec spec) throws IOException;
+    Path bundle(Path dir, BundleSpec spec) throws IOException {
+        return Workloads.bundle(dir, workload(), spec);
+    }
 
     /** agentctl run's arguments after the container id. */
-    abstract List<String> runArgs(String ip);
+    List<String> runArgs(String ip) {
+        List<String> a = new ArrayList<>(List.of("--workload", workload(), "--ip", ip, "--"));
+        a.addAll(command(ip));
+        return a;
+    }
 
     /** mmprobe's arguments; {@code sources} are the client's addresses it may send from. */
-    abstract List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources);
+    List<String> probeArgs(String ip, int intervalMs, int seconds, List<String> sources) {
+        return List.of("udp", ip, Integer.toString(port), Integer.toString(intervalMs), Integer.toString(seconds));
+    }
+
+    private static List<ClientView.Reply> udpReplies(Pattern reply, List<String> lines) {
+        List<ClientView.Reply> out = new ArrayList<>();
+        for (String l : lines) {
+            Matcher m = reply.matcher(l);
+            if (m.matches()) {
+                out.add(new ClientView.Reply(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)),
+                        Long.parseLong(m.group(3)), m.group(4)));
+            }
+        }
+        return out;
+    }
 
     /** How many source addresses the prober needs at this interval. */
     int probeSources(int intervalMs) {

@@ -2,6 +2,7 @@ package org.migrationmesh.agent.tour;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -21,18 +22,11 @@ import java.util.concurrent.Callable;
 @Command(name = "tour-benchmark", mixinStandardHelpOptions = true,
         description = "Benchmark migration-mesh against the seed's method (runc + rsync -z + keepalived) on the same world.")
 public final class TourBenchmark implements Callable<Integer> {
-    @Option(names = "--server", defaultValue = "openarena", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
-    GameServer server;
-
-    @Option(names = "--legs", split = ",", description = "Legs SITE[:stop|pre|post|pre+post]. Default: the seed's tour.")
-    List<String> legs;
+    @Mixin
+    TourOptions options;
 
     @Option(names = "--repetitions", defaultValue = "3", description = "Runs of the whole tour. Default: ${DEFAULT-VALUE}")
     int repetitions;
-
-    @Option(names = "--world", defaultValue = "shaped", description = "shaped (regions with latency and bandwidth) or"
-            + " loopback (every site local). Default: ${DEFAULT-VALUE}")
-    String worldKind;
 
     @Option(names = "--out", defaultValue = "docs/benchmark", description = "Directory for the CSV, table and chart."
             + " Default: ${DEFAULT-VALUE}")
@@ -40,19 +34,6 @@ public final class TourBenchmark implements Callable<Integer> {
 
     @Option(names = "--seed-script", defaultValue = "scripts/seed-migrate.sh", description = "The seed's method. Default: ${DEFAULT-VALUE}")
     Path seedScript;
-
-    @Option(names = "--memhog-mb", defaultValue = "400", description = "Size of --server memhog. Default: ${DEFAULT-VALUE}")
-    int memhogMb;
-
-    @Option(names = "--dirty-rate", defaultValue = "1000", description = "Pages per second --server memhog rewrites."
-            + " Default: ${DEFAULT-VALUE}")
-    int dirtyRate;
-
-    @Option(names = "--interval-ms", defaultValue = "20", description = "Prober's request interval. Default: ${DEFAULT-VALUE}")
-    int intervalMs;
-
-    @Option(names = "--work-dir", defaultValue = "/var/tmp", description = "Where the world's files go. Default: ${DEFAULT-VALUE}")
-    Path workRoot;
 
     private final PrintStream out = System.out;
 
@@ -62,14 +43,15 @@ public final class TourBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Leg> tour = legs == null ? Leg.SEED_TOUR : Leg.parseAll(legs);
-        List<Site> sites = Site.world(worldKind);
+        List<Leg> tour = options.tour();
+        List<Site> sites = options.sites();
+        String worldKind = options.world;
+        int intervalMs = options.intervalMs;
+        Path workRoot = options.workRoot;
         String home = sites.get(0).name();
         List<LegResult> results = new ArrayList<>();
         long started = System.nanoTime();
-        GameServer.memhogMb = memhogMb;
-        GameServer.dirtyPagesPerSecond = dirtyRate;
-        server.prepare();
+        GameServer server = options.preparedServer();
         try (World world = World.start(sites, workRoot, WorldTour.agentJvm(), out)) {
             for (Leg l : tour) world.site(l.to());
             AgentLegs.awaitCluster(world, out);
@@ -111,7 +93,7 @@ public final class TourBenchmark implements Callable<Integer> {
 
     private void write(List<LegResult> results) throws java.io.IOException {
         Files.createDirectories(outDir);
-        String name = "tour-" + worldKind;
+        String name = "tour-" + options.world;
         StringBuilder csv = new StringBuilder(LegResult.CSV_HEADER).append('\n');
         for (LegResult r : results) csv.append(r.csv()).append('\n');
         Files.writeString(outDir.resolve(name + ".csv"), csv);
@@ -119,7 +101,7 @@ public final class TourBenchmark implements Callable<Integer> {
         String table = LegStats.table(groups, AgentLegs.METHOD, SeedLegs.METHOD);
         Files.writeString(outDir.resolve(name + ".md"), table);
         Files.writeString(outDir.resolve(name + ".svg"), GapChart.svg(groups, List.of(AgentLegs.METHOD, SeedLegs.METHOD),
-                "Client-seen downtime per leg, " + worldKind + " world, " + server.name().toLowerCase(Locale.ROOT)));
+                "Client-seen downtime per leg, " + options.world + " world, " + options.server.name().toLowerCase(Locale.ROOT)));
         out.println();
         out.print(table);
         out.printf("written: %s.{csv,md,svg}%n", outDir.resolve(name));

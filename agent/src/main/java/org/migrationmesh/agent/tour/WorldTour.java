@@ -2,7 +2,7 @@ package org.migrationmesh.agent.tour;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -21,23 +21,8 @@ import java.util.concurrent.Callable;
 @Command(name = "world-tour", mixinStandardHelpOptions = true,
         description = "Migrate a game server around a simulated world while a client stays connected.")
 public final class WorldTour implements Callable<Integer> {
-    @Option(names = "--server", defaultValue = "openarena",
-            description = "The server to carry: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
-    GameServer server;
-
-    @Option(names = "--legs", split = ",", description = "Legs SITE[:stop|pre|post|pre+post], comma separated."
-            + " Default: strasbourg:pre,montreal:pre,singapore:pre+post,strasbourg:pre+post")
-    List<String> legs;
-
-    @Option(names = "--world", defaultValue = "shaped", description = "shaped (regions with latency and bandwidth) or"
-            + " loopback (every site local). Default: ${DEFAULT-VALUE}")
-    String worldKind;
-
-    @Option(names = "--interval-ms", defaultValue = "20", description = "Prober's request interval. Default: ${DEFAULT-VALUE}")
-    int intervalMs;
-
-    @Option(names = "--work-dir", defaultValue = "/var/tmp", description = "Where the world's files go. Default: ${DEFAULT-VALUE}")
-    Path workRoot;
+    @Mixin
+    TourOptions options;
 
     private final PrintStream out = System.out;
 
@@ -47,11 +32,12 @@ public final class WorldTour implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Leg> tour = legs == null ? Leg.SEED_TOUR : Leg.parseAll(legs);
-        List<Site> sites = Site.world(worldKind);
+        List<Leg> tour = options.tour();
+        List<Site> sites = options.sites();
         long started = System.nanoTime();
-        server.prepare();
-        try (World world = World.start(sites, workRoot, agentJvm(), out)) {
+        GameServer server = options.preparedServer();
+        int intervalMs = options.intervalMs;
+        try (World world = World.start(sites, options.workRoot, agentJvm(), out)) {
             for (Leg l : tour) world.site(l.to());
             printWorld(world);
             AgentLegs.awaitCluster(world, out);
@@ -77,7 +63,7 @@ public final class WorldTour implements Callable<Integer> {
                 return allKept ? 0 : 1;
             }
         } finally {
-            out.printf("the agents' logs are kept in %s%n", World.logsOfLastWorld(workRoot));
+            out.printf("the agents' logs are kept in %s%n", World.logsOfLastWorld(options.workRoot));
         }
     }
 
@@ -96,6 +82,7 @@ public final class WorldTour implements Callable<Integer> {
     }
 
     private void printClient(LegResult r) {
+        GameServer server = options.server;
         ClientView c = r.client();
         String progress = r.progressBefore() >= 0
                 ? String.format(Locale.ROOT, "%s time %s -> %s, the same %s", server.counterName(), clock(r.progressBefore()),

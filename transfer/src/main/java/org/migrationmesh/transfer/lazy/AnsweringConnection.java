@@ -16,8 +16,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The destination's side of a relay call with pushes: the lazy-pages daemon's connection,
@@ -27,46 +25,35 @@ import java.util.concurrent.atomic.AtomicLong;
  * has taken pages out, which stops the source's pushes (its window fills) instead of sending
  * pages the cache would have to refuse.
  */
-final class AnsweringConnection implements RelayLink {
+final class AnsweringConnection extends RelayLink {
     private static final Logger log = LoggerFactory.getLogger(AnsweringConnection.class);
 
-    private final String migrationId;
-    private final Socket daemon;
-    private final CallStreamObserver<RelayFrame> out;
-    private final ReadyGate gate;
     private final Object lock = new Object(); // guards answers, cache and writes to the daemon
     private final PageCache cache;
     private final DaemonAnswers answers;
     private final IovSplitter splitter = new IovSplitter();
     private final OutputStream toDaemon;
-    private final AtomicBoolean finished = new AtomicBoolean();
-    private final AtomicLong bytesIn = new AtomicLong();
     private final long ackBelow;
     private long ackOwed; // guarded by lock
-    private volatile boolean outputDone;
-    private volatile boolean inputDone;
 
     AnsweringConnection(String migrationId, Socket daemon, CallStreamObserver<RelayFrame> out, ReadyGate gate, long cacheBudget)
             throws IOException {
-        this.migrationId = migrationId;
-        this.daemon = daemon;
-        this.out = out;
-        this.gate = gate;
+        super(migrationId, daemon, out, gate);
         this.cache = new PageCache(cacheBudget);
         this.ackBelow = cacheBudget - cacheBudget / 4;
         this.answers = new DaemonAnswers(cache);
-        this.toDaemon = new BufferedOutputStream(daemon.getOutputStream(), 1 << 16);
+        this.toDaemon = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
     }
 
     @Override
-    public void start() {
+    void start() {
         Thread t = new Thread(this::pumpRequests, "lazy-answer-" + migrationId);
         t.setDaemon(true);
         t.start();
     }
 
     @Override
-    public void onFrame(RelayFrame frame) {
+    void onFrame(RelayFrame frame) {
         try {
             switch (frame.getKindCase()) {
                 case DATA -> {
@@ -98,9 +85,8 @@ final class AnsweringConnection implements RelayLink {
                     synchronized (lock) {
                         toDaemon.flush();
                     }
-                    daemon.shutdownOutput();
-                    inputDone = true;
-                    finishIfBothDone();
+                    socket.shutdownOutput();
+                    inputEnded();
                 }
                 default -> fail(new IOException("unexpected relay frame " + frame.getKindCase()));
             }
@@ -134,7 +120,7 @@ final class AnsweringConnection implements RelayLink {
     private void pumpRequests() {
         byte[] buf = new byte[RelayConnection.CHUNK];
         try {
-            InputStream in = daemon.getInputStream();
+            InputStream in = socket.getInputStream();
             int n;
             while ((n = in.read(buf)) >= 0) {
                 List<PageServerIov> forward = new ArrayList<>();
@@ -162,8 +148,7 @@ final class AnsweringConnection implements RelayLink {
             }
             log.debug("lazy relay: daemon done migration={} local={} pages forwarded={} pages cached-left={} bytes",
                     migrationId, answers.localPages(), answers.forwardedPages(), cache.bytes());
-            outputDone = true;
-            finishIfBothDone();
+            outputEnded();
         } catch (IOException | IllegalStateException e) {
             fail(e);
         } catch (InterruptedException e) {
@@ -182,65 +167,14 @@ final class AnsweringConnection implements RelayLink {
     }
 
     @Override
-    public void onCallError(Throwable t) {
-        log.debug("lazy relay call ended migration={} cause={}", migrationId, t.toString());
-        closeAll();
+    String peer() {
+        return "lazy-pages daemon " + socket.getRemoteSocketAddress();
     }
 
     @Override
-    public void onCallCompleted() {
-        inputDone = true;
-        finishIfBothDone();
-    }
-
-    @Override
-    public long bytesFromPeer() {
-        return bytesIn.get();
-    }
-
-    private void finishIfBothDone() {
-        if (outputDone && inputDone && finished.compareAndSet(false, true)) {
-            synchronized (out) {
-                try {
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // already closed by the other side
-                }
-            }
-            closeSocket();
-        }
-    }
-
-    private void fail(Exception e) {
-        if (finished.compareAndSet(false, true)) {
-            String why = "migration '" + migrationId + "', lazy-pages daemon " + daemon.getRemoteSocketAddress() + ": " + e.getMessage();
-            log.debug("lazy relay failed: {}", why, e);
-            synchronized (out) {
-                try {
-                    out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.newBuilder().setError(why)).build());
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // the call is gone already
-                }
-            }
-            closeSocket();
-        }
-    }
-
-    @Override
-    public void closeAll() {
-        if (finished.compareAndSet(false, true)) closeSocket();
-    }
-
-    private void closeSocket() {
-        gate.close();
+    void release() {
         synchronized (lock) {
             cache.clear();
-        }
-        try {
-            daemon.close();
-        } catch (IOException ignored) {
-            // closing is all we wanted
         }
     }
 }

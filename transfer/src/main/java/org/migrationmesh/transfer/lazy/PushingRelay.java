@@ -16,8 +16,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The source's side of a relay call with pushes: the daemon's requests (from the call) go to
@@ -26,32 +24,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * daemon's as {@code data} frames (byte for byte), ours as {@code pushed} frames. Frames go
  * out only while the call is ready.
  */
-final class PushingRelay implements RelayLink {
+final class PushingRelay extends RelayLink {
     private static final Logger log = LoggerFactory.getLogger(PushingRelay.class);
 
-    private final String migrationId;
-    private final Socket pageServer;
-    private final CallStreamObserver<RelayFrame> out;
-    private final ReadyGate gate;
     private final Object lock = new Object(); // guards planner, splitter and writes to the page server
     private final PushPlanner planner;
     private final IovSplitter splitter = new IovSplitter();
-    private final AtomicBoolean finished = new AtomicBoolean();
-    private final AtomicLong bytesIn = new AtomicLong();
-    private volatile boolean outputDone;
-    private volatile boolean inputDone;
     private boolean pageServerOutputShut;
 
     PushingRelay(String migrationId, Socket pageServer, CallStreamObserver<RelayFrame> out, ReadyGate gate, PushPlanner planner) {
-        this.migrationId = migrationId;
-        this.pageServer = pageServer;
-        this.out = out;
-        this.gate = gate;
+        super(migrationId, pageServer, out, gate);
         this.planner = planner;
     }
 
     @Override
-    public void start() {
+    void start() {
         Thread t = new Thread(this::pumpAnswers, "lazy-push-" + migrationId);
         t.setDaemon(true);
         t.start();
@@ -65,14 +52,14 @@ final class PushingRelay implements RelayLink {
     }
 
     @Override
-    public void onFrame(RelayFrame frame) {
+    void onFrame(RelayFrame frame) {
         try {
             switch (frame.getKindCase()) {
                 case DATA -> {
                     byte[] b = frame.getData().toByteArray();
                     bytesIn.addAndGet(b.length);
                     synchronized (lock) {
-                        OutputStream os = pageServer.getOutputStream();
+                        OutputStream os = socket.getOutputStream();
                         for (PageServerIov iov : splitter.feed(b, 0, b.length)) {
                             planner.onDaemonRequest(iov);
                             os.write(iov.encode());
@@ -93,10 +80,9 @@ final class PushingRelay implements RelayLink {
                     }
                     synchronized (lock) {
                         pageServerOutputShut = true;
-                        pageServer.shutdownOutput();
+                        socket.shutdownOutput();
                     }
-                    inputDone = true;
-                    finishIfBothDone();
+                    inputEnded();
                 }
                 default -> fail(new IOException("unexpected relay frame " + frame.getKindCase()));
             }
@@ -109,7 +95,7 @@ final class PushingRelay implements RelayLink {
     private void askForPushes() throws IOException {
         if (pageServerOutputShut) return;
         List<PageServerIov> pushes = planner.nextPushes();
-        OutputStream os = pageServer.getOutputStream();
+        OutputStream os = socket.getOutputStream();
         for (PageServerIov iov : pushes) os.write(iov.encode());
         os.flush();
     }
@@ -117,7 +103,7 @@ final class PushingRelay implements RelayLink {
     private void pumpAnswers() {
         byte[] head = new byte[PageServerIov.SIZE];
         try {
-            DataInputStream in = new DataInputStream(new BufferedInputStream(pageServer.getInputStream(), 1 << 18));
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 18));
             int first;
             while ((first = in.read()) >= 0) {
                 PushPlanner.Asked expected;
@@ -157,8 +143,7 @@ final class PushingRelay implements RelayLink {
             send(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
             log.debug("lazy relay: page server done migration={} pushed={} bytes left-to-push={} pages",
                     migrationId, planner.pushedBytes(), planner.pagesLeftToPush());
-            outputDone = true;
-            finishIfBothDone();
+            outputEnded();
         } catch (EOFException e) {
             fail(new IOException("the page server closed in the middle of an answer", e));
         } catch (IOException | IllegalStateException e) {
@@ -196,62 +181,7 @@ final class PushingRelay implements RelayLink {
     }
 
     @Override
-    public void onCallError(Throwable t) {
-        log.debug("lazy relay call ended migration={} cause={}", migrationId, t.toString());
-        closeAll();
-    }
-
-    @Override
-    public void onCallCompleted() {
-        inputDone = true;
-        finishIfBothDone();
-    }
-
-    @Override
-    public long bytesFromPeer() {
-        return bytesIn.get();
-    }
-
-    private void finishIfBothDone() {
-        if (outputDone && inputDone && finished.compareAndSet(false, true)) {
-            synchronized (out) {
-                try {
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // already closed by the other side
-                }
-            }
-            closeSocket();
-        }
-    }
-
-    private void fail(Exception e) {
-        if (finished.compareAndSet(false, true)) {
-            String why = "migration '" + migrationId + "', page server " + pageServer.getRemoteSocketAddress() + ": " + e.getMessage();
-            log.debug("lazy relay failed: {}", why, e);
-            synchronized (out) {
-                try {
-                    out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.newBuilder().setError(why)).build());
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // the call is gone already
-                }
-            }
-            closeSocket();
-        }
-    }
-
-    @Override
-    public void closeAll() {
-        if (finished.compareAndSet(false, true)) closeSocket();
-    }
-
-    private void closeSocket() {
-        gate.close();
-        try {
-            pageServer.close();
-        } catch (IOException ignored) {
-            // closing is all we wanted
-        }
+    String peer() {
+        return "page server " + socket.getRemoteSocketAddress();
     }
 }

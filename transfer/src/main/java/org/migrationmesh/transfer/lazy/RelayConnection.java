@@ -4,14 +4,11 @@ import com.google.protobuf.ByteString;
 import io.grpc.stub.CallStreamObserver;
 import org.migrationmesh.proto.lazypages.RelayEnd;
 import org.migrationmesh.proto.lazypages.RelayFrame;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -19,31 +16,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * as {@code data} frames (only while the call is ready), frames that arrive are written to
  * the socket. Either side's end closes that direction; an error closes both.
  */
-final class RelayConnection implements RelayLink {
-    private static final Logger log = LoggerFactory.getLogger(RelayConnection.class);
+final class RelayConnection extends RelayLink {
     static final int CHUNK = 64 * 1024;
 
-    private final String migrationId;
-    private final Socket socket;
-    private final CallStreamObserver<RelayFrame> out;
-    private final ReadyGate gate;
-    private final AtomicBoolean finished = new AtomicBoolean();
-    private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
-    private volatile boolean outputDone;
-    private volatile boolean inputDone;
 
     /** {@code gate} must have been made for {@code out} when its call started (gRPC's rule for onReady handlers). */
     RelayConnection(String migrationId, Socket socket, CallStreamObserver<RelayFrame> out, ReadyGate gate) {
-        this.migrationId = migrationId;
-        this.socket = socket;
-        this.out = out;
-        this.gate = gate;
+        super(migrationId, socket, out, gate);
     }
 
     /** Starts the thread that carries socket bytes into the call. */
     @Override
-    public void start() {
+    void start() {
         Thread t = new Thread(this::pumpSocketToCall, "lazy-relay-" + migrationId);
         t.setDaemon(true);
         t.start();
@@ -51,7 +36,7 @@ final class RelayConnection implements RelayLink {
 
     /** A frame from the other agent. */
     @Override
-    public void onFrame(RelayFrame frame) {
+    void onFrame(RelayFrame frame) {
         try {
             switch (frame.getKindCase()) {
                 case DATA -> {
@@ -66,32 +51,13 @@ final class RelayConnection implements RelayLink {
                         return;
                     }
                     socket.shutdownOutput();
-                    inputDone = true;
-                    finishIfBothDone();
+                    inputEnded();
                 }
                 default -> fail(new IOException("unexpected relay frame " + frame.getKindCase()));
             }
         } catch (IOException e) {
             fail(e);
         }
-    }
-
-    /** The call failed or the other side went away: close everything. */
-    @Override
-    public void onCallError(Throwable t) {
-        log.debug("lazy relay call ended migration={} cause={}", migrationId, t.toString());
-        closeAll();
-    }
-
-    @Override
-    public void onCallCompleted() {
-        inputDone = true;
-        finishIfBothDone();
-    }
-
-    @Override
-    public long bytesFromPeer() {
-        return bytesIn.get();
     }
 
     long bytesToPeer() {
@@ -116,8 +82,7 @@ final class RelayConnection implements RelayLink {
             synchronized (out) {
                 out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
             }
-            outputDone = true;
-            finishIfBothDone();
+            outputEnded();
         } catch (IOException e) {
             fail(e);
         } catch (InterruptedException e) {
@@ -129,47 +94,8 @@ final class RelayConnection implements RelayLink {
         }
     }
 
-    private void finishIfBothDone() {
-        if (outputDone && inputDone && finished.compareAndSet(false, true)) {
-            synchronized (out) {
-                try {
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // already closed by the other side
-                }
-            }
-            closeSocket();
-        }
-    }
-
-    private void fail(Exception e) {
-        if (finished.compareAndSet(false, true)) {
-            log.debug("lazy relay failed migration={} cause={}", migrationId, e.toString());
-            synchronized (out) {
-                try {
-                    out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.newBuilder().setError(String.valueOf(e.getMessage()))).build());
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // the call is gone already
-                }
-            }
-            closeSocket();
-        }
-    }
-
     @Override
-    public void closeAll() {
-        if (finished.compareAndSet(false, true)) {
-            closeSocket();
-        }
-    }
-
-    private void closeSocket() {
-        gate.close();
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing is all we wanted
-        }
+    String peer() {
+        return "page server or lazy-pages daemon " + socket.getRemoteSocketAddress();
     }
 }
