@@ -34,7 +34,9 @@ runc_on() { # runc's (and so the container's) stdio must not be our pipes: a det
 }
 sync_images() { # $1: image dir on the source; the destination keeps one directory per container
     local out
-    out=$(on "$src_ns" rsync -az --delete --stats "$1/" "rsync://$dst_addr/incoming/$id/")
+    # -I: never skip a file for having the size and mtime of the copy there (a final dump written
+    # within a second of the pre-dump would be left stale); rsync's delta still sends only changes.
+    out=$(on "$src_ns" rsync -azI --delete --stats "$1/" "rsync://$dst_addr/incoming/$id/")
     local sent received
     sent=$(sed -n 's/^Total bytes sent: \([0-9,.]*\).*/\1/p' <<<"$out" | tr -d ',.')
     received=$(sed -n 's/^Total bytes received: \([0-9,.]*\).*/\1/p' <<<"$out" | tr -d ',.')

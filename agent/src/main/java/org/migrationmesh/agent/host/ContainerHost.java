@@ -69,7 +69,7 @@ public final class ContainerHost implements AutoCloseable {
     private final MeshStateMachine.AppliedListener listener = new MeshStateMachine.AppliedListener() {
         @Override
         public void onApplied(long index, Command command, CommandResult result) {
-            if (result.getApplied()) trigger();
+            if (result.getApplied() && ContainerPlan.affectsContainers(command)) trigger();
         }
 
         @Override

@@ -43,6 +43,21 @@ public final class ContainerPlan {
     }
 
     /**
+     * Whether a committed command can change which containers this host should run: heartbeats
+     * (several a second from every agent) and a migration's intermediate phases cannot, and
+     * reconciling on them would keep every host busy listing its containers. The periodic
+     * reconcile catches anything else.
+     */
+    public static boolean affectsContainers(org.migrationmesh.proto.cluster.Command command) {
+        return switch (command.getKindCase()) {
+            case HEARTBEAT, KIND_NOT_SET -> false;
+            case ADVANCE_MIGRATION -> command.getAdvanceMigration().getPhase()
+                    == org.migrationmesh.proto.cluster.MigrationPhase.COMMIT;
+            default -> true;
+        };
+    }
+
+    /**
      * @param self      this agent's id
      * @param cluster   every container in the cluster's state
      * @param local     runc's view on this host, by container id

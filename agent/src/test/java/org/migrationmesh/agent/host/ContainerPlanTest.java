@@ -42,4 +42,25 @@ class ContainerPlanTest {
         Container recordOnly = c("r", "a1", running).toBuilder().clearSpec().build();
         assertThat(ContainerPlan.plan("a1", List.of(migrating, recordOnly), Map.of())).isEmpty();
     }
+
+    @Test
+    void heartbeatsAndIntermediatePhasesDoNotCallForAReconcile() {
+        var heartbeat = org.migrationmesh.proto.cluster.Command.newBuilder()
+                .setHeartbeat(org.migrationmesh.proto.cluster.Heartbeat.getDefaultInstance()).build();
+        assertThat(ContainerPlan.affectsContainers(heartbeat)).isFalse();
+        for (var phase : List.of(org.migrationmesh.proto.cluster.MigrationPhase.COPY,
+                org.migrationmesh.proto.cluster.MigrationPhase.FREEZE, org.migrationmesh.proto.cluster.MigrationPhase.RESTORE)) {
+            assertThat(ContainerPlan.affectsContainers(advance(phase))).as(phase.name()).isFalse();
+        }
+        assertThat(ContainerPlan.affectsContainers(advance(org.migrationmesh.proto.cluster.MigrationPhase.COMMIT))).isTrue();
+        assertThat(ContainerPlan.affectsContainers(org.migrationmesh.proto.cluster.Command.newBuilder()
+                .setAbortMigration(org.migrationmesh.proto.cluster.AbortMigration.getDefaultInstance()).build())).isTrue();
+        assertThat(ContainerPlan.affectsContainers(org.migrationmesh.proto.cluster.Command.newBuilder()
+                .setSetContainerState(org.migrationmesh.proto.cluster.SetContainerState.getDefaultInstance()).build())).isTrue();
+    }
+
+    private static org.migrationmesh.proto.cluster.Command advance(org.migrationmesh.proto.cluster.MigrationPhase phase) {
+        return org.migrationmesh.proto.cluster.Command.newBuilder().setAdvanceMigration(
+                org.migrationmesh.proto.cluster.AdvanceMigration.newBuilder().setPhase(phase)).build();
+    }
 }
