@@ -57,7 +57,7 @@ public final class TransferBenchmark {
         try {
             Path memhog = RealCheckpoints.buildMemhog(work.resolve("bin"));
             throughput(work, memhog, bigMb);
-            delta(work, memhog, deltaMb, gapSeconds);
+            if (deltaMb > 0) delta(work, memhog, deltaMb, gapSeconds); // 0: throughput only
         } finally {
             MigrationImages.deleteTree(work);
         }
