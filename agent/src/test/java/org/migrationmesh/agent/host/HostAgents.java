@@ -150,4 +150,21 @@ final class HostAgents implements AutoCloseable {
         agents.close();
         net.close();
     }
+
+    /** memhog's answer over UDP from the client namespace: {rounds, start}; waits up to 30 s for one. */
+    long[] memhog(String ip) throws InterruptedException {
+        Path probe = base.resolve("mmprobe");
+        return await(Duration.ofSeconds(30), "memhog to answer", () -> {
+            try {
+                if (!Files.exists(probe)) org.migrationmesh.agent.runtime.Workloads.extract("mmprobe", probe);
+                String out = net.exec(client, Duration.ofSeconds(10), probe.toString(), "udp", ip, "7001", "100", "1").stdout();
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("rounds (\\d+) dirtied \\d+ start (\\d+)").matcher(out);
+                long[] last = null;
+                while (m.find()) last = new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+                return last;
+            } catch (Exception e) {
+                return null;
+            }
+        });
+    }
 }

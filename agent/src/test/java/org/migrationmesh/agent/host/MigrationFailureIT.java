@@ -43,12 +43,8 @@ class MigrationFailureIT {
     void aDestinationKilledMidTransferLeavesTheContainerOnItsSourceAndCleansUpWhenBack() throws Exception {
         agents = new HostAgents("fd", 3);
         agents.awaitMembers(3);
-        String ip = agents.net.newFloatingAddress();
-        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--owner", "a1", "--ip", ip, "--workload", "memhog",
-                "--", "/bin/memhog", "400", "256", ip, "7001");
-        assertThat(run.exit()).as(run.err()).isZero();
-        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
-        long[] before = memhog(ip);
+        String ip = runMemhogOnA1(400);
+        long[] before = agents.memhog(ip);
 
         String id = "mig-" + UUID.randomUUID().toString().substring(0, 8);
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3", "--id", id);
@@ -80,7 +76,7 @@ class MigrationFailureIT {
         assertThat(ownerLine(aborted, "mem1")).as("the cluster gives it back to its source").contains(" a1 ");
         agents.await(Duration.ofSeconds(30), "mem1 running on a1 again", () -> agents.running("a1", "mem1") ? true : null);
         assertThat(agents.holds("a1", ip)).as("the floating IP is back on a1").isTrue();
-        long[] after = memhog(ip);
+        long[] after = agents.memhog(ip);
         assertThat(after[1]).as("restored from its dump, not restarted").isEqualTo(before[1]);
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
 
@@ -104,7 +100,7 @@ class MigrationFailureIT {
         assertThat(agents.running("a1", "mem1")).as("the one copy, on a1").isTrue();
         assertThat(agents.holds("a3", ip)).isFalse();
         assertThat(ownerLine(agents.ps("a3", "mem1"), "mem1")).contains(" a1 ");
-        assertThat(memhog(ip)[1]).isEqualTo(before[1]);
+        assertThat(agents.memhog(ip)[1]).isEqualTo(before[1]);
     }
 
     /**
@@ -117,12 +113,8 @@ class MigrationFailureIT {
     void aDestinationKilledDuringRestoreDropsItsCopyWhenBack() throws Exception {
         agents = new HostAgents("fk", 3);
         agents.awaitMembers(3);
-        String ip = agents.net.newFloatingAddress();
-        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--owner", "a1", "--ip", ip, "--workload", "memhog",
-                "--", "/bin/memhog", "300", "256", ip, "7001");
-        assertThat(run.exit()).as(run.err()).isZero();
-        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
-        long[] before = memhog(ip);
+        String ip = runMemhogOnA1(300);
+        long[] before = agents.memhog(ip);
 
         String id = "mig-" + UUID.randomUUID().toString().substring(0, 8);
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3", "--id", id);
@@ -168,7 +160,7 @@ class MigrationFailureIT {
         assertThat(agents.running("a1", "mem1")).isTrue();
         assertThat(agents.holds("a1", ip)).isTrue();
         assertThat(ownerLine(agents.ps("a3", "mem1"), "mem1")).contains(" a1 ");
-        long[] after = memhog(ip);
+        long[] after = agents.memhog(ip);
         assertThat(after[1]).as("the copy on a1 is the process that was dumped").isEqualTo(before[1]);
     }
 
@@ -319,21 +311,13 @@ class MigrationFailureIT {
         }
     }
 
-    /** memhog's answer over UDP from the client namespace: {rounds, start}. */
-    private long[] memhog(String ip) throws Exception {
-        Path probe = agents.base.resolve("mmprobe");
-        if (!Files.exists(probe)) Workloads.extract("mmprobe", probe);
-        return agents.await(Duration.ofSeconds(30), "memhog to answer", () -> {
-            try {
-                String out = agents.net.exec(agents.client, Duration.ofSeconds(10), probe.toString(), "udp", ip, "7001",
-                        "100", "1").stdout();
-                Matcher m = Pattern.compile("rounds (\\d+) dirtied \\d+ start (\\d+)").matcher(out);
-                long[] last = null;
-                while (m.find()) last = new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
-                return last;
-            } catch (Exception e) {
-                return null;
-            }
-        });
+    /** Runs memhog (MB, 256 dirty pages/s, answering on UDP) as mem1 on a1 with a fresh floating IP; returns the IP. */
+    private String runMemhogOnA1(int mb) throws Exception {
+        String ip = agents.net.newFloatingAddress();
+        HostAgents.Result run = agents.agentctl("a1", "run", "mem1", "--owner", "a1", "--ip", ip, "--workload", "memhog",
+                "--", "/bin/memhog", Integer.toString(mb), "256", ip, "7001");
+        assertThat(run.exit()).as(run.err()).isZero();
+        agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
+        return ip;
     }
 }

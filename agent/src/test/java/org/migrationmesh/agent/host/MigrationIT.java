@@ -63,14 +63,14 @@ class MigrationIT {
                 "/bin/memhog", Integer.toString(mb), "256", ip, "7001");
         assertThat(run.exit()).as(run.err()).isZero();
         agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
-        long[] before = memhog(ip);
+        long[] before = agents.memhog(ip);
 
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "2");
         assertThat(migrate.exit()).as("migrate: " + migrate.out() + migrate.err() + agents.logTails()).isZero();
         assertThat(migrate.out()).contains("pre-copy round 1").contains("pre-copy round 2");
         System.out.println("MigrationIT: agentctl migrate printed:\n" + migrate.out());
         assertThat(agents.running("a2", "mem1")).isTrue();
-        long[] after = memhog(ip);
+        long[] after = agents.memhog(ip);
         assertThat(after[1]).as("same process: restored, not restarted").isEqualTo(before[1]);
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
 
@@ -104,7 +104,7 @@ class MigrationIT {
                 "/bin/memhog", "64", "256", ip, "7001");
         assertThat(run.exit()).as(run.err()).isZero();
         agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
-        long[] before = memhog(ip);
+        long[] before = agents.memhog(ip);
 
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "2",
                 "--post-copy");
@@ -113,7 +113,7 @@ class MigrationIT {
         assertThat(migrate.out()).contains("pre-copy round 2").contains("report (pre+post-copy)").contains("pages pulled");
         assertThat(agents.running("a2", "mem1")).isTrue();
         assertThat(agents.runc("a1").find("mem1")).isEmpty();
-        long[] after = memhog(ip);
+        long[] after = agents.memhog(ip);
         assertThat(after[1]).as("same process: restored, not restarted").isEqualTo(before[1]);
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
         assertThat(Files.readString(agents.base.resolve("a2.log"))).contains("all pages pulled").doesNotContain("page pulling failed");
@@ -135,7 +135,7 @@ class MigrationIT {
                 "/bin/memhog", "400", "256", ip, "7001");
         assertThat(run.exit()).as(run.err()).isZero();
         agents.await(Duration.ofSeconds(30), "mem1 running on a1", () -> agents.running("a1", "mem1") ? true : null);
-        long[] before = memhog(ip);
+        long[] before = agents.memhog(ip);
 
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3");
         assertThat(migrate.exit()).as(migrate.err()).isZero();
@@ -162,7 +162,7 @@ class MigrationIT {
         });
         agents.await(Duration.ofSeconds(60), "mem1 running on a1 again", () -> agents.running("a1", "mem1") ? true : null);
         assertThat(agents.runc("a3").find("mem1")).as("no copy on the destination").isEmpty();
-        long[] after = memhog(ip);
+        long[] after = agents.memhog(ip);
         assertThat(after[1]).as("restored from its dump, not restarted").isEqualTo(before[1]);
         assertThat(Files.readString(agents.base.resolve("a1.log"))).contains("agent restarted during migration");
     }
@@ -172,24 +172,6 @@ class MigrationIT {
             try {
                 HostAgents.Result r = agents.agentctl("a1", "members");
                 return r.exit() == 0 && r.out().split("criu 4", -1).length == n + 1 ? r : null;
-            } catch (Exception e) {
-                return null;
-            }
-        });
-    }
-
-    /** memhog's answer over UDP from the client namespace: {rounds, start}. */
-    private long[] memhog(String ip) throws Exception {
-        Path probe = agents.base.resolve("mmprobe");
-        if (!Files.exists(probe)) Workloads.extract("mmprobe", probe);
-        return agents.await(Duration.ofSeconds(30), "memhog to answer", () -> {
-            try {
-                String out = agents.net.exec(agents.client, Duration.ofSeconds(10), probe.toString(), "udp", ip, "7001",
-                        "100", "1").stdout();
-                Matcher m = Pattern.compile("rounds (\\d+) dirtied \\d+ start (\\d+)").matcher(out);
-                long[] last = null;
-                while (m.find()) last = new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
-                return last;
             } catch (Exception e) {
                 return null;
             }
