@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.Random;
 
 /** Writes CRIU-format image directories for unit tests (real ones come from CRIU in the ITs). */
-final class SyntheticImage {
+public final class SyntheticImage {
     static final int PAGES = 64 + 200;
     static final long[] RUNS = {0x400000L, 64, 0x600000L, 200};
 
@@ -50,7 +50,7 @@ final class SyntheticImage {
     }
 
     /** A pagemap image: magics, head {pages_id}, entries {vaddr, compat_nr_pages[, flags[, nr_pages]]}. */
-    static byte[] pagemap(long pagesId, long[][] entries) {
+    public static byte[] pagemap(long pagesId, long[][] entries) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         writeInt(out, PagemapImage.IMG_COMMON_MAGIC);
         writeInt(out, PagemapImage.PAGEMAP_MAGIC);

@@ -1,6 +1,7 @@
 package org.migrationmesh.transfer.lazy;
 
-import java.io.ByteArrayOutputStream;
+import org.migrationmesh.transfer.SyntheticImage;
+
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -9,8 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -107,43 +106,10 @@ final class ScriptedPageServer implements AutoCloseable {
         listener.close();
     }
 
+    /** A pagemap of {vaddr, nr_pages, flags} entries (the compat count left 0, as CRIU writes it). */
     private static byte[] pagemap(long[][] entries) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        writeInt(out, 0x54564319);
-        writeInt(out, 0x56084025);
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        field(head, 1, 1);
-        entry(out, head.toByteArray());
-        for (long[] e : entries) {
-            ByteArrayOutputStream m = new ByteArrayOutputStream();
-            field(m, 1, e[0]);
-            field(m, 2, 0);
-            field(m, 4, e[2]);
-            field(m, 5, e[1]);
-            entry(out, m.toByteArray());
-        }
-        return out.toByteArray();
-    }
-
-    private static void entry(ByteArrayOutputStream out, byte[] msg) {
-        writeInt(out, msg.length);
-        out.writeBytes(msg);
-    }
-
-    private static void writeInt(ByteArrayOutputStream out, int v) {
-        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
-    }
-
-    private static void field(ByteArrayOutputStream out, int number, long value) {
-        varint(out, (long) number << 3);
-        varint(out, value);
-    }
-
-    private static void varint(ByteArrayOutputStream out, long v) {
-        while ((v & ~0x7FL) != 0) {
-            out.write((int) ((v & 0x7F) | 0x80));
-            v >>>= 7;
-        }
-        out.write((int) v);
+        long[][] full = new long[entries.length][];
+        for (int k = 0; k < entries.length; k++) full[k] = new long[] {entries[k][0], 0, entries[k][2], entries[k][1]};
+        return SyntheticImage.pagemap(1, full);
     }
 }
