@@ -37,12 +37,14 @@ public final class LazyCheckpoint implements AutoCloseable {
     private final Path stderr;
     private final Path fifo;
     private final RandomAccessFile statusReader;
+    private final CgroupFreezer frozen;
     private final CompletableFuture<Integer> statusByte;
     private final long startNanos = System.nanoTime();
 
     private LazyCheckpoint(Runc runc, String id, CheckpointOptions options, Process process, List<String> argv,
-                           Path runcLog, Path stderr, Path fifo, RandomAccessFile statusReader) {
+                           Path runcLog, Path stderr, Path fifo, RandomAccessFile statusReader, CgroupFreezer frozen) {
         this.runc = runc;
+        this.frozen = frozen;
         this.id = id;
         this.options = options;
         this.process = process;
@@ -65,7 +67,9 @@ public final class LazyCheckpoint implements AutoCloseable {
         }
     }
 
-    static LazyCheckpoint start(Runc runc, CommandRunner runner, String id, CheckpointOptions options, String pageServer) {
+    /** {@code frozen}: the container's cgroup, frozen ahead of CRIU (thawed if the dump is aborted), or null. */
+    static LazyCheckpoint start(Runc runc, CommandRunner runner, String id, CheckpointOptions options, String pageServer,
+                                CgroupFreezer frozen) {
         Path fifo = options.workPath().resolve("status.fifo");
         Path runcLog = runc.newLogFile(id, Phase.LAZY_CHECKPOINT);
         Path stderr = options.workPath().resolve("lazy-checkpoint.stderr");
@@ -91,7 +95,7 @@ public final class LazyCheckpoint implements AutoCloseable {
             pb.environment().put("MM_STATUS_FIFO", fifo.toString());
             Process p = pb.start();
             log.debug("lazy checkpoint started id={} pageServer={}", id, pageServer);
-            return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader);
+            return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader, frozen);
         } catch (IOException e) {
             closeQuietly(reader);
             throw new RuntimeFailure(id, Phase.LAZY_CHECKPOINT, "cannot start lazy checkpoint: " + e.getMessage(), e);
@@ -165,6 +169,8 @@ public final class LazyCheckpoint implements AutoCloseable {
         }
         closeQuietly(statusReader);
         Runc.deleteIfExists(fifo);
+        // CRIU killed before it seized the tasks leaves the cgroup frozen as the agent froze it.
+        if (frozen != null) frozen.thaw();
     }
 
     @Override

@@ -254,7 +254,10 @@ class LazyRestoreIT {
             List<String> args = List.of("/bin/memhog", Integer.toString(mb), "100", ip, "7001");
             Path bundleA = Workloads.bundle(dir.resolve("bundles/a/" + id), "memhog",
                     BundleSpec.of(args, from.netnsPath(), cgroupParent + "/a/" + id));
-            runcA.run(id, bundleA);
+            int memhog = runcA.run(id, bundleA).pid();
+            // Dumped before it filled its memory, it would have nothing to pull.
+            CheckpointRestoreIT.waitFor(() -> LiveMemoryIT.rssKb(memhog) >= mb * 1000L, Duration.ofSeconds(20),
+                    tag + ": memhog filled its " + mb + " MB");
             int pagePort = LazyCheckpoint.freePageServerPort();
             Path images = dir.resolve("images-src-" + tag);
             try (LazyCheckpoint lazy = runcA.startLazyCheckpoint(id,

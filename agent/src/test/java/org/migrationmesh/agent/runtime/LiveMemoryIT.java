@@ -59,7 +59,8 @@ class LiveMemoryIT {
         return out;
     }
 
-    private static long rssKb(int pid) {
+    /** The resident memory of {@code pid} in kB; 0 if it is gone. */
+    static long rssKb(int pid) {
         try {
             for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(pid), "status"))) {
                 if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("\\D", ""));
