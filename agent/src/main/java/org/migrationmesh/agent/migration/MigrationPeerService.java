@@ -1,5 +1,6 @@
 package org.migrationmesh.agent.migration;
 
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.grpc.ManagedChannel;
@@ -9,6 +10,9 @@ import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.agent.runtime.RestoreResult;
 import org.migrationmesh.cluster.ClusterNode;
+import org.migrationmesh.cluster.MeshStateMachine;
+import org.migrationmesh.proto.cluster.Command;
+import org.migrationmesh.proto.cluster.CommandResult;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.proto.cluster.MigrationOutcome;
@@ -28,7 +32,11 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The destination's side of a migration: restores the container from the images received for
@@ -45,6 +53,13 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private final ImageReceiver receiver;
     private final Path workRoot;
     private final Map<String, Pulling> pulling = new ConcurrentHashMap<>();
+    /** Channels to the sources of pending post-copy migrations to this agent, by migration. */
+    private final Map<String, ManagedChannel> sourceChannels = new ConcurrentHashMap<>();
+    private final ExecutorService connecting = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "peer-connect");
+        t.setDaemon(true);
+        return t;
+    });
 
     public MigrationPeerService(String self, ClusterNode node, ContainerHost host, ImageReceiver receiver, Path workRoot) {
         this.self = self;
@@ -52,12 +67,64 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         this.host = host;
         this.receiver = receiver;
         this.workRoot = workRoot;
+        node.stateMachine().addListener(new MeshStateMachine.AppliedListener() {
+            @Override
+            public void onApplied(long index, Command command, CommandResult result) {
+                if (result.getApplied() && (command.hasStartMigration() || command.hasAdvanceMigration()
+                        || command.hasAbortMigration())) {
+                    connecting.execute(MigrationPeerService.this::connectToSources);
+                }
+            }
+
+            @Override
+            public void onReset(long index) {
+                connecting.execute(MigrationPeerService.this::connectToSources);
+            }
+        });
+    }
+
+    /**
+     * Keeps a connected channel to the source of every pending post-copy migration to this
+     * agent, made when the migration starts: the restore's lazy pages come over it, and on a
+     * WAN a channel made at restore time would cost the TCP and HTTP/2 handshakes (two round
+     * trips) while the restored process waits for its first pages. Channels of ended migrations
+     * are closed.
+     */
+    private void connectToSources() {
+        Map<String, String> sources = node.read(s -> {
+            Map<String, String> out = new java.util.HashMap<>();
+            for (Migration m : s.migrations().values()) {
+                if (m.getDestination().equals(self) && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
+                        && m.getOptions().getPostCopy()) {
+                    s.member(m.getSource()).ifPresent(x -> out.put(m.getId(), x.getControlAddress()));
+                }
+            }
+            return out;
+        });
+        sources.forEach((id, address) -> {
+            if (!address.isEmpty()) sourceChannel(id, address);
+        });
+        sourceChannels.entrySet().removeIf(e -> {
+            if (sources.containsKey(e.getKey())) return false;
+            e.getValue().shutdownNow();
+            return true;
+        });
+    }
+
+    private ManagedChannel sourceChannel(String migrationId, String address) {
+        return sourceChannels.computeIfAbsent(migrationId, id -> {
+            ManagedChannel c = RpcEndpoints.channel(address);
+            c.getState(true); // connect now
+            return c;
+        });
     }
 
     @Override
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
         try {
-            if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
+            if (req.getAwaitImageMs() > 0) {
+                awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()));
+            } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not applied index "
                         + req.getAppliedIndex() + " (RESTORE of " + req.getMigrationId() + ") within " + APPLY_WAIT)
                         .asRuntimeException();
@@ -90,6 +157,13 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 options = options.withLazyPages(true);
             }
             RestoreResult r = host.runtime().runc().restore(c.getId(), host.writeBundle(c), options);
+            if (Context.current().isCancelled() || !pending(m.getId())) {
+                // The source gave up while this restore ran (its final image failed, or it aborted):
+                // its own copy resumes, so this one must not run on.
+                undoRestore(c);
+                throw Status.CANCELLED.withDescription("migration " + m.getId() + " was cancelled or aborted by its source "
+                        + m.getSource() + " during the restore on " + self + "; the restored copy is removed").asRuntimeException();
+            }
             if (!c.getFloatingIp().isEmpty()) host.floatingIps().announce(host.address(c.getFloatingIp()));
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} ipClaimMs={} restoreMs={}", m.getId(), c.getId(), r.pid(),
@@ -105,13 +179,57 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         }
     }
 
+    /**
+     * Waits until this agent has applied RESTORE of the migration and holds its published final
+     * image: the source asks for the restore while the image is still on its way.
+     */
+    private void awaitRestorable(String migrationId, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (Context.current().isCancelled()) {
+                throw Status.CANCELLED.withDescription("the source cancelled the restore of migration " + migrationId
+                        + " before its final image was complete on " + self).asRuntimeException();
+            }
+            Optional<Migration> m = node.read(s -> s.migration(migrationId));
+            if (m.isPresent() && m.get().getOutcome() != MigrationOutcome.OUTCOME_PENDING) {
+                throw Status.FAILED_PRECONDITION.withDescription("migration " + migrationId + " ended (" + m.get().getOutcome()
+                        + ") before agent " + self + " could restore it").asRuntimeException();
+            }
+            if (m.isPresent() && m.get().getPhase() == MigrationPhase.RESTORE && receiver.publishedImage(migrationId).isPresent()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not both applied RESTORE of migration "
+                        + migrationId + " and received its final image within " + timeout
+                        + " (phase here: " + m.map(Migration::getPhase).map(Object::toString).orElse("unknown") + ", image "
+                        + (receiver.publishedImage(migrationId).isPresent() ? "complete" : "incomplete") + ")").asRuntimeException();
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    private boolean pending(String migrationId) {
+        return node.read(s -> s.migration(migrationId)).map(x -> x.getOutcome() == MigrationOutcome.OUTCOME_PENDING).orElse(false);
+    }
+
+    /** Removes a copy restored for a migration that will not commit, and its floating IP. */
+    private void undoRestore(Container c) {
+        try {
+            host.runtime().runc().delete(c.getId(), true);
+        } catch (RuntimeException e) {
+            log.warn("could not remove the restored copy of {} after its migration was cancelled: {}", c.getId(), e.getMessage());
+        }
+        if (!c.getFloatingIp().isEmpty() && host.floatingIps().held().contains(host.address(c.getFloatingIp()))) {
+            host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
+        }
+    }
+
     /** A post-copy restore's page pulling: the relay to the source and CRIU's lazy-pages daemon. */
-    private record Pulling(ManagedChannel channel, LazyPageTunnel tunnel, LazyPagesDaemon daemon) implements AutoCloseable {
+    private record Pulling(LazyPageTunnel tunnel, LazyPagesDaemon daemon) implements AutoCloseable {
         @Override
         public void close() {
             daemon.close();
             tunnel.close();
-            channel.shutdownNow();
         }
     }
 
@@ -123,24 +241,26 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private void startPulling(Migration m, Path images, Path work) throws java.io.IOException {
         String source = node.read(s -> s.member(m.getSource())).map(x -> x.getControlAddress()).orElse("");
         if (source.isEmpty()) throw new IllegalStateException("source " + m.getSource() + " has no control address");
-        ManagedChannel channel = RpcEndpoints.channel(source);
-        LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), m.getId());
+        ManagedChannel channel = sourceChannel(m.getId(), source); // closed when the migration ends
+        // Pages the pre-copy sent here and the source says did not change are answered from this store.
+        LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), m.getId(),
+                LazyPageTunnel.DEFAULT_CACHE_BYTES, receiver.pageStore(m.getId()));
         LazyPagesDaemon daemon;
         try {
             daemon = LazyPagesDaemon.start(host.runtime().criu(), new ProcessCommandRunner(), m.getContainerId(), images,
                     work, "127.0.0.1", tunnel.port(), Duration.ofSeconds(30));
         } catch (RuntimeException e) {
             tunnel.close();
-            channel.shutdownNow();
             throw e;
         }
-        Pulling p = new Pulling(channel, tunnel, daemon);
+        Pulling p = new Pulling(tunnel, daemon);
         pulling.put(m.getId(), p);
         Thread t = new Thread(() -> {
             try {
                 LazyPagesDaemon.Transferred moved = daemon.awaitCompletion(Duration.ofMinutes(10));
-                log.info("all pages pulled migration={} pages={}/{} bytesViaRelay={} ms={}", m.getId(), moved.pages(),
-                        moved.totalPages(), tunnel.bytesFromSource(), moved.elapsed().toMillis());
+                log.info("all pages pulled migration={} pages={}/{} bytesViaRelay={} pagesFromPreCopy={} ms={}", m.getId(),
+                        moved.pages(), moved.totalPages(), tunnel.bytesFromSource(), tunnel.pagesFromPreCopy(),
+                        moved.elapsed().toMillis());
             } catch (RuntimeException e) {
                 log.warn("page pulling failed migration={} reason={}", m.getId(), e.getMessage());
             } finally {

@@ -45,6 +45,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -62,6 +63,8 @@ public final class MigrationRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationRunner.class);
     /** Sends of the final image when the destination refuses damaged chunks. */
     static final int SENDS_ON_CORRUPTION = 3;
+    /** How long the destination waits for the final image after the restore was asked for. */
+    static final Duration IMAGE_WAIT = Duration.ofMinutes(10);
 
     private final String self;
     private final ClusterNode node;
@@ -161,6 +164,7 @@ public final class MigrationRunner implements AutoCloseable {
         LazyCheckpoint lazy = null;
         AutoCloseable registration = null;
         boolean dumped = false;
+        Future<PeerRestoreReply> restoreCall = null;
         long start = System.nanoTime();
         try {
             MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
@@ -177,12 +181,6 @@ public final class MigrationRunner implements AutoCloseable {
 
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
             preCopy.run();
-            if (m.getOptions().getPostCopy() && !preCopy.roundBytes().isEmpty()) {
-                // Without dirty tracking the lazy dump keeps every private page back for the page
-                // server: the restore pulls them all from here, whatever the rounds sent.
-                log.info("pre-copy before post-copy: the lazy restore will pull every page from the source anyway"
-                        + " migration={} preCopyRounds={}", m.getId(), preCopy.roundBytes().size());
-            }
 
             node.submit(Commands.advance(m.getId(), MigrationPhase.FREEZE, token));
             // RESTORE (the destination may restore once its images are complete) is committed while
@@ -200,7 +198,10 @@ public final class MigrationRunner implements AutoCloseable {
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
                 // The page server listens on this host's loopback; the destination reaches it only through the
                 // relay, which pushes the lazy pages (read from the images' pagemaps) ahead of the faults.
-                registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort), images);
+                // Without dirty tracking the lazy dump keeps every private page back, also those the
+                // pre-copy sent: the relay tells the destination which of them did not change since.
+                registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort), images,
+                        preCopy.roundBytes().isEmpty() ? null : preCopy.sentPages());
             } else {
                 dump = host.runtime().runc().checkpoint(c.getId(), CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
             }
@@ -215,6 +216,11 @@ public final class MigrationRunner implements AutoCloseable {
                     m.getId(), ms(unlockFrom - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
                     dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000, ms(dumpedAt - unlockFrom));
 
+            // The restore is asked for now and starts there once the image is complete and RESTORE
+            // applied: the request travels with the image, not a round trip after it.
+            restoreCall = MigrationPeerGrpc.newFutureStub(channel).withDeadlineAfter(IMAGE_WAIT.plusMinutes(2).toMillis(),
+                    TimeUnit.MILLISECONDS).restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
+                    .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).build());
             int[] resends = new int[1];
             TransferReport sent;
             try {
@@ -225,13 +231,12 @@ public final class MigrationRunner implements AutoCloseable {
             }
             long sentAt = System.nanoTime();
 
-            CommandResult restorePhase = committed(restoreCommitted);
-            log.info("images sent migration={} transferMs={} restoreCommitWaitMs={}", m.getId(), ms(sentAt - dumpedAt),
-                    ms(System.nanoTime() - sentAt));
-            PeerRestoreReply restored = MigrationPeerGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES)
-                    .restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
-                            .setAppliedIndex(restorePhase.getLogIndex()).build());
+            result(restoreCommitted);
+            long committedAt = System.nanoTime();
+            PeerRestoreReply restored = result(restoreCall);
             long restoredAt = System.nanoTime();
+            log.info("images sent and restored migration={} transferMs={} restoreCommitWaitMs={} restoreAnswerMs={}", m.getId(),
+                    ms(sentAt - dumpedAt), ms(committedAt - sentAt), ms(restoredAt - committedAt));
             if (lazy != null) {
                 // The source keeps its copy until every page has arrived; only then is COMMIT safe.
                 dump = lazy.awaitCompletion(Duration.ofMinutes(5));
@@ -258,6 +263,7 @@ public final class MigrationRunner implements AutoCloseable {
                     report.getRestoreMs(), report.getDowntimeMs(), report.getPagesPulledMs(), report.getTotalMs());
             deleteTree(dir);
         } catch (Exception e) {
+            if (restoreCall != null) restoreCall.cancel(true); // the destination stops waiting, or undoes its restore
             if (lazy != null) {
                 // Killing CRIU's lazy dump resumes the container here, with its memory intact.
                 lazy.abort();
@@ -279,8 +285,8 @@ public final class MigrationRunner implements AutoCloseable {
         return postCopy ? "post-copy" : "stop-and-copy";
     }
 
-    /** The result of a command submitted in the background, its failure as it was thrown there. */
-    private static CommandResult committed(CompletableFuture<CommandResult> f) throws InterruptedException {
+    /** The result of work done in the background (a command, a call), its failure as it was thrown there. */
+    private static <T> T result(Future<T> f) throws InterruptedException {
         try {
             return f.get();
         } catch (ExecutionException e) {

@@ -8,6 +8,7 @@ import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferOptions;
+import org.migrationmesh.transfer.lazy.PreCopiedPages;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +73,22 @@ final class PreCopyRounds {
     /** Bytes each round put on the wire (compressed pages and their addresses), in order. */
     List<Long> roundBytes() {
         return roundBytes;
+    }
+
+    /**
+     * What the rounds sent, for post-copy after pre-copy: a page the lazy dump serves is one the
+     * destination holds if its CRC32C is that of the content sent last (the destination checks
+     * the page's digest against its copy, so a collision costs a fault over the link, no more).
+     */
+    PreCopiedPages sentPages() {
+        return (pid, vaddr, page, off) -> {
+            Map<Long, Integer> known = sent.get(Long.toString(pid));
+            Integer crc = known == null ? null : known.get(vaddr);
+            if (crc == null) return false;
+            CRC32C c = new CRC32C();
+            c.update(page, off, LiveMemory.PAGE_SIZE);
+            return crc == (int) c.getValue();
+        };
     }
 
     /** One round over every process of the container; returns {bytes on the wire, pages sent}. */

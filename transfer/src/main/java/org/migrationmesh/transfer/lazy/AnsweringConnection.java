@@ -2,10 +2,12 @@ package org.migrationmesh.transfer.lazy;
 
 import com.google.protobuf.ByteString;
 import io.grpc.stub.CallStreamObserver;
+import org.migrationmesh.proto.lazypages.HeldPages;
 import org.migrationmesh.proto.lazypages.PushedAck;
 import org.migrationmesh.proto.lazypages.PushedPages;
 import org.migrationmesh.proto.lazypages.RelayEnd;
 import org.migrationmesh.proto.lazypages.RelayFrame;
+import org.migrationmesh.transfer.PageStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +21,9 @@ import java.util.List;
 
 /**
  * The destination's side of a relay call with pushes: the lazy-pages daemon's connection,
- * answered from the pages the source pushed where possible ({@link DaemonAnswers}), its other
- * requests forwarded to the source. Pushed frames are acknowledged once stored, while the
+ * answered from the pages the source pushed where possible ({@link DaemonAnswers}), or from
+ * this side's copies of pages the pre-copy sent, when the source says they did not change
+ * ({@link PreCopiedCopies}); its other requests forwarded to the source. Pushed frames are acknowledged once stored, while the
  * cache is below three quarters of its budget; beyond, acknowledgements wait until the daemon
  * has taken pages out, which stops the source's pushes (its window fills) instead of sending
  * pages the cache would have to refuse.
@@ -32,14 +35,17 @@ final class AnsweringConnection extends RelayLink {
     private final PageCache cache;
     private final DaemonAnswers answers;
     private final IovSplitter splitter = new IovSplitter();
+    private final PreCopiedCopies copies; // guarded by lock
     private final OutputStream toDaemon;
     private final long ackBelow;
     private long ackOwed; // guarded by lock
 
-    AnsweringConnection(String migrationId, Socket daemon, CallStreamObserver<RelayFrame> out, ReadyGate gate, long cacheBudget)
-            throws IOException {
+    /** {@code preCopied}: the copies of the pages the pre-copy sent here, for {@code held} frames; or null. */
+    AnsweringConnection(String migrationId, Socket daemon, CallStreamObserver<RelayFrame> out, ReadyGate gate, long cacheBudget,
+                        PageStore preCopied) throws IOException {
         super(migrationId, daemon, out, gate);
-        this.cache = new PageCache(cacheBudget);
+        this.copies = preCopied == null ? null : new PreCopiedCopies(preCopied);
+        this.cache = new PageCache(cacheBudget, copies);
         this.ackBelow = cacheBudget - cacheBudget / 4;
         this.answers = new DaemonAnswers(cache);
         this.toDaemon = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
@@ -60,6 +66,7 @@ final class AnsweringConnection extends RelayLink {
                     byte[] b = frame.getData().toByteArray();
                     bytesIn.addAndGet(b.length);
                     long ack;
+                    log.debug("lazy relay: answer bytes from the source migration={} bytes={}", migrationId, b.length);
                     synchronized (lock) {
                         writeToDaemon(answers.onForwardedAnswerBytes(b, 0, b.length));
                         ack = ackDue();
@@ -73,6 +80,21 @@ final class AnsweringConnection extends RelayLink {
                     synchronized (lock) {
                         cache.put(p.getDstId(), p.getVaddr(), p.getPages());
                         ackOwed += p.getPages().size();
+                        ack = ackDue();
+                    }
+                    sendAck(ack);
+                }
+                case HELD -> {
+                    if (copies == null) throw new IllegalStateException("the source sent held pages; this side holds no pre-copy");
+                    long weight = PushedFrames.weight(frame);
+                    bytesIn.addAndGet(weight);
+                    long ack;
+                    synchronized (lock) {
+                        HeldPages h = frame.getHeld();
+                        for (int i = 0; i < h.getDigestsCount(); i++) {
+                            cache.putHeld(h.getDstId(), h.getVaddr() + (long) i * PageServerIov.PAGE_SIZE, h.getDigests(i));
+                        }
+                        ackOwed += weight;
                         ack = ackDue();
                     }
                     sendAck(ack);
@@ -128,6 +150,8 @@ final class AnsweringConnection extends RelayLink {
                 synchronized (lock) {
                     for (PageServerIov iov : splitter.feed(buf, 0, n)) {
                         DaemonAnswers.Decision d = answers.onDaemonRequest(iov);
+                        log.debug("lazy relay: daemon request migration={} {} {}", migrationId, iov,
+                                d.forward() == null ? "answered here" : "forwarded " + d.forward());
                         writeToDaemon(d.toDaemon());
                         if (d.forward() != null) forward.add(d.forward());
                     }
@@ -146,8 +170,9 @@ final class AnsweringConnection extends RelayLink {
             synchronized (out) {
                 out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
             }
-            log.debug("lazy relay: daemon done migration={} local={} pages forwarded={} pages cached-left={} bytes",
-                    migrationId, answers.localPages(), answers.forwardedPages(), cache.bytes());
+            log.debug("lazy relay: daemon done migration={} local={} pages forwarded={} pages cached-left={} bytes"
+                            + " fromPreCopy={} pages preCopyMissing={} pages", migrationId, answers.localPages(), answers.forwardedPages(),
+                    cache.bytes(), copies == null ? 0 : copies.used(), copies == null ? 0 : copies.missing());
             outputEnded();
         } catch (IOException | IllegalStateException e) {
             fail(e);
@@ -156,6 +181,13 @@ final class AnsweringConnection extends RelayLink {
             fail(new IOException("interrupted", e));
         } catch (RuntimeException e) {
             closeAll(); // the call was cancelled under us
+        }
+    }
+
+    /** Pages the source sent as digests that were answered from this side's pre-copied copies. */
+    long pagesFromPreCopy() {
+        synchronized (lock) {
+            return copies == null ? 0 : copies.used();
         }
     }
 

@@ -15,7 +15,8 @@ import java.util.List;
  * <p>A local answer is what the page server would send: the request's header with
  * {@code cmd = PS_IOV_ADD_F | PE_PRESENT << 16} and the number of pages given, then the
  * pages; like the page server, it may give fewer pages than asked (the cached run from the
- * first page on), which the daemon accepts and asks the rest again. Pure; not thread-safe.
+ * first page on), which the daemon accepts and asks the rest again. A forwarded request is
+ * cut at the first cached page, for the same reason. Pure; not thread-safe.
  */
 final class DaemonAnswers {
     /** What to do with one daemon request: bytes for the daemon now, and/or a request to forward. */
@@ -63,6 +64,11 @@ final class DaemonAnswers {
                 pending.add(new Pending(iov, answer));
                 return new Decision(List.of(), null);
             }
+        }
+        if (iov.isGet()) {
+            // Only up to the first cached page: the page server would send again what is here.
+            long uncached = cache.uncachedRun(iov.dstId(), iov.vaddr(), iov.nrPages());
+            if (uncached < iov.nrPages()) iov = new PageServerIov(iov.cmd(), iov.padding(), uncached, iov.vaddr(), iov.dstId());
         }
         pending.add(new Pending(iov, null));
         return new Decision(List.of(), iov);

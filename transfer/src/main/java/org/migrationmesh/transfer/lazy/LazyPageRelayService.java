@@ -50,7 +50,7 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
     }
 
     /** A registered page server and, if pushes are wanted, the lazy pages it serves. */
-    private record PageSource(InetSocketAddress pageServer, LazyRanges lazy) {
+    private record PageSource(InetSocketAddress pageServer, LazyRanges lazy, PreCopiedPages preCopied) {
     }
 
     public LazyPageRelayService() {
@@ -74,6 +74,15 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
      * @throws IllegalArgumentException if the pagemaps cannot be read or parsed
      */
     public AutoCloseable register(String migrationId, InetSocketAddress pageServer, Path imageDir) {
+        return register(migrationId, pageServer, imageDir, null);
+    }
+
+    /**
+     * Like {@link #register(String, InetSocketAddress, Path)}; pushed pages that
+     * {@code preCopied} says the destination holds already go as digests (to destinations that
+     * accept that), so only what changed since the pre-copy crosses the link again.
+     */
+    public AutoCloseable register(String migrationId, InetSocketAddress pageServer, Path imageDir, PreCopiedPages preCopied) {
         LazyRanges lazy = null;
         if (imageDir != null) {
             try {
@@ -83,7 +92,7 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
                         + imageDir + ": " + e.getMessage(), e);
             }
         }
-        PageSource source = new PageSource(pageServer, lazy);
+        PageSource source = new PageSource(pageServer, lazy, preCopied);
         if (pageServers.putIfAbsent(migrationId, source) != null) {
             throw new IllegalStateException("migration " + migrationId + " already has a page server registered");
         }
@@ -138,7 +147,8 @@ public final class LazyPageRelayService extends LazyPageRelayGrpc.LazyPageRelayI
                 }
                 c = lazy == null ? new RelayConnection(id, socket, out, gate)
                         : new PushingRelay(id, socket, out, gate,
-                                new PushPlanner(lazy, push.chunkBytes(), push.windowBytes(), push.maxOutstanding()));
+                                new PushPlanner(lazy, push.chunkBytes(), push.windowBytes(), push.maxOutstanding()),
+                                frame.getOpen().getAcceptsHeldPages() ? source.preCopied() : null);
                 connection.set(c);
                 c.start();
             }

@@ -5,6 +5,7 @@ import io.grpc.stub.ClientResponseObserver;
 import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
 import org.migrationmesh.proto.lazypages.RelayFrame;
 import org.migrationmesh.proto.lazypages.RelayOpen;
+import org.migrationmesh.transfer.PageStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,12 +31,15 @@ public final class LazyPageTunnel implements AutoCloseable {
     /** The least cache that still holds a few windows of pushed pages. */
     public static final long MIN_CACHE_BYTES = 8L << 20;
     private final long cacheBytes;
+    private final PageStore preCopied;
     private final List<RelayLink> connections = new CopyOnWriteArrayList<>();
     private final List<ClientCallStreamObserver<RelayFrame>> calls = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener, long cacheBytes) {
+    private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener, long cacheBytes,
+                           PageStore preCopied) {
         this.migrationId = migrationId;
+        this.preCopied = preCopied;
         this.cacheBytes = cacheBytes;
         this.stub = stub;
         this.listener = listener;
@@ -53,12 +57,22 @@ public final class LazyPageTunnel implements AutoCloseable {
      */
     public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId, long cacheBytes)
             throws IOException {
+        return open(stub, migrationId, cacheBytes, null);
+    }
+
+    /**
+     * Like {@link #open(LazyPageRelayGrpc.LazyPageRelayStub, String, long)}; with pushes, pages
+     * the source says did not change since its pre-copy are answered from {@code preCopied} (the
+     * migration's page store here) instead of crossing the link again. Null: no pre-copy.
+     */
+    public static LazyPageTunnel open(LazyPageRelayGrpc.LazyPageRelayStub stub, String migrationId, long cacheBytes,
+                                      PageStore preCopied) throws IOException {
         if (cacheBytes < 0 || (cacheBytes > 0 && cacheBytes < MIN_CACHE_BYTES)) {
             throw new IllegalArgumentException("pushed-page cache of migration " + migrationId + " must be 0 (no pushes) or at least "
                     + MIN_CACHE_BYTES + " bytes, got " + cacheBytes);
         }
         ServerSocket listener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
-        LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener, cacheBytes);
+        LazyPageTunnel t = new LazyPageTunnel(migrationId, stub, listener, cacheBytes, preCopied);
         Thread accept = new Thread(t::acceptLoop, "lazy-tunnel-" + migrationId);
         accept.setDaemon(true);
         accept.start();
@@ -79,6 +93,12 @@ public final class LazyPageTunnel implements AutoCloseable {
     public long pagesAnsweredLocally() {
         return connections.stream().filter(c -> c instanceof AnsweringConnection)
                 .mapToLong(c -> ((AnsweringConnection) c).pagesLocalAndForwarded()[0]).sum();
+    }
+
+    /** Pages the source did not send again because the pre-copy had sent them unchanged. */
+    public long pagesFromPreCopy() {
+        return connections.stream().filter(c -> c instanceof AnsweringConnection)
+                .mapToLong(c -> ((AnsweringConnection) c).pagesFromPreCopy()).sum();
     }
 
     /** Pages of the daemon's requests that the source's page server answered over the link. */
@@ -117,7 +137,7 @@ public final class LazyPageTunnel implements AutoCloseable {
                 RelayLink c;
                 try {
                     c = cacheBytes == 0 ? new RelayConnection(migrationId, socket, call, gate)
-                            : new AnsweringConnection(migrationId, socket, call, gate, cacheBytes);
+                            : new AnsweringConnection(migrationId, socket, call, gate, cacheBytes, preCopied);
                 } catch (IOException e) {
                     throw new UncheckedIOException("migration " + migrationId + ": lazy-pages daemon connection unusable", e);
                 }
@@ -144,7 +164,7 @@ public final class LazyPageTunnel implements AutoCloseable {
         ClientCallStreamObserver<RelayFrame> call = started.get();
         synchronized (call) {
             call.onNext(RelayFrame.newBuilder().setOpen(RelayOpen.newBuilder().setMigrationId(migrationId)
-                    .setAcceptsPushedPages(cacheBytes > 0)).build());
+                    .setAcceptsPushedPages(cacheBytes > 0).setAcceptsHeldPages(cacheBytes > 0 && preCopied != null)).build());
         }
         conn.get().start();
     }

@@ -2,23 +2,42 @@ package org.migrationmesh.transfer.lazy;
 
 import com.google.protobuf.ByteString;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Pages pushed by the source, by process (virtual pid) and page address, until the daemon
- * asks for them. Holds at most {@code budgetBytes}: pages beyond it are not kept (the daemon
- * then fetches them itself, as without pushes). Pure; not thread-safe.
+ * Pages for the daemon, by process (virtual pid) and page address, until it asks for them:
+ * pages pushed by the source, and pages the source said this side holds from the pre-copy
+ * (their digests only: the copy is read, and checked, when the daemon asks, so taking a
+ * {@code held} frame costs no disk read). Pushed pages take at most {@code budgetBytes}; pages
+ * beyond it are not kept (the daemon then fetches them itself, as without pushes). Pure but for
+ * the {@link HeldCopies} it reads through; not thread-safe.
  */
 final class PageCache {
+    /** Where this side's copies of pre-copied pages are read. */
+    interface HeldCopies {
+        /** Copies the page at {@code vaddr} of {@code pid} into {@code dst[off..]} if its content has {@code digest}. */
+        boolean read(long pid, long vaddr, long digest, byte[] dst, int off);
+    }
+
     private final long budgetBytes;
+    private final HeldCopies copies;
     private final Map<Long, Map<Long, byte[]>> byPid = new HashMap<>();
+    private final Map<Long, Map<Long, Long>> heldByPid = new HashMap<>();
     private long bytes;
     private long refused;
+    private long held;
 
     PageCache(long budgetBytes) {
+        this(budgetBytes, null);
+    }
+
+    /** {@code copies}: where held pages are read; null if this side holds no pre-copy. */
+    PageCache(long budgetBytes, HeldCopies copies) {
         if (budgetBytes < 0) throw new IllegalArgumentException("negative page cache budget " + budgetBytes);
         this.budgetBytes = budgetBytes;
+        this.copies = copies;
     }
 
     /** Keeps the pages of {@code pages} (whole pages from {@code vaddr}) while within budget. */
@@ -40,40 +59,82 @@ final class PageCache {
         }
     }
 
+    /** Notes that this side holds the page at {@code vaddr} of {@code pid} with content {@code digest}. */
+    void putHeld(long pid, long vaddr, long digest) {
+        if (copies == null) throw new IllegalStateException("held page of pid " + pid + " but this side holds no pre-copy");
+        if (heldByPid.computeIfAbsent(pid, p -> new HashMap<>()).put(vaddr, digest) == null) held++;
+    }
+
+    private boolean has(long pid, long addr) {
+        Map<Long, byte[]> m = byPid.get(pid);
+        if (m != null && m.containsKey(addr)) return true;
+        Map<Long, Long> h = heldByPid.get(pid);
+        return h != null && h.containsKey(addr);
+    }
+
     /**
-     * Removes and returns the cached pages from {@code vaddr} on, as long as they are
-     * contiguous and at most {@code maxPages}; null if the page at {@code vaddr} is not cached.
+     * Removes and returns the pages from {@code vaddr} on, as long as they are here, contiguous
+     * and at most {@code maxPages}; a held copy that is missing or differs ends the run. Null if
+     * the page at {@code vaddr} is not here.
      */
     byte[] take(long pid, long vaddr, long maxPages) {
-        Map<Long, byte[]> m = byPid.get(pid);
-        if (m == null || !m.containsKey(vaddr)) return null;
         int n = 0;
-        while (n < maxPages && m.containsKey(vaddr + (long) n * PageServerIov.PAGE_SIZE)) n++;
+        while (n < maxPages && has(pid, vaddr + (long) n * PageServerIov.PAGE_SIZE)) n++;
+        if (n == 0) return null;
+        Map<Long, byte[]> m = byPid.get(pid);
+        Map<Long, Long> h = heldByPid.get(pid);
         byte[] out = new byte[n * PageServerIov.PAGE_SIZE];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(m.remove(vaddr + (long) i * PageServerIov.PAGE_SIZE), 0, out, i * PageServerIov.PAGE_SIZE,
-                    PageServerIov.PAGE_SIZE);
+        int got = 0;
+        for (; got < n; got++) {
+            long addr = vaddr + (long) got * PageServerIov.PAGE_SIZE;
+            byte[] page = m == null ? null : m.remove(addr);
+            if (page != null) {
+                System.arraycopy(page, 0, out, got * PageServerIov.PAGE_SIZE, PageServerIov.PAGE_SIZE);
+                bytes -= PageServerIov.PAGE_SIZE;
+                if (h != null && h.remove(addr) != null) held--;
+                continue;
+            }
+            Long digest = h.remove(addr);
+            held--;
+            if (!copies.read(pid, addr, digest, out, got * PageServerIov.PAGE_SIZE)) break;
         }
-        bytes -= out.length;
-        return out;
+        if (got == 0) return null;
+        return got == n ? out : Arrays.copyOf(out, got * PageServerIov.PAGE_SIZE);
+    }
+
+    /** How many pages from {@code vaddr} on, at most {@code maxPages}, are not here (up to the first that is). */
+    long uncachedRun(long pid, long vaddr, long maxPages) {
+        long n = 0;
+        while (n < maxPages && !has(pid, vaddr + n * PageServerIov.PAGE_SIZE)) n++;
+        return n;
     }
 
     /** Forgets {@code pages} pages from {@code vaddr} (the daemon got them another way). */
     void drop(long pid, long vaddr, long pages) {
         Map<Long, byte[]> m = byPid.get(pid);
-        if (m == null) return;
+        Map<Long, Long> h = heldByPid.get(pid);
         for (long i = 0; i < pages; i++) {
-            if (m.remove(vaddr + i * PageServerIov.PAGE_SIZE) != null) bytes -= PageServerIov.PAGE_SIZE;
+            long addr = vaddr + i * PageServerIov.PAGE_SIZE;
+            if (m != null && m.remove(addr) != null) bytes -= PageServerIov.PAGE_SIZE;
+            if (h != null && h.remove(addr) != null) held--;
         }
     }
 
     void clear() {
         byPid.clear();
+        heldByPid.clear();
         bytes = 0;
+        held = 0;
     }
 
+    /** Bytes of pushed pages kept. */
     long bytes() {
         return bytes;
+    }
+
+    /** Held pages noted and not yet taken. */
+    long heldPages() {
+        return held;
     }
 
     /** Bytes of pushed pages not kept for lack of budget. */

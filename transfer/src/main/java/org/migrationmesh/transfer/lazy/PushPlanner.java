@@ -37,6 +37,7 @@ final class PushPlanner {
     private long hintPid = -1;
     private long hintAddr;
     private long pushedBytes;
+    private long heldBytes;
 
     PushPlanner(LazyRanges remaining, long chunkBytes, long window, int maxOutstanding) {
         if (chunkBytes < PageServerIov.PAGE_SIZE || chunkBytes % PageServerIov.PAGE_SIZE != 0) {
@@ -122,13 +123,31 @@ final class PushPlanner {
         }
     }
 
+    /**
+     * The answer of {@code pageBytes} just accounted for ({@link #onAnswer}) went to the
+     * destination weighing {@code weight} instead (its pre-copied pages as digests).
+     */
+    void onSentAs(long pageBytes, long weight) {
+        unacked = Math.max(0, unacked - pageBytes + weight);
+        if (weight < pageBytes) heldBytes += pageBytes - weight;
+    }
+
     /** The destination stored {@code bytes} more of the pushed pages. */
     void onAck(long bytes) {
         unacked = Math.max(0, unacked - bytes);
     }
 
+    int pushesOutstanding() {
+        return pushesOutstanding;
+    }
+
     long pushedBytes() {
         return pushedBytes;
+    }
+
+    /** Bytes of pushed pages that went as digests, not sent again, about. */
+    long heldBytes() {
+        return heldBytes;
     }
 
     long pagesLeftToPush() {

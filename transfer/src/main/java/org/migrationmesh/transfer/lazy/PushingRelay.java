@@ -1,9 +1,7 @@
 package org.migrationmesh.transfer.lazy;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.CallStreamObserver;
-import org.migrationmesh.proto.lazypages.PushedPages;
 import org.migrationmesh.proto.lazypages.RelayEnd;
 import org.migrationmesh.proto.lazypages.RelayFrame;
 import org.slf4j.Logger;
@@ -21,20 +19,25 @@ import java.util.List;
  * The source's side of a relay call with pushes: the daemon's requests (from the call) go to
  * the CRIU page server as they come, with requests of our own for lazy pages nobody asked for
  * yet between them ({@link PushPlanner}); the page server's answers are routed by asker, the
- * daemon's as {@code data} frames (byte for byte), ours as {@code pushed} frames. Frames go
- * out only while the call is ready.
+ * daemon's as {@code data} frames (byte for byte), ours as {@code pushed} frames, or as
+ * {@code held} frames for pages the pre-copy already sent unchanged. Frames go out only
+ * while the call is ready.
  */
 final class PushingRelay extends RelayLink {
     private static final Logger log = LoggerFactory.getLogger(PushingRelay.class);
 
     private final Object lock = new Object(); // guards planner, splitter and writes to the page server
     private final PushPlanner planner;
+    private final PreCopiedPages preCopied;
     private final IovSplitter splitter = new IovSplitter();
     private boolean pageServerOutputShut;
 
-    PushingRelay(String migrationId, Socket pageServer, CallStreamObserver<RelayFrame> out, ReadyGate gate, PushPlanner planner) {
+    /** {@code preCopied}: what the destination holds from the pre-copy (sent as digests), or null. */
+    PushingRelay(String migrationId, Socket pageServer, CallStreamObserver<RelayFrame> out, ReadyGate gate, PushPlanner planner,
+                 PreCopiedPages preCopied) {
         super(migrationId, pageServer, out, gate);
         this.planner = planner;
+        this.preCopied = preCopied;
     }
 
     @Override
@@ -61,6 +64,8 @@ final class PushingRelay extends RelayLink {
                     synchronized (lock) {
                         OutputStream os = socket.getOutputStream();
                         for (PageServerIov iov : splitter.feed(b, 0, b.length)) {
+                            log.debug("lazy relay: daemon asks migration={} {} pushesAhead={} pushedBytes={} heldBytes={}",
+                                    migrationId, iov, planner.pushesOutstanding(), planner.pushedBytes(), planner.heldBytes());
                             planner.onDaemonRequest(iov);
                             os.write(iov.encode());
                         }
@@ -130,19 +135,24 @@ final class PushingRelay extends RelayLink {
                 }
                 if (asked.asker() == PushPlanner.Asker.DAEMON) {
                     relayAnswer(in, head, h.bytes());
+                    log.debug("lazy relay: answered the daemon migration={} {}", migrationId, h);
                 } else {
                     byte[] pages = new byte[Math.toIntExact(h.bytes())];
                     in.readFully(pages);
-                    send(RelayFrame.newBuilder().setPushed(PushedPages.newBuilder().setDstId(h.dstId()).setVaddr(h.vaddr())
-                            .setPages(UnsafeByteOperations.unsafeWrap(pages))).build());
+                    long weight = 0;
+                    for (RelayFrame f : PushedFrames.of(h.dstId(), h.vaddr(), pages, preCopied)) {
+                        weight += PushedFrames.weight(f);
+                        send(f);
+                    }
                     synchronized (lock) {
+                        planner.onSentAs(h.bytes(), weight);
                         askForPushes();
                     }
                 }
             }
             send(RelayFrame.newBuilder().setEnd(RelayEnd.getDefaultInstance()).build());
-            log.debug("lazy relay: page server done migration={} pushed={} bytes left-to-push={} pages",
-                    migrationId, planner.pushedBytes(), planner.pagesLeftToPush());
+            log.debug("lazy relay: page server done migration={} pushed={} bytes asDigests={} bytes left-to-push={} pages",
+                    migrationId, planner.pushedBytes(), planner.heldBytes(), planner.pagesLeftToPush());
             outputEnded();
         } catch (EOFException e) {
             fail(new IOException("the page server closed in the middle of an answer", e));

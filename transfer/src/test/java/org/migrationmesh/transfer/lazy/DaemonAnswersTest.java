@@ -53,6 +53,20 @@ class DaemonAnswersTest {
     }
 
     @Test
+    void aForwardedRequestStopsAtTheFirstCachedPage() {
+        PageCache cache = new PageCache(1 << 20);
+        cache.put(2, 0x20000 + 3 * P, ByteString.copyFrom(pages(2, 0x20000 + 3 * P, 2)));
+        DaemonAnswers a = new DaemonAnswers(cache);
+        PageServerIov q = new PageServerIov(PageServerIov.PS_IOV_GET, 77, 8, 0x20000, 2);
+        assertThat(a.onDaemonRequest(q).forward()).as("the 3 pages before the cached ones")
+                .isEqualTo(new PageServerIov(PageServerIov.PS_IOV_GET, 77, 3, 0x20000, 2));
+        PageServerIov far = PageServerIov.get(9, 0x20000, 8);
+        assertThat(a.onDaemonRequest(far).forward()).as("nothing cached for that process").isEqualTo(far);
+        assertThat(concat(a.onForwardedAnswerBytes(serverAnswer(q, 3), 0, serverAnswer(q, 3).length)))
+                .isEqualTo(serverAnswer(q, 3));
+    }
+
+    @Test
     void aPartlyCachedRequestGetsTheCachedRunLikeAShortServerAnswer() {
         PageCache cache = new PageCache(1 << 20);
         cache.put(1, 0x1000, ByteString.copyFrom(pages(1, 0x1000, 2)));

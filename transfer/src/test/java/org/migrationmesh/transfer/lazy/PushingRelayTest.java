@@ -154,6 +154,56 @@ class PushingRelayTest {
         }
     }
 
+    /**
+     * The destination holds the pre-copy's copies of process 1's pages: most as the page server
+     * has them now, every 10th stale (changed after the pre-copy read it), and the source's
+     * memory of what it sent is wrong about every 25th (it believes the destination holds the
+     * current page; the copy there is stale). Only what changed travels as pages; the daemon
+     * gets every page exactly as the page server has it.
+     */
+    @Test
+    void pagesThePreCopySentUnchangedGoAsDigestsAndAreAnsweredFromTheCopies(@TempDir Path storeDir) throws Exception {
+        long base = LAZY.get(1L)[0];
+        int pages = (int) LAZY.get(1L)[1];
+        Set<Long> sentUnchanged = new HashSet<>();
+        try (org.migrationmesh.transfer.FilePageStore store = new org.migrationmesh.transfer.FilePageStore(storeDir)) {
+            for (int i = 0; i < pages; i++) {
+                long a = base + (long) i * P;
+                boolean stale = i % 10 == 0 || i % 25 == 0;
+                byte[] copy = stale ? ScriptedPageServer.page(99, a) : ScriptedPageServer.page(1, a);
+                store.putLive(new org.migrationmesh.transfer.PageKey("1", a), copy, 0);
+                if (i % 10 != 0) sentUnchanged.add(a); // wrong for every 25th that is not a 10th
+            }
+            PreCopiedPages preCopied = (pid, vaddr, page, off) -> pid == 1 && sentUnchanged.contains(vaddr);
+            try (AutoCloseable reg = service.register("m", pageServer.address(), images, preCopied);
+                 LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m",
+                         LazyPageTunnel.DEFAULT_CACHE_BYTES, store);
+                 Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
+                s.setSoTimeout(10_000);
+                settled(tunnel); // everything pushed ahead: the daemon's own requests would bring whole pages
+                Set<List<Long>> missing = allPages();
+                for (Map.Entry<Long, long[]> e : LAZY.entrySet()) {
+                    for (long a = e.getValue()[0]; a < e.getValue()[0] + e.getValue()[1] * P; ) {
+                        long pagesLeft = Math.min(16, (e.getValue()[0] + e.getValue()[1] * P - a) / P);
+                        Set<List<Long>> got = ask(s, List.of(PageServerIov.get(e.getKey(), a, pagesLeft)));
+                        missing.removeAll(got);
+                        a += (long) got.size() * P;
+                    }
+                }
+                assertThat(missing).isEmpty();
+                long wrong = java.util.stream.IntStream.range(0, pages).filter(i -> i % 25 == 0 && i % 10 != 0).count();
+                assertThat(tunnel.pagesFromPreCopy()).as("process 1's unchanged pages came from the copies")
+                        .isEqualTo(sentUnchanged.size() - wrong);
+                long changedBytes = (pages - sentUnchanged.size() + LAZY.get(7L)[1]) * P;
+                assertThat(tunnel.bytesFromSource()).as("only changed pages, the stale copies and digests crossed the link")
+                        .isLessThan(changedBytes + wrong * (P + 64) + sentUnchanged.size() * 8L + 64L * 64);
+                closeLikeTheDaemon(s);
+                assertThat(pageServer.failure.get()).isNull();
+                assertThat(tunnel.failure()).isNull();
+            }
+        }
+    }
+
     @Test
     void aFullCacheHoldsThePushesBackUntilTheDaemonTakesPages(@TempDir Path bigImages) throws Exception {
         long start = 0x10000000L;
