@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
  * loopback behind a {@link DelayProxy} (a fixed delay each way), an image of two processes whose
  * pages were all sent live ahead, of which a few changed before the final dump. The time is
  * printed in ms and in round trips of the link as a gRPC call sees it (a call the receiver
- * answers at once, measured in the same run). Numbers only, no assertions.
+ * answers at once, measured in the same run), against the long way in the same run (pagemaps
+ * uploaded first, then PlanPages, then the pages: what a round too large for the Begin does).
+ * Numbers only, no assertions.
  *
  * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips)]
  * [MB of pages (20)] [pages changed (20)] [runs per delay (5)].
@@ -50,37 +52,43 @@ public final class FinalRoundLatencyBenchmark {
                     ManagedChannel far = RpcEndpoints.channel("127.0.0.1:" + proxy.port());
                     try {
                         double rtt = probeRtt(far);
-                        ImageSender sender = new ImageSender(far, Clock.systemUTC());
-                        double[] ms = new double[runs];
+                        ImageSender[] senders = { // as sent; the long way: pagemaps uploaded, then PlanPages, then pages
+                            new ImageSender(far, Clock.systemUTC()), new ImageSender(far, Clock.systemUTC()).beginBudget(0)};
+                        String[] names = {"one upload", "long way"};
+                        double[][] ms = new double[2][runs];
                         for (int run = 0; run < runs; run++) {
-                            String id = "final-" + delay + "-" + run;
-                            for (int p = 0; p < 2; p++) {
-                                Files.write(src.resolve("pages-" + (p + 1) + ".img"), content[p]);
-                                byte[] core = new byte[3000]; // new in each dump: the receiver does not hold it
-                                r.nextBytes(core);
-                                Files.write(src.resolve("core-" + (p + 1) + ".img"), core);
+                            for (int way = 0; way < 2; way++) {
+                                String id = "final-" + delay + "-" + run + "-" + way;
+                                for (int p = 0; p < 2; p++) {
+                                    Files.write(src.resolve("pages-" + (p + 1) + ".img"), content[p]);
+                                    byte[] core = new byte[3000]; // new in each dump: the receiver does not hold it
+                                    r.nextBytes(core);
+                                    Files.write(src.resolve("core-" + (p + 1) + ".img"), core);
+                                }
+                                ImageScan scan = ImageScan.of(src, id, 1);
+                                for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
+                                    ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
+                                    h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                }
+                                byte[] changed = content[0].clone();
+                                for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
+                                Files.write(src.resolve("pages-1.img"), changed);
+                                long t0 = System.nanoTime();
+                                TransferReport fin = senders[way].send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+                                ms[way][run] = (System.nanoTime() - t0) / 1e6;
+                                TransferHarness.assertSameTree(src, Path.of(fin.receiverImageDir()));
+                                System.out.printf(Locale.ROOT, "  rtt %.0f ms, run %d, %-10s: final %4.0f ms = %.2f rtt (scan %.0f, plan %.0f,"
+                                                + " commit %.0f ms; %.1f KiB wire, %d pages sent)%n",
+                                        rtt, run, names[way], ms[way][run], ms[way][run] / rtt, fin.scanning().toNanos() / 1e6,
+                                        fin.planning().toNanos() / 1e6, fin.committing().toNanos() / 1e6, fin.wireBytes() / 1024.0,
+                                        fin.pagesSent());
+                                h.receiver.discard(id);
                             }
-                            ImageScan scan = ImageScan.of(src, id, 1);
-                            for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
-                                ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
-                                h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
-                            }
-                            byte[] changed = content[0].clone();
-                            for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
-                            Files.write(src.resolve("pages-1.img"), changed);
-                            long t0 = System.nanoTime();
-                            TransferReport fin = sender.send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
-                            ms[run] = (System.nanoTime() - t0) / 1e6;
-                            TransferHarness.assertSameTree(src, Path.of(fin.receiverImageDir()));
-                            System.out.printf(Locale.ROOT, "  rtt %.0f ms, run %d: final %.0f ms = %.2f rtt (scan %.0f, plan %.0f, commit %.0f ms;"
-                                            + " %.1f KiB wire, %d pages sent)%n",
-                                    rtt, run, ms[run], ms[run] / rtt, fin.scanning().toNanos() / 1e6, fin.planning().toNanos() / 1e6,
-                                    fin.committing().toNanos() / 1e6, fin.wireBytes() / 1024.0, fin.pagesSent());
-                            h.receiver.discard(id);
                         }
-                        double med = median(ms);
-                        System.out.printf(Locale.ROOT, "one way %d ms (gRPC rtt %.1f ms): final round median %.0f ms = %.2f rtt%n",
-                                delay, rtt, med, med / rtt);
+                        double one = median(ms[0]), longWay = median(ms[1]);
+                        System.out.printf(Locale.ROOT, "one way %d ms (gRPC rtt %.1f ms): final round median %.0f ms = %.2f rtt;"
+                                        + " the long way %.0f ms = %.2f rtt; one upload/long way %.2f%n",
+                                delay, rtt, one, one / rtt, longWay, longWay / rtt, one / longWay);
                     } finally {
                         far.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
                     }
