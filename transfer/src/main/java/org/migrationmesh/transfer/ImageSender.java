@@ -171,7 +171,8 @@ public final class ImageSender {
      * One attempt: Begin (carrying the pagemaps and page digests when small, so it answers the
      * plans too), then one upload of every file still missing that ends with the commit and is
      * answered by the published round. Only when the pagemaps are too large to ride along with
-     * Begin are they uploaded first, and the pages planned after.
+     * Begin (or the receiver is from before, and ignored them) are they uploaded first, and the
+     * pages planned after.
      */
     private CommitResponse attempt(String migrationId, int round, String sendId, ImageScan scan, PagePlanning planning,
                                    TransferOptions options, RoundTally tally, Map<Integer, byte[]> fileDigests) {
@@ -188,17 +189,26 @@ public final class ImageSender {
         Sending sending = new Sending(migrationId, round, scan, options, tally, states, fileDigests);
         try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
             sending.hashing = hashing;
-            boolean pagemapsFirst = !planning.pagemapsInBegin() && planning.anyToPlan(states);
+            boolean oneUpload = states.getOneUpload(); // false: a receiver from before, which ignored what rode along
+            boolean pagemapsFirst = (!oneUpload || !planning.pagemapsInBegin()) && planning.anyToPlan(states);
             if (pagemapsFirst) sending.upload(true, false, Map.of(), false); // the receiver plans against its pagemaps
-            Map<Integer, DeltaPlanner.PagesFilePlan> plans = planning.plans(begin, states, slice -> {
+            BeginRequest answered = oneUpload ? begin : BeginRequest.getDefaultInstance();
+            Map<Integer, DeltaPlanner.PagesFilePlan> plans = planning.plans(answered, states, slice -> {
                 Instant t = clock.instant();
                 PagesNeeded answer = deadline(options).planPages(slice);
                 tally.planned(Duration.between(t, clock.instant()));
                 tally.wire(slice.getSerializedSize() + answer.getSerializedSize());
                 return answer;
             }, options.deltas());
-            return sending.upload(!pagemapsFirst, true, plans, true);
+            CommitResponse done = sending.upload(!pagemapsFirst, true, plans, oneUpload);
+            if (oneUpload) return done;
         }
+        CommitRequest commit = commitRequest(migrationId, round, scan, fileDigests);
+        Instant committing = clock.instant();
+        CommitResponse done = deadline(options).commit(commit);
+        tally.committed(Duration.between(committing, clock.instant()));
+        tally.wire(commit.getSerializedSize() + done.getSerializedSize());
+        return done;
     }
 
     /** What the commit carries: the digest of every file whose manifest entry has none. */

@@ -65,7 +65,7 @@ final class MigrationImages {
      */
     synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices) {
         if (round == publishedRound && !sendId.isEmpty() && sendId.equals(publishedSendId)) {
-            return BeginResponse.newBuilder().setPublished(publishedAnswer).build();
+            return BeginResponse.newBuilder().setPublished(publishedAnswer).setOneUpload(true).build();
         }
         if (round <= publishedRound) {
             throw new TransferRefusedException(migrationId, round, Reason.BAD_MANIFEST, null,

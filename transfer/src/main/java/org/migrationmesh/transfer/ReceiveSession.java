@@ -143,7 +143,8 @@ final class ReceiveSession {
             if (i >= 0 && i < states.length && (states[i].getComplete() || c.getOffset() != states[i].getVerifiedBytes())) continue;
             accept(c.toBuilder().setAttempt(attempt).build());
         }
-        BeginResponse.Builder answer = BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt);
+        BeginResponse.Builder answer = BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt)
+                .setOneUpload(true);
         BitSet unplannable = new BitSet();
         for (PageDigests slice : slices) {
             int i = slice.getFileIndex();
