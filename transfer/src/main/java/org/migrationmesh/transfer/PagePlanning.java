@@ -12,10 +12,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -34,7 +36,7 @@ final class PagePlanning {
     /** The pagemaps as chunks, or null when they are too large to ride along with Begin. */
     private final List<Chunk> pagemapChunks;
     /** The page digest slices of every pages file its pagemap lays out, by file index, in order. */
-    private final Map<Integer, List<PageDigests>> slices = new HashMap<>();
+    private final Map<Integer, List<PageDigests>> slices = new TreeMap<>();
     /** How many of a file's slices ride along with Begin. */
     private final Map<Integer, Integer> inBegin = new HashMap<>();
 
@@ -97,7 +99,7 @@ final class PagePlanning {
         long size = 0;
         for (int off = 0; off < all.length; off += options.chunkBytes()) {
             int n = Math.min(options.chunkBytes(), all.length - off);
-            byte[] part = java.util.Arrays.copyOfRange(all, off, off + n);
+            byte[] part = Arrays.copyOfRange(all, off, off + n);
             ChunkCodec.Payload p = ChunkCodec.encodeOwned(part, n, options.compress());
             Chunk c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(index).setOffset(off)
                     .setLength(n).setCrc32C(ChunkCodec.crc32c(part, 0, n)).setCodec(p.codec()).setPayload(p.bytes()).build();

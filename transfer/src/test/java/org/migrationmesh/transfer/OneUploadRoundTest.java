@@ -1,7 +1,16 @@
 package org.migrationmesh.transfer;
 
 import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -12,6 +21,7 @@ import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.FileDigest;
+import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.proto.transfer.UploadAck;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
@@ -26,6 +36,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -162,6 +173,48 @@ class OneUploadRoundTest {
             assertThat(r.attempts()).as("break after %d", breakAfter).isEqualTo(2);
             assertThat(r.payloadBytes()).isLessThan(SyntheticImage.PAGES * 4096L + 64 * 1024);
         }
+    }
+
+    @Test
+    void aCommitWhoseAnswerIsLostIsAnsweredToTheRetryOfTheSameSendOnly() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 49);
+        AtomicBoolean loseOne = new AtomicBoolean(true);
+        ClientInterceptor losesTheUploadsAnswer = new ClientInterceptor() {
+            @Override
+            public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
+                ClientCall<Q, A> call = next.newCall(method, options);
+                if (!method.equals(ImageTransferGrpc.getUploadMethod())) return call;
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                    @Override
+                    public void start(Listener<A> listener, Metadata headers) {
+                        super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                            private boolean lost;
+
+                            @Override
+                            public void onMessage(A message) {
+                                lost = ((UploadAck) message).hasCommitted() && loseOne.getAndSet(false);
+                                if (!lost) super.onMessage(message);
+                            }
+
+                            @Override
+                            public void onClose(Status status, Metadata trailers) {
+                                super.onClose(lost ? Status.UNAVAILABLE.withDescription("test loses the answer") : status, trailers);
+                            }
+                        }, headers);
+                    }
+                };
+            }
+        };
+        ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, losesTheUploadsAnswer), Clock.systemUTC());
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        assertThat(loseOne).isFalse();
+        assertThat(r.attempts()).isEqualTo(2);
+        assertThat(h.receiver.publishedImage(migration)).contains(Path.of(r.receiverImageDir()));
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        // another send of the same round is not told it is published: the round is refused as before
+        assertThatThrownBy(() -> h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE))
+                .isInstanceOfSatisfying(TransferRefusedException.class, e -> assertThat(e.reason()).isEqualTo(Reason.BAD_MANIFEST));
     }
 
     @Test
