@@ -19,7 +19,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.util.BitSet;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,7 +70,8 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 Reason r = e.getMessage().startsWith("unsafe") ? Reason.BAD_NAME : Reason.BAD_MANIFEST;
                 throw new TransferRefusedException(req.getMigrationId(), req.getRound(), r, null, e.getMessage(), e);
             }
-            return migration(req.getMigrationId()).begin(req.getRound(), manifest);
+            return migration(req.getMigrationId()).begin(req.getRound(), manifest, req.getSendId(), req.getChunksList(),
+                    req.getPageDigestsList());
         });
     }
 
@@ -80,19 +80,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         unary(out, req.getMigrationId(), req.getRound(), () -> {
             ReceiveSession s = existing(req.getMigrationId(), req.getRound()).session(req.getRound());
             synchronized (s) {
-                byte[] digests;
-                try {
-                    long most = 8L * Math.max(0, (long) req.getTotalPages() - req.getFirstPage());
-                    digests = ChunkCodec.decodeUpTo(req.getCodec(), req.getDigests(), (int) Math.min(most, Integer.MAX_VALUE));
-                } catch (ChunkCodec.BadChunkException e) {
-                    throw new TransferRefusedException(req.getMigrationId(), req.getRound(),
-                            TransferRefusedException.Reason.BAD_MANIFEST, null, "page digests: " + e.getMessage(), e);
-                }
-                Optional<BitSet> need = s.plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(), digests);
-                PagesNeeded.Builder b = PagesNeeded.newBuilder();
-                need.ifPresent(n -> b.setPages(req.getTotalPages())
-                        .setNeedBitmap(com.google.protobuf.ByteString.copyFrom(n.toByteArray())));
-                return b.build();
+                return s.plan(req);
             }
         });
     }
@@ -110,16 +98,26 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             private boolean failed;
             private long chunks;
             private long bytes;
+            private CommitResponse committed;
 
             @Override
             public void onNext(Chunk c) {
                 if (failed) return;
                 try {
-                    ReceiveSession s = existing(c.getMigrationId(), c.getRound()).session(c.getRound());
-                    synchronized (s) {
-                        bytes += s.accept(c);
+                    if (committed != null) {
+                        throw new TransferRefusedException(c.getMigrationId(), c.getRound(), Reason.OUT_OF_ORDER, null,
+                                "a message after the commit");
                     }
-                    chunks++;
+                    MigrationImages m = existing(c.getMigrationId(), c.getRound());
+                    ReceiveSession s = m.session(c.getRound());
+                    if (c.hasCommit()) {
+                        committed = commitAtEnd(m, s, c);
+                    } else {
+                        synchronized (s) {
+                            bytes += s.accept(c);
+                        }
+                        chunks++;
+                    }
                     call.request(1);
                 } catch (TransferRefusedException e) {
                     failed = true;
@@ -142,10 +140,25 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             @Override
             public void onCompleted() {
                 if (failed) return;
-                responses.onNext(UploadAck.newBuilder().setChunks(chunks).setBytes(bytes).build());
+                UploadAck.Builder ack = UploadAck.newBuilder().setChunks(chunks).setBytes(bytes);
+                if (committed != null) ack.setCommitted(committed);
+                responses.onNext(ack.build());
                 responses.onCompleted();
             }
         };
+    }
+
+    /** The commit that ends an Upload: of the attempt its chunks belong to, for the same migration and round. */
+    private static CommitResponse commitAtEnd(MigrationImages m, ReceiveSession s, Chunk c) {
+        CommitRequest req = c.getCommit();
+        if (!req.getMigrationId().equals(c.getMigrationId()) || req.getRound() != c.getRound()) {
+            throw new TransferRefusedException(c.getMigrationId(), c.getRound(), Reason.BAD_MANIFEST, null,
+                    "commit of " + req.getMigrationId() + " round " + req.getRound() + " in its upload");
+        }
+        synchronized (s) {
+            s.checkAttempt(c.getAttempt(), null);
+        }
+        return m.commit(c.getRound(), req.getDigestsList());
     }
 
     @Override

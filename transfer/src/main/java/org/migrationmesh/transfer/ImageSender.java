@@ -13,7 +13,6 @@ import org.migrationmesh.proto.transfer.FileState;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
 import org.migrationmesh.proto.transfer.LivePagesAck;
-import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.proto.transfer.UploadAck;
 import org.slf4j.Logger;
@@ -22,7 +21,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -31,17 +29,20 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Sends one round of a migration's checkpoint image to a peer's {@link ImageReceiver}: scans the
- * directory, lets the receiver say what it already has, streams the rest as checked chunks (zero,
- * unchanged and repeated pages not as bytes; zstd where it pays off) and commits. A broken stream
- * is resumed from the last verified chunk, up to {@link TransferOptions#maxAttempts()} attempts.
+ * directory, lets the receiver say what it already has and which pages it lacks (in the Begin,
+ * {@link PagePlanning}), streams the rest as checked chunks (zero, unchanged and repeated pages
+ * not as bytes; zstd where it pays off) and commits at the end of the same stream: two round
+ * trips when the pagemaps and page digests fit in the Begin, as in the final round after
+ * pre-copy. A broken stream is resumed from the last verified chunk, up to
+ * {@link TransferOptions#maxAttempts()} attempts.
  */
 public final class ImageSender {
     private static final Logger log = LoggerFactory.getLogger(ImageSender.class);
@@ -51,6 +52,7 @@ public final class ImageSender {
     private final ImageTransferGrpc.ImageTransferBlockingStub blockingStub;
     private final Clock clock;
     private int digestsPerMessage = DIGESTS_PER_MESSAGE;
+    private int beginBudget = PagePlanning.BEGIN_BUDGET;
 
     /** A sender over {@code channel} (from {@code RpcEndpoints.channel}); {@code clock} times the report. */
     public ImageSender(Channel channel, Clock clock) {
@@ -65,6 +67,12 @@ public final class ImageSender {
         return this;
     }
 
+    /** For tests: fewer bytes of pagemaps and page digests riding along with Begin, to plan the rest with PlanPages. */
+    ImageSender beginBudget(int bytes) {
+        this.beginBudget = bytes;
+        return this;
+    }
+
     /** Sends round {@code round} of {@code migrationId} from {@code imageDir}; returns its figures once published. */
     public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener) {
         Instant start = clock.instant();
@@ -72,9 +80,11 @@ public final class ImageSender {
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
         tally.scanned(Duration.between(start, clock.instant()));
         Map<Integer, byte[]> fileDigests = new HashMap<>();
+        PagePlanning planning = PagePlanning.of(scan, migrationId, round, options, digestsPerMessage, beginBudget);
+        String sendId = UUID.randomUUID().toString(); // a retry after a commit whose answer was lost gets that answer
         for (int attempt = 1; ; attempt++) {
             try {
-                CommitResponse done = attempt(migrationId, round, scan, options, tally, fileDigests);
+                CommitResponse done = attempt(migrationId, round, sendId, scan, planning, options, tally, fileDigests);
                 return tally.report(migrationId, round, scan.manifest().files().size(), attempt,
                         Duration.between(start, clock.instant()), done.getImageDir());
             } catch (StatusRuntimeException e) {
@@ -157,22 +167,53 @@ public final class ImageSender {
         return new TransferException(migrationId, round, what, t);
     }
 
-    private CommitResponse attempt(String migrationId, int round, ImageScan scan, TransferOptions options, RoundTally tally,
-                                   Map<Integer, byte[]> fileDigests) {
+    /**
+     * One attempt: Begin (carrying the pagemaps and page digests when small, so it answers the
+     * plans too), then one upload of every file still missing that ends with the commit and is
+     * answered by the published round. Only when the pagemaps are too large to ride along with
+     * Begin (or the receiver is from before, and ignored them) are they uploaded first, and the
+     * pages planned after.
+     */
+    private CommitResponse attempt(String migrationId, int round, String sendId, ImageScan scan, PagePlanning planning,
+                                   TransferOptions options, RoundTally tally, Map<Integer, byte[]> fileDigests) {
         ImageManifest manifest = scan.manifest();
         tally.startAttempt();
-        BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
-                .setManifest(manifest.toProto()).build();
+        BeginRequest begin = planning.addTo(BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
+                .setSendId(sendId).setManifest(manifest.toProto())).build();
+        Instant asked = clock.instant();
         BeginResponse states = deadline(options).begin(begin);
+        if (begin.getPageDigestsCount() > 0) tally.planned(Duration.between(asked, clock.instant()));
         tally.wire(begin.getSerializedSize() + states.getSerializedSize());
+        if (states.hasPublished()) return states.getPublished(); // an earlier attempt's commit went through
         tally.resumed(states, manifest);
         Sending sending = new Sending(migrationId, round, scan, options, tally, states, fileDigests);
-        // Plain files first: pagemaps must be at the receiver before pages can be planned against them.
         try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
             sending.hashing = hashing;
-            sending.upload(false);
-            sending.upload(true);
+            boolean oneUpload = states.getOneUpload(); // false: a receiver from before, which ignored what rode along
+            boolean pagemapsFirst = (!oneUpload || !planning.pagemapsInBegin()) && planning.anyToPlan(states);
+            if (pagemapsFirst) sending.upload(true, false, Map.of(), false); // the receiver plans against its pagemaps
+            BeginRequest answered = oneUpload ? begin : BeginRequest.getDefaultInstance();
+            Map<Integer, DeltaPlanner.PagesFilePlan> plans = planning.plans(answered, states, slice -> {
+                Instant t = clock.instant();
+                PagesNeeded answer = deadline(options).planPages(slice);
+                tally.planned(Duration.between(t, clock.instant()));
+                tally.wire(slice.getSerializedSize() + answer.getSerializedSize());
+                return answer;
+            }, options.deltas());
+            CommitResponse done = sending.upload(!pagemapsFirst, true, plans, oneUpload);
+            if (oneUpload) return done;
         }
+        CommitRequest commit = commitRequest(migrationId, round, scan, fileDigests);
+        Instant committing = clock.instant();
+        CommitResponse done = deadline(options).commit(commit);
+        tally.committed(Duration.between(committing, clock.instant()));
+        tally.wire(commit.getSerializedSize() + done.getSerializedSize());
+        return done;
+    }
+
+    /** What the commit carries: the digest of every file whose manifest entry has none. */
+    private static CommitRequest commitRequest(String migrationId, int round, ImageScan scan, Map<Integer, byte[]> fileDigests) {
+        ImageManifest manifest = scan.manifest();
         CommitRequest.Builder commit = CommitRequest.newBuilder().setMigrationId(migrationId).setRound(round);
         for (int i = 0; i < manifest.files().size(); i++) {
             if (manifest.files().get(i).hasSha256()) continue;
@@ -180,11 +221,7 @@ public final class ImageSender {
             if (sha == null) sha = digestOfFileSentBefore(scan, i); // complete at the receiver before this send
             commit.addDigests(FileDigest.newBuilder().setFileIndex(i).setSha256(ByteString.copyFrom(sha)));
         }
-        Instant committing = clock.instant();
-        CommitResponse done = deadline(options).commit(commit.build());
-        tally.committed(Duration.between(committing, clock.instant()));
-        tally.wire(commit.build().getSerializedSize() + done.getSerializedSize());
-        return done;
+        return commit.build();
     }
 
     /**
@@ -246,51 +283,42 @@ public final class ImageSender {
             this.states = states;
         }
 
-        void upload(boolean pagesFiles) {
+        /**
+         * Uploads the plain files ({@code plainFiles}) and pages files ({@code pagesFiles}) still
+         * missing, pages files by their plan if they have one; then, if {@code commit}, commits
+         * the round as the stream's last message and returns the published round (else null).
+         */
+        CommitResponse upload(boolean plainFiles, boolean pagesFiles, Map<Integer, DeltaPlanner.PagesFilePlan> plans, boolean commit) {
             ImageManifest m = scan.manifest();
             FlowControlledUpload<Chunk, UploadAck> upload = null;
             try {
                 for (int i = 0; i < m.files().size(); i++) {
                     ImageManifest.File f = m.files().get(i);
                     FileState st = states.getFiles(i);
-                    if (st.getComplete() || f.isPages() != pagesFiles) continue;
-                    DeltaPlanner.PagesFilePlan plan = pagesFiles ? plan(i, f) : null;
+                    if (st.getComplete() || (f.isPages() ? !pagesFiles : !plainFiles)) continue;
                     if (upload == null) upload = new FlowControlledUpload<>(asyncStub::upload);
-                    sendFile(upload, i, f, st.getVerifiedBytes(), plan);
+                    sendFile(upload, i, f, st.getVerifiedBytes(), plans.get(i));
                 }
-                if (upload != null) {
-                    UploadAck ack = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                    tally.wire(ack.getSerializedSize());
+                Instant committing = null;
+                if (commit) {
+                    if (upload == null) upload = new FlowControlledUpload<>(asyncStub::upload);
+                    Chunk last = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                            .setCommit(commitRequest(migrationId, round, scan, fileDigests)).build();
+                    committing = clock.instant();
+                    upload.send(last);
+                    tally.wire(last.getSerializedSize());
                 }
+                if (upload == null) return null;
+                UploadAck ack = upload.finish(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                tally.wire(ack.getSerializedSize());
+                if (!commit) return null;
+                tally.committed(Duration.between(committing, clock.instant()));
+                if (!ack.hasCommitted()) throw new TransferException(migrationId, round, "receiver did not answer the commit", null);
+                return ack.getCommitted();
             } catch (Throwable t) {
                 if (upload != null) upload.close(); // cancels a call still open, e.g. when planning failed
                 throw rethrown(migrationId, round, "upload failed", t);
             }
-        }
-
-        private DeltaPlanner.PagesFilePlan plan(int i, ImageManifest.File f) {
-            long[] digests = scan.pageDigests().get(f.name());
-            if (digests == null || scan.layoutOf(f.name()).isEmpty()) return null;
-            BitSet need = new BitSet(digests.length);
-            for (int first = 0; first < digests.length || first == 0; first += digestsPerMessage) {
-                int n = Math.min(digestsPerMessage, digests.length - first);
-                ByteBuffer bytes = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
-                bytes.asLongBuffer().put(digests, first, n);
-                ChunkCodec.Payload encoded = ChunkCodec.encodeOwned(bytes.array(), n * 8, options.compress());
-                PageDigests req = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
-                        .setFirstPage(first).setTotalPages(digests.length).setCodec(encoded.codec())
-                        .setDigests(encoded.bytes()).build();
-                Instant asked = clock.instant();
-                PagesNeeded answer = deadline(options).planPages(req);
-                tally.planned(Duration.between(asked, clock.instant()));
-                tally.wire(req.getSerializedSize() + answer.getSerializedSize());
-                if (answer.getPages() != digests.length) return null; // receiver lays it out differently: plain bytes
-                BitSet slice = BitSet.valueOf(answer.getNeedBitmap().toByteArray());
-                for (int b = slice.nextSetBit(0); b >= 0 && b < n; b = slice.nextSetBit(b + 1)) need.set(first + b);
-                if (n == 0) break;
-            }
-            if (!options.deltas()) need.set(0, digests.length);
-            return new DeltaPlanner.PagesFilePlan(need);
         }
 
         private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)

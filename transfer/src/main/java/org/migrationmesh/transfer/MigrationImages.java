@@ -1,8 +1,10 @@
 package org.migrationmesh.transfer;
 
 import org.migrationmesh.proto.transfer.BeginResponse;
+import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.CommitResponse;
 import org.migrationmesh.proto.transfer.FileDigest;
+import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
 import java.io.IOException;
@@ -31,6 +33,9 @@ final class MigrationImages {
     private final ContentStore content;
     private int publishedRound = -1;
     private Path published;
+    /** The send that committed the published round, and what its commit was answered. */
+    private String publishedSendId;
+    private CommitResponse publishedAnswer;
 
     MigrationImages(String migrationId, Path dir, ContentStore content) {
         this.migrationId = migrationId;
@@ -52,7 +57,16 @@ final class MigrationImages {
         return Optional.ofNullable(published);
     }
 
-    synchronized BeginResponse begin(int round, ImageManifest manifest) {
+    /**
+     * Starts an attempt of round {@code round} (resuming the round if its manifest is the same),
+     * taking {@code chunks} and planning {@code slices} of page digests as
+     * {@link ReceiveSession#newAttempt} does. A Begin of the published round by the send that
+     * committed it ({@code sendId}) is answered with what was published.
+     */
+    synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices) {
+        if (round == publishedRound && !sendId.isEmpty() && sendId.equals(publishedSendId)) {
+            return BeginResponse.newBuilder().setPublished(publishedAnswer).setOneUpload(true).build();
+        }
         if (round <= publishedRound) {
             throw new TransferRefusedException(migrationId, round, Reason.BAD_MANIFEST, null,
                     "round " + publishedRound + " is already published");
@@ -60,7 +74,7 @@ final class MigrationImages {
         ReceiveSession s = sessions.get(round);
         if (s != null) {
             synchronized (s) { // an upload of the previous attempt may still be draining
-                if (s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt();
+                if (s.manifest().toProto().equals(manifest.toProto())) return s.newAttempt(sendId, chunks, slices);
                 s.close();
                 deleteTree(s.staging());
             }
@@ -80,7 +94,7 @@ final class MigrationImages {
                 else if (held.isPresent()) s.reuse(i, held.get());
             }
             sessions.put(round, s);
-            return s.newAttempt();
+            return s.newAttempt(sendId, chunks, slices);
         }
     }
 
@@ -120,8 +134,10 @@ final class MigrationImages {
         published = target;
         publishedRound = round;
         if (previous != null) deleteTree(previous);
-        return CommitResponse.newBuilder().setImageDir(target.toString()).setFiles(s.manifest().files().size())
+        publishedSendId = s.sendId();
+        publishedAnswer = CommitResponse.newBuilder().setImageDir(target.toString()).setFiles(s.manifest().files().size())
                 .setBytes(s.manifest().totalBytes()).build();
+        return publishedAnswer;
     }
 
     synchronized void close() {

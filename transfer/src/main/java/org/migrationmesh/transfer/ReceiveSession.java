@@ -1,9 +1,12 @@
 package org.migrationmesh.transfer;
 
+import com.google.protobuf.ByteString;
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
 import java.io.IOException;
@@ -66,6 +69,8 @@ final class ReceiveSession {
     private final PageStore store;
     private final FileHashing hashing;
     private long attempt;
+    /** The send_id of the latest Begin. */
+    private String sendId = "";
 
     ReceiveSession(String migrationId, int round, ImageManifest manifest, Path staging, PageStore store) {
         this.store = store;
@@ -123,10 +128,62 @@ final class ReceiveSession {
         states[i] = FileState.newBuilder().setComplete(true).build();
     }
 
-    /** Starts a new attempt (a Begin); chunks of earlier attempts are refused from now on. */
-    BeginResponse newAttempt() {
+    /**
+     * Starts a new attempt (a Begin); chunks of earlier attempts are refused from now on. The
+     * Begin's {@code chunks} (the pagemaps) are taken as the attempt's first chunks, skipping any
+     * not at its file's verified length (the file is there already), and its {@code slices} of
+     * page digests planned as PlanPages would, so the answer carries the plans too.
+     */
+    BeginResponse newAttempt(String sendId, List<Chunk> chunks, List<PageDigests> slices) {
         attempt++;
-        return BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt).build();
+        this.sendId = sendId;
+        for (Chunk c : chunks) {
+            if (c.hasCommit()) throw refused(Reason.BAD_MANIFEST, null, "a commit among the chunks of a Begin");
+            int i = c.getFileIndex();
+            if (i >= 0 && i < states.length && (states[i].getComplete() || c.getOffset() != states[i].getVerifiedBytes())) continue;
+            accept(c.toBuilder().setAttempt(attempt).build());
+        }
+        BeginResponse.Builder answer = BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt)
+                .setOneUpload(true);
+        BitSet unplannable = new BitSet();
+        for (PageDigests slice : slices) {
+            int i = slice.getFileIndex();
+            if (i < 0 || i >= states.length) throw refused(Reason.BAD_MANIFEST, null, "page digests for file " + i);
+            PagesNeeded plan = states[i].getComplete() || unplannable.get(i) ? PagesNeeded.getDefaultInstance() : plan(slice);
+            if (plan.getPages() == 0) unplannable.set(i); // no plan: later slices of the file have none either
+            answer.addPlans(plan);
+        }
+        return answer.build();
+    }
+
+    /** The send the latest Begin named. */
+    String sendId() {
+        return sendId;
+    }
+
+    /** Chunks of other attempts than the current one are refused. */
+    void checkAttempt(long chunkAttempt, String file) {
+        if (chunkAttempt != attempt) {
+            throw refused(Reason.OUT_OF_ORDER, file, "chunk of attempt " + chunkAttempt + ", current attempt " + attempt);
+        }
+    }
+
+    /** {@link #plan(int, int, int, byte[])} of a PlanPages request (or a slice of a Begin), its digests decoded. */
+    PagesNeeded plan(PageDigests req) {
+        byte[] digestBytes;
+        try {
+            long most = 8L * Math.max(0, (long) req.getTotalPages() - req.getFirstPage());
+            digestBytes = ChunkCodec.decodeUpTo(req.getCodec(), req.getDigests(), (int) Math.min(most, Integer.MAX_VALUE));
+        } catch (ChunkCodec.BadChunkException e) {
+            throw refused(Reason.BAD_MANIFEST, null, "page digests: " + e.getMessage(), e);
+        }
+        if (req.getFileIndex() < 0 || req.getFileIndex() >= states.length) {
+            throw refused(Reason.BAD_MANIFEST, null, "page digests for file " + req.getFileIndex());
+        }
+        Optional<BitSet> need = plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(), digestBytes);
+        PagesNeeded.Builder b = PagesNeeded.newBuilder();
+        need.ifPresent(n -> b.setPages(req.getTotalPages()).setNeedBitmap(ByteString.copyFrom(n.toByteArray())));
+        return b.build();
     }
 
     /**
@@ -207,9 +264,7 @@ final class ReceiveSession {
         if (i < 0 || i >= states.length) throw refused(Reason.CORRUPT_CHUNK, null, "no file with index " + i);
         ImageManifest.File f = file(i);
         long verified = states[i].getVerifiedBytes();
-        if (c.getAttempt() != attempt) {
-            throw refused(Reason.OUT_OF_ORDER, f.name(), "chunk of attempt " + c.getAttempt() + ", current attempt " + attempt);
-        }
+        checkAttempt(c.getAttempt(), f.name());
         if (c.getLength() <= 0 || c.getLength() > ChunkCodec.MAX_CHUNK_BYTES) {
             throw refused(Reason.OVERSIZED, f.name(), "chunk of " + c.getLength() + " bytes (max " + ChunkCodec.MAX_CHUNK_BYTES + ")");
         }

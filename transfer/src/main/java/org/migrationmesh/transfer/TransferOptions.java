@@ -9,7 +9,7 @@ import java.time.Duration;
  * @param compress      try zstd per chunk, keeping it only where it pays off
  * @param deltas        skip pages the receiver already holds (false: send every non-zero page)
  * @param maxAttempts   attempts of the round; a broken stream resumes from the last verified chunk
- * @param callTimeout   deadline of each unary call (Begin, PlanPages, Commit)
+ * @param callTimeout   deadline of each unary call (Begin, PlanPages) and of an upload's answer once all is sent
  */
 public record TransferOptions(int chunkBytes, boolean compress, boolean deltas, int maxAttempts, Duration callTimeout) {
     public TransferOptions {

@@ -19,8 +19,10 @@ import java.time.Duration;
  * @param attempts         attempts used (more than one: a broken stream was resumed)
  * @param elapsed          from scan start to commit
  * @param scanning         of which reading the image before sending (manifest, page digests)
- * @param planning         of which waiting for PlanPages answers (the receiver plans and lays out pages files)
- * @param committing       of which waiting for the Commit answer (the receiver checks and publishes)
+ * @param planning         of which waiting for the plans (the Begin that carried the page digests, or PlanPages answers:
+ *                         the receiver plans and lays out pages files)
+ * @param committing       of which from sending the commit (the upload's last message) to its answer (the receiver takes
+ *                         the chunks still in flight, checks every file and publishes)
  * @param receiverImageDir the published image directory on the receiver
  */
 public record TransferReport(String migrationId, int round, int files, int filesReused, long logicalBytes, long wireBytes,

@@ -1,0 +1,123 @@
+package org.migrationmesh.transfer;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import org.migrationmesh.proto.transfer.ImageTransferGrpc;
+import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.rpc.RpcEndpoints;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Prints how long the final round of a pre-copied image takes over a long link: a receiver on
+ * loopback behind a {@link DelayProxy} (a fixed delay each way), an image of two processes whose
+ * pages were all sent live ahead, of which a few changed before the final dump. The time is
+ * printed in ms and in round trips of the link as a gRPC call sees it (a call the receiver
+ * answers at once, measured in the same run), against the long way in the same run (pagemaps
+ * uploaded first, then PlanPages, then the pages: what a round too large for the Begin does).
+ * Numbers only, no assertions.
+ *
+ * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips)]
+ * [MB of pages (20)] [pages changed (20)] [runs per delay (5)].
+ */
+public final class FinalRoundLatencyBenchmark {
+    public static void main(String[] args) throws Exception {
+        long[] delays = Arrays.stream((args.length > 0 ? args[0] : "45,80").split(",")).mapToLong(Long::parseLong).toArray();
+        int mb = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        int dirty = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+        int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+        Path work = Files.createTempDirectory("final-round-latency-");
+        try (TransferHarness h = TransferHarness.loopback(work.resolve("recv"))) {
+            Path src = work.resolve("src");
+            Files.createDirectories(src);
+            Random r = new Random(1);
+            int pages1 = mb * 256 * 4 / 5, pages2 = mb * 256 - pages1;
+            byte[][] content = {new byte[pages1 * PageHash.PAGE_SIZE], new byte[pages2 * PageHash.PAGE_SIZE]};
+            for (int p = 0; p < 2; p++) {
+                r.nextBytes(content[p]);
+                Files.write(src.resolve("pagemap-" + (p + 1) + ".img"), SyntheticImage.pagemap(p + 1,
+                        new long[][] {{0x7f0000000000L + p * (1L << 36), content[p].length / PageHash.PAGE_SIZE, PagemapImage.PE_PRESENT}}));
+            }
+            Files.write(src.resolve("inventory.img"), "inventory".getBytes());
+            System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%n",
+                    mb, dirty, runs);
+            for (long delay : delays) {
+                try (DelayProxy proxy = new DelayProxy(h.server.getPort(), delay)) {
+                    ManagedChannel far = RpcEndpoints.channel("127.0.0.1:" + proxy.port());
+                    try {
+                        double rtt = probeRtt(far);
+                        ImageSender[] senders = { // as sent; the long way: pagemaps uploaded, then PlanPages, then pages
+                            new ImageSender(far, Clock.systemUTC()), new ImageSender(far, Clock.systemUTC()).beginBudget(0)};
+                        String[] names = {"one upload", "long way"};
+                        double[][] ms = new double[2][runs];
+                        for (int run = 0; run < runs; run++) {
+                            for (int way = 0; way < 2; way++) {
+                                String id = "final-" + delay + "-" + run + "-" + way;
+                                for (int p = 0; p < 2; p++) {
+                                    Files.write(src.resolve("pages-" + (p + 1) + ".img"), content[p]);
+                                    byte[] core = new byte[3000]; // new in each dump: the receiver does not hold it
+                                    r.nextBytes(core);
+                                    Files.write(src.resolve("core-" + (p + 1) + ".img"), core);
+                                }
+                                ImageScan scan = ImageScan.of(src, id, 1);
+                                for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
+                                    ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
+                                    h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                }
+                                byte[] changed = content[0].clone();
+                                for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
+                                Files.write(src.resolve("pages-1.img"), changed);
+                                long t0 = System.nanoTime();
+                                TransferReport fin = senders[way].send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+                                ms[way][run] = (System.nanoTime() - t0) / 1e6;
+                                TransferHarness.assertSameTree(src, Path.of(fin.receiverImageDir()));
+                                System.out.printf(Locale.ROOT, "  rtt %.0f ms, run %d, %-10s: final %4.0f ms = %.2f rtt (scan %.0f, plan %.0f,"
+                                                + " commit %.0f ms; %.1f KiB wire, %d pages sent)%n",
+                                        rtt, run, names[way], ms[way][run], ms[way][run] / rtt, fin.scanning().toNanos() / 1e6,
+                                        fin.planning().toNanos() / 1e6, fin.committing().toNanos() / 1e6, fin.wireBytes() / 1024.0,
+                                        fin.pagesSent());
+                                h.receiver.discard(id);
+                            }
+                        }
+                        double one = median(ms[0]), longWay = median(ms[1]);
+                        System.out.printf(Locale.ROOT, "one way %d ms (gRPC rtt %.1f ms): final round median %.0f ms = %.2f rtt;"
+                                        + " the long way %.0f ms = %.2f rtt; one upload/long way %.2f%n",
+                                delay, rtt, one, one / rtt, longWay, longWay / rtt, one / longWay);
+                    } finally {
+                        far.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+                    }
+                }
+            }
+        } finally {
+            MigrationImages.deleteTree(work);
+        }
+    }
+
+    /** The fastest of a few calls the receiver refuses at once (no Begin for that migration): one round trip, in ms. */
+    private static double probeRtt(ManagedChannel far) {
+        var stub = ImageTransferGrpc.newBlockingStub(far);
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < 6; i++) {
+            long t0 = System.nanoTime();
+            try {
+                stub.withDeadlineAfter(10, TimeUnit.SECONDS).planPages(PageDigests.newBuilder().setMigrationId("rtt-probe").build());
+            } catch (StatusRuntimeException expected) {
+                // NO_SESSION: the answer is what is timed
+            }
+            if (i > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e6); // the first one also connects
+        }
+        return best;
+    }
+
+    private static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

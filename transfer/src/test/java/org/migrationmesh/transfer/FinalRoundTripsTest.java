@@ -1,0 +1,88 @@
+package org.migrationmesh.transfer;
+
+import io.grpc.ClientInterceptors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Random;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The final round of a migration (fresh migration, first attempt, pages already sent live)
+ * waits for few answers one after the other: on a long link each is a round trip of downtime.
+ * Counted by causality ({@link RoundTripCounter}), not timed.
+ */
+class FinalRoundTripsTest {
+    @TempDir
+    Path tmp;
+    TransferHarness h;
+    String migration;
+
+    @BeforeEach
+    void start() throws Exception {
+        h = TransferHarness.inProcess(tmp.resolve("receiver"));
+        migration = "m-" + UUID.randomUUID();
+    }
+
+    @AfterEach
+    void stop() {
+        h.close();
+    }
+
+    @Test
+    void theFinalRoundOfAPreCopiedImageTakesTwoRoundTrips() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 31);
+        sendLive(src);
+        SyntheticImage.dirty(src, 5, 32);
+
+        RoundTripCounter counter = new RoundTripCounter();
+        ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC());
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isBetween(1L, 5L);
+        assertThat(r.attempts()).isEqualTo(1);
+        // Begin (which plans the pages files against what the receiver holds), then one upload answered by the commit
+        assertThat(counter.roundTrips()).as("sequential round trips of the final round").isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void anImageWithoutPagesTakesTwoRoundTrips() throws Exception {
+        Path src = tmp.resolve("bundle");
+        Files.createDirectories(src);
+        Files.write(src.resolve("config.json"), "{}".getBytes());
+        RoundTripCounter counter = new RoundTripCounter();
+        ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC());
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(counter.roundTrips()).isLessThanOrEqualTo(2);
+    }
+
+    /** SyntheticImage's process 1 and a second process of 40 random pages. */
+    static Path twoProcessImage(Path src, long seed) throws Exception {
+        SyntheticImage.write(src, seed);
+        byte[] other = new byte[40 * 4096];
+        new Random(seed + 1).nextBytes(other);
+        Files.write(src.resolve("pages-2.img"), other);
+        Files.write(src.resolve("pagemap-2.img"), SyntheticImage.pagemap(2, new long[][] {{0x800000L, 40, PagemapImage.PE_PRESENT}}));
+        return src;
+    }
+
+    /** What pre-copy does before the final dump: every page of both processes sent live. */
+    private void sendLive(Path src) throws Exception {
+        ImageScan scan = ImageScan.of(src, migration, 1);
+        ImageSender live = h.sender();
+        for (String pages : new String[] {"pages-1.img", "pages-2.img"}) {
+            ImageScan.PagemapLayout layout = scan.layoutOf(pages).orElseThrow();
+            live.sendLivePages(migration, layout.space(), layout.vaddrs(), Files.readAllBytes(src.resolve(pages)),
+                    TransferOptions.defaults());
+        }
+    }
+}
