@@ -1,9 +1,6 @@
 package org.migrationmesh.transfer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -49,44 +46,8 @@ public final class SyntheticImage {
         Files.write(p, pages);
     }
 
-    /** A pagemap image: magics, head {pages_id}, entries {vaddr, compat_nr_pages[, flags[, nr_pages]]}. */
+    /** A pagemap image: see {@link PagemapImage#encode}. */
     public static byte[] pagemap(long pagesId, long[][] entries) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        writeInt(out, PagemapImage.IMG_COMMON_MAGIC);
-        writeInt(out, PagemapImage.PAGEMAP_MAGIC);
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        field(head, 1, pagesId);
-        entry(out, head.toByteArray());
-        for (long[] e : entries) {
-            ByteArrayOutputStream m = new ByteArrayOutputStream();
-            field(m, 1, e[0]);
-            field(m, 2, e[1]);
-            if (e.length > 2) field(m, 4, e[2]);
-            if (e.length > 3) field(m, 5, e[3]);
-            entry(out, m.toByteArray());
-        }
-        return out.toByteArray();
-    }
-
-    private static void entry(ByteArrayOutputStream out, byte[] msg) {
-        writeInt(out, msg.length);
-        out.writeBytes(msg);
-    }
-
-    private static void writeInt(ByteArrayOutputStream out, int v) {
-        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
-    }
-
-    private static void field(ByteArrayOutputStream out, int number, long value) {
-        varint(out, (long) number << 3);
-        varint(out, value);
-    }
-
-    private static void varint(ByteArrayOutputStream out, long v) {
-        while ((v & ~0x7FL) != 0) {
-            out.write((int) ((v & 0x7F) | 0x80));
-            v >>>= 7;
-        }
-        out.write((int) v);
+        return PagemapImage.encode(pagesId, entries);
     }
 }

@@ -22,6 +22,7 @@ import org.migrationmesh.proto.cluster.RefusalCode;
 import org.migrationmesh.proto.runtime.RuntimeCapabilities;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.ImageReceiver;
+import org.migrationmesh.transfer.TransferWarmUp;
 import org.migrationmesh.transfer.lazy.LazyPageRelayService;
 import org.migrationmesh.rpc.RpcEndpoints.HostPort;
 import org.slf4j.Logger;
@@ -122,10 +123,27 @@ public final class AgentDaemon implements AutoCloseable {
         AgentDaemon daemon = new AgentDaemon(config, node, server, liveness, capabilities, contact, host, runner, receiver,
                 leftovers);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
+        if (host != null) warmUpTransfer(config);
         log.info("agent started id={} raft={} control={} region={} peers={} timing={} runtime={}", config.id(),
                 config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing(),
                 host == null ? "none" : config.runtime().netns());
         return daemon;
+    }
+
+    /** Runs the image transfer a few times in the background (see {@link TransferWarmUp}). */
+    private static void warmUpTransfer(AgentConfig config) {
+        Thread t = new Thread(() -> {
+            try {
+                java.time.Duration took = TransferWarmUp.run(config.dataDir().resolve("warm-up").toAbsolutePath(), 6, 2048);
+                log.debug("image transfer warmed up id={} ms={}", config.id(), took.toMillis());
+            } catch (IOException | RuntimeException e) {
+                log.warn("image transfer warm-up failed, the first migration will be slower id={} reason={}", config.id(),
+                        e.toString());
+            }
+        }, "transfer-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
     }
 
     private static void closeQuietly(AutoCloseable... resources) {

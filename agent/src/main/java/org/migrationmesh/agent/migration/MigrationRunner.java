@@ -165,6 +165,7 @@ public final class MigrationRunner implements AutoCloseable {
         AutoCloseable registration = null;
         boolean dumped = false;
         Future<PeerRestoreReply> restoreCall = null;
+        CompletableFuture<long[]> frozenRound = null;
         long start = System.nanoTime();
         try {
             MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
@@ -196,6 +197,7 @@ public final class MigrationRunner implements AutoCloseable {
                 lazy = host.runtime().runc().startLazyCheckpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), "127.0.0.1:" + pagePort);
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
+                if (!preCopy.roundBytes().isEmpty()) frozenRound = preCopy.startFrozenRound(workers);
                 // The page server listens on this host's loopback; the destination reaches it only through the
                 // relay, which pushes the lazy pages (read from the images' pagemaps) ahead of the faults.
                 // Without dirty tracking the lazy dump keeps every private page back, also those the
@@ -235,6 +237,7 @@ public final class MigrationRunner implements AutoCloseable {
             long committedAt = System.nanoTime();
             PeerRestoreReply restored = result(restoreCall);
             long restoredAt = System.nanoTime();
+            long frozenRoundBytes = frozenRoundBytes(m, frozenRound);
             log.info("images sent and restored migration={} transferMs={} restoreCommitWaitMs={} restoreAnswerMs={}", m.getId(),
                     ms(sentAt - dumpedAt), ms(committedAt - sentAt), ms(restoredAt - committedAt));
             if (lazy != null) {
@@ -249,7 +252,7 @@ public final class MigrationRunner implements AutoCloseable {
                     .setCheckpointMs(ms(dumpedAt - freeze))
                     // CRIU's stats of a lazy dump hold no valid frozen time (seen: garbage); report none.
                     .setFrozenMs(postCopy ? 0 : dump.frozen().toMillis())
-                    .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes()).setTransferMs(ms(sentAt - dumpedAt))
+                    .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes() + frozenRoundBytes).setTransferMs(ms(sentAt - dumpedAt))
                     .setIpClaimMs(restored.getIpClaimMicros() / 1000).setRestoreMs(restored.getRestoreMicros() / 1000)
                     .setDowntimeMs(ms(restoredAt - freeze)).setPagesPulledMs(ms(pagesAt - restoredAt))
                     .setTotalMs(ms(System.nanoTime() - start)).setDamagedChunkResends(resends[0]).build();
@@ -276,6 +279,20 @@ public final class MigrationRunner implements AutoCloseable {
             if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
+        }
+    }
+
+    /** Bytes the frozen pre-copy round sent, once it ended; 0 if there was none or it failed (then the relay sends more). */
+    private static long frozenRoundBytes(Migration m, CompletableFuture<long[]> frozenRound) {
+        if (frozenRound == null) return 0;
+        try {
+            long[] r = frozenRound.join();
+            log.info("frozen pre-copy round migration={} pages={} bytes={}", m.getId(), r[1], r[0]);
+            return r[0];
+        } catch (RuntimeException e) {
+            log.warn("frozen pre-copy round failed, its pages go through the relay migration={} reason={}", m.getId(),
+                    e.getMessage());
+            return 0;
         }
     }
 

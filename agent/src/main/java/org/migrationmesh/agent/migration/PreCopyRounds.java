@@ -13,12 +13,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
 
 /**
@@ -40,6 +43,8 @@ final class PreCopyRounds {
     private final ClusterNode node;
     private final Map<String, Map<Long, Integer>> sent = new HashMap<>();
     private final List<Long> roundBytes = new ArrayList<>();
+    private List<Integer> lastPids = List.of();
+    private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
 
     PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
         this.migration = migration;
@@ -58,7 +63,8 @@ final class PreCopyRounds {
         double bytesPerSecond = 0;
         while (d.copyAgain()) {
             long t0 = System.nanoTime();
-            long[] bytesAndPages = round();
+            lastPids = host.runtime().runc().ps(container.getId());
+            long[] bytesAndPages = round(lastPids);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
@@ -81,7 +87,9 @@ final class PreCopyRounds {
      * the page's digest against its copy, so a collision costs a fault over the link, no more).
      */
     PreCopiedPages sentPages() {
+        CompletableFuture<?> frozen = frozenRound;
         return (pid, vaddr, page, off) -> {
+            frozen.join(); // what the rounds sent is final, and safe to read, once the frozen round ended
             Map<Long, Integer> known = sent.get(Long.toString(pid));
             Integer crc = known == null ? null : known.get(vaddr);
             if (crc == null) return false;
@@ -91,11 +99,32 @@ final class PreCopyRounds {
         };
     }
 
-    /** One round over every process of the container; returns {bytes on the wire, pages sent}. */
-    private long[] round() throws IOException {
+    /**
+     * Starts a last round while the lazy dump holds the container frozen: what it reads is what
+     * the dump's page server will serve, and what changed since the last round goes now over the
+     * image channel, whose connection is up to speed, rather than later as pushed pages over the
+     * relay's new connection (still in TCP slow start when the restore faults). Returns {bytes on
+     * the wire, pages sent}; {@link #sentPages()} waits for it. A failed frozen round only costs
+     * pages sent again through the relay.
+     */
+    CompletableFuture<long[]> startFrozenRound(Executor executor) {
+        List<Integer> pids = lastPids;
+        CompletableFuture<long[]> round = CompletableFuture.supplyAsync(() -> {
+            try {
+                return round(pids);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, executor);
+        frozenRound = round.handle((r, e) -> null);
+        return round;
+    }
+
+    /** One round over the given processes of the container; returns {bytes on the wire, pages sent}. */
+    private long[] round(List<Integer> pids) throws IOException {
         long bytes = 0;
         long pages = 0;
-        for (int pid : host.runtime().runc().ps(container.getId())) {
+        for (int pid : pids) {
             String space = Integer.toString(LiveMemory.namespacePid(pid));
             Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
             Batch batch = new Batch(space);
