@@ -1,16 +1,12 @@
 package org.migrationmesh.transfer;
 
 import io.grpc.ClientInterceptors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Random;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,23 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * waits for few answers one after the other: on a long link each is a round trip of downtime.
  * Counted by causality ({@link RoundTripCounter}), not timed.
  */
-class FinalRoundTripsTest {
-    @TempDir
-    Path tmp;
-    TransferHarness h;
-    String migration;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = TransferHarness.inProcess(tmp.resolve("receiver"));
-        migration = "m-" + UUID.randomUUID();
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
-
+class FinalRoundTripsTest extends InProcessTransfer {
     @Test
     void theFinalRoundOfAPreCopiedImageTakesTwoRoundTrips() throws Exception {
         Path src = twoProcessImage(tmp.resolve("src"), 31);

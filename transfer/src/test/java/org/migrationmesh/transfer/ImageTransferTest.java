@@ -1,10 +1,7 @@
 package org.migrationmesh.transfer;
 
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.migrationmesh.proto.transfer.BeginRequest;
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
@@ -17,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -25,23 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Sender and receiver over in-process gRPC, with synthetic CRIU-format images. */
-class ImageTransferTest {
-    @TempDir
-    Path tmp;
-    TransferHarness h;
-    String migration;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = TransferHarness.inProcess(tmp.resolve("receiver"));
-        migration = "m-" + UUID.randomUUID();
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
-
+class ImageTransferTest extends InProcessTransfer {
     @Test
     void roundsAreRebuiltByteIdenticalAndLaterRoundsSendOnlyChangedPages() throws Exception {
         Path src = tmp.resolve("src");

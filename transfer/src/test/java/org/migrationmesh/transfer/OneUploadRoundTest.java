@@ -12,10 +12,7 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.migrationmesh.proto.transfer.BeginRequest;
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
@@ -33,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,23 +42,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * plans), the commit as the upload's last message. Hostile or misplaced input there is refused
  * as on the other paths, nothing partial is published, and a round broken anywhere resumes.
  */
-class OneUploadRoundTest {
-    @TempDir
-    Path tmp;
-    TransferHarness h;
-    String migration;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = TransferHarness.inProcess(tmp.resolve("receiver"));
-        migration = "m-" + UUID.randomUUID();
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
-
+class OneUploadRoundTest extends InProcessTransfer {
     @Test
     void aBeginCarryingPagemapsAndDigestsAnswersThePlans() throws Exception {
         Path src = tmp.resolve("src");
