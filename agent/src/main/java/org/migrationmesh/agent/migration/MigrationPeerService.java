@@ -121,7 +121,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
 
     @Override
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
+        LazyPageTunnel early = null;
         try {
+            early = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
                 awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()));
             } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
@@ -153,7 +155,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             Path work = workRoot.resolve(m.getId()).resolve("restore-work");
             RestoreOptions options = RestoreOptions.of(images, work);
             if (m.getOptions().getPostCopy()) {
-                startPulling(m, images, work);
+                LazyPageTunnel tunnel = early != null ? early : openTunnel(m);
+                early = null; // the pulling owns it now
+                startPulling(m, images, work, tunnel);
                 options = options.withLazyPages(true);
             }
             RestoreResult r = host.runtime().runc().restore(c.getId(), host.writeBundle(c), options);
@@ -176,6 +180,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         } catch (Exception e) {
             out.onError(Status.INTERNAL.withDescription("agent " + self + " could not restore for migration "
                     + req.getMigrationId() + ": " + e.getMessage()).asRuntimeException());
+        } finally {
+            if (early != null) early.close(); // the restore did not get as far as pulling pages
         }
     }
 
@@ -224,6 +230,32 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         }
     }
 
+    /**
+     * For a post-copy migration to this agent, the tunnel for its lazy pages, opened as the
+     * restore is asked for, while the final image may still be on its way: the relay call to the
+     * source starts now, and what the source pushes first (digests of the pages the pre-copy
+     * sent) is here before the restore faults. Null for other migrations.
+     */
+    private LazyPageTunnel openTunnelEarly(String migrationId) throws java.io.IOException {
+        Migration m = node.read(s -> s.migration(migrationId)).orElse(null);
+        if (m == null || !m.getOptions().getPostCopy() || !m.getDestination().equals(self)
+                || m.getOutcome() != MigrationOutcome.OUTCOME_PENDING) {
+            return null;
+        }
+        LazyPageTunnel tunnel = openTunnel(m);
+        tunnel.connectNow(); // the source registered its page server before asking for the restore
+        return tunnel;
+    }
+
+    private LazyPageTunnel openTunnel(Migration m) throws java.io.IOException {
+        String source = node.read(s -> s.member(m.getSource())).map(x -> x.getControlAddress()).orElse("");
+        if (source.isEmpty()) throw new IllegalStateException("source " + m.getSource() + " has no control address");
+        ManagedChannel channel = sourceChannel(m.getId(), source); // closed when the migration ends
+        // Pages the pre-copy sent here and the source says did not change are answered from this store.
+        return LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), m.getId(), LazyPageTunnel.DEFAULT_CACHE_BYTES,
+                receiver.pageStore(m.getId()));
+    }
+
     /** A post-copy restore's page pulling: the relay to the source and CRIU's lazy-pages daemon. */
     private record Pulling(LazyPageTunnel tunnel, LazyPagesDaemon daemon) implements AutoCloseable {
         @Override
@@ -238,13 +270,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      * relay; they keep arriving after the restore returns, and the pulling ends by itself when
      * the last page is in.
      */
-    private void startPulling(Migration m, Path images, Path work) throws java.io.IOException {
-        String source = node.read(s -> s.member(m.getSource())).map(x -> x.getControlAddress()).orElse("");
-        if (source.isEmpty()) throw new IllegalStateException("source " + m.getSource() + " has no control address");
-        ManagedChannel channel = sourceChannel(m.getId(), source); // closed when the migration ends
-        // Pages the pre-copy sent here and the source says did not change are answered from this store.
-        LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), m.getId(),
-                LazyPageTunnel.DEFAULT_CACHE_BYTES, receiver.pageStore(m.getId()));
+    private void startPulling(Migration m, Path images, Path work, LazyPageTunnel tunnel) {
         LazyPagesDaemon daemon;
         try {
             daemon = LazyPagesDaemon.start(host.runtime().criu(), new ProcessCommandRunner(), m.getContainerId(), images,

@@ -36,11 +36,15 @@ final class AnsweringConnection extends RelayLink {
     private final DaemonAnswers answers;
     private final IovSplitter splitter = new IovSplitter();
     private final PreCopiedCopies copies; // guarded by lock
-    private final OutputStream toDaemon;
+    private OutputStream toDaemon; // guarded by lock; null until the daemon is attached
     private final long ackBelow;
     private long ackOwed; // guarded by lock
 
-    /** {@code preCopied}: the copies of the pages the pre-copy sent here, for {@code held} frames; or null. */
+    /**
+     * {@code daemon}: the daemon's connection, or null to take pushed pages before it connects
+     * ({@link #attach}). {@code preCopied}: the copies of the pages the pre-copy sent here, for
+     * {@code held} frames; or null.
+     */
     AnsweringConnection(String migrationId, Socket daemon, CallStreamObserver<RelayFrame> out, ReadyGate gate, long cacheBudget,
                         PageStore preCopied) throws IOException {
         super(migrationId, daemon, out, gate);
@@ -48,14 +52,31 @@ final class AnsweringConnection extends RelayLink {
         this.cache = new PageCache(cacheBudget, copies);
         this.ackBelow = cacheBudget - cacheBudget / 4;
         this.answers = new DaemonAnswers(cache);
-        this.toDaemon = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
+        this.toDaemon = daemon == null ? null : new BufferedOutputStream(daemon.getOutputStream(), 1 << 16);
     }
 
     @Override
     void start() {
+        if (socket == null) return; // started by attach
         Thread t = new Thread(this::pumpRequests, "lazy-answer-" + migrationId);
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * Gives a connection made before the daemon connected ({@code daemon} null) the daemon's
+     * socket, and starts answering it. False if the link has ended already (e.g. the source
+     * refused the call): the socket is then the caller's.
+     */
+    boolean attach(Socket daemon) throws IOException {
+        synchronized (lock) {
+            if (socket != null) throw new IllegalStateException("migration " + migrationId + ": a daemon is attached already");
+            if (finished()) return false;
+            toDaemon = new BufferedOutputStream(daemon.getOutputStream(), 1 << 16);
+            socket = daemon;
+        }
+        start();
+        return true;
     }
 
     @Override
@@ -105,6 +126,10 @@ final class AnsweringConnection extends RelayLink {
                         return;
                     }
                     synchronized (lock) {
+                        if (toDaemon == null) {
+                            fail(new IOException("the source ended the relay before the lazy-pages daemon connected"));
+                            return;
+                        }
                         toDaemon.flush();
                     }
                     socket.shutdownOutput();
@@ -200,7 +225,8 @@ final class AnsweringConnection extends RelayLink {
 
     @Override
     String peer() {
-        return "lazy-pages daemon " + socket.getRemoteSocketAddress();
+        Socket s = socket;
+        return s == null ? "lazy-pages daemon (not connected yet)" : "lazy-pages daemon " + s.getRemoteSocketAddress();
     }
 
     @Override

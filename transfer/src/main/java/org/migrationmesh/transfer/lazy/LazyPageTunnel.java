@@ -1,5 +1,6 @@
 package org.migrationmesh.transfer.lazy;
 
+import io.grpc.Context;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
@@ -35,6 +36,8 @@ public final class LazyPageTunnel implements AutoCloseable {
     private final List<RelayLink> connections = new CopyOnWriteArrayList<>();
     private final List<ClientCallStreamObserver<RelayFrame>> calls = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** The call opened with the tunnel, waiting for the daemon's first connection. */
+    private final AtomicReference<AnsweringConnection> waiting = new AtomicReference<>();
 
     private LazyPageTunnel(String migrationId, LazyPageRelayGrpc.LazyPageRelayStub stub, ServerSocket listener, long cacheBytes,
                            PageStore preCopied) {
@@ -79,6 +82,24 @@ public final class LazyPageTunnel implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Opens the relay call now, before the daemon connects (its first connection takes it
+     * over): what the source pushes (digests of the pages the pre-copy sent, first) arrives
+     * while the restore starts, before the daemon asks for anything. The source must have
+     * registered the migration's page server already. No-op without pushes.
+     */
+    public void connectNow() {
+        if (cacheBytes == 0 || waiting.get() != null) return;
+        // Not in the caller's gRPC context: called from a server call (the restore), the relay
+        // call would be cancelled when that call ends, long before the last page is pulled.
+        Context previous = Context.ROOT.attach();
+        try {
+            waiting.set((AnsweringConnection) relay(null));
+        } finally {
+            Context.ROOT.detach(previous);
+        }
+    }
+
     /** The loopback port to give {@code criu lazy-pages --address 127.0.0.1 --port}. */
     public int port() {
         return listener.getLocalPort();
@@ -121,11 +142,27 @@ public final class LazyPageTunnel implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
+            AnsweringConnection early = waiting.getAndSet(null);
+            try {
+                if (early != null && early.attach(socket)) continue;
+            } catch (IOException e) {
+                closeQuietly(socket);
+                continue;
+            }
             relay(socket);
         }
     }
 
-    private void relay(Socket socket) {
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // nothing to release
+        }
+    }
+
+    /** Opens a relay call for the daemon's connection {@code socket} (null: one to attach later); returns its link. */
+    private RelayLink relay(Socket socket) {
         AtomicReference<RelayLink> conn = new AtomicReference<>();
         AtomicReference<ClientCallStreamObserver<RelayFrame>> started = new AtomicReference<>();
         stub.relay(new ClientResponseObserver<RelayFrame, RelayFrame>() {
@@ -167,6 +204,7 @@ public final class LazyPageTunnel implements AutoCloseable {
                     .setAcceptsPushedPages(cacheBytes > 0).setAcceptsHeldPages(cacheBytes > 0 && preCopied != null)).build());
         }
         conn.get().start();
+        return conn.get();
     }
 
     @Override

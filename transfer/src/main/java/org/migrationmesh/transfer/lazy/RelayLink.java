@@ -21,7 +21,8 @@ abstract class RelayLink {
     private static final Logger log = LoggerFactory.getLogger(RelayLink.class);
 
     protected final String migrationId;
-    protected final Socket socket;
+    /** Null until a link made before its connection is attached (see {@link AnsweringConnection#attach}). */
+    protected volatile Socket socket;
     protected final CallStreamObserver<RelayFrame> out;
     protected final ReadyGate gate;
     /** Bytes that came from the other agent (pages and headers, pushed or asked). */
@@ -113,11 +114,18 @@ abstract class RelayLink {
         if (finished.compareAndSet(false, true)) closeSocket();
     }
 
+    /** Whether the link has ended (completed, failed or closed). */
+    protected final boolean finished() {
+        return finished.get();
+    }
+
     private void closeSocket() {
         gate.close();
         release();
+        Socket s = socket;
+        if (s == null) return;
         try {
-            socket.close();
+            s.close();
         } catch (IOException ignored) {
             // closing is all we wanted
         }

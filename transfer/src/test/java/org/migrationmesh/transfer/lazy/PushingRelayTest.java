@@ -205,6 +205,28 @@ class PushingRelayTest {
     }
 
     @Test
+    void theTunnelTakesPushesBeforeTheDaemonConnects() throws Exception {
+        try (AutoCloseable reg = service.register("m", pageServer.address(), images);
+             LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m")) {
+            tunnel.connectNow();
+            long lazyBytes = 340L * P;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (tunnel.bytesFromSource() < lazyBytes && System.nanoTime() < deadline) Thread.sleep(10);
+            assertThat(tunnel.bytesFromSource()).as("every lazy page pushed with no daemon connected").isEqualTo(lazyBytes);
+            int asked = pageServer.requests.size();
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
+                s.setSoTimeout(10_000);
+                assertThat(ask(s, List.of(PageServerIov.get(1, 0x400000L, 16), PageServerIov.get(7, 0x7f0000000000L + 8 * P, 1))))
+                        .hasSize(17);
+                assertThat(pageServer.requests).as("answered from the pushes").hasSize(asked);
+                assertThat(tunnel.pagesAnsweredLocally()).isEqualTo(17);
+                closeLikeTheDaemon(s);
+            }
+            assertThat(tunnel.failure()).isNull();
+        }
+    }
+
+    @Test
     void aFullCacheHoldsThePushesBackUntilTheDaemonTakesPages(@TempDir Path bigImages) throws Exception {
         long start = 0x10000000L;
         Map<Long, long[]> big = Map.of(5L, new long[] {start, 4096}); // 16 MiB
