@@ -63,6 +63,7 @@ public final class ContainerHost implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final FloatingIpService ips;
     private final ScheduledExecutorService loop;
+    private Path criuConfig; // guarded by this
     private final AtomicBoolean pending = new AtomicBoolean();
     /** Per container: failures in a row, and when to try again (backs off to 30 s). */
     private final Map<String, long[]> backoff = new HashMap<>();
@@ -132,12 +133,28 @@ public final class ContainerHost implements AutoCloseable {
      */
     public Path writeBundle(Container c) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
-                settings.cgroupParent() + "/" + c.getId());
+                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(criuConfig());
         Path bundle = settings.bundles().resolve(c.getId());
         if (!c.getSpec().getRootfs().isEmpty()) {
             return PreparedRootfs.bundle(c.getId(), bundle, Path.of(c.getSpec().getRootfs()), spec);
         }
         return Workloads.bundle(bundle, c.getSpec().getWorkload(), spec);
+    }
+
+    /**
+     * The CRIU configuration this host's bundles give their dumps and restores: the action script
+     * {@code mmfreeze}, which freezes the container's cgroup right before CRIU seizes its tasks
+     * (see agent/src/main/c/mmfreeze.c). Written next to the bundles on first use.
+     */
+    private synchronized Path criuConfig() throws IOException {
+        if (criuConfig == null) {
+            Path dir = settings.bundles().toAbsolutePath().resolveSibling("criu");
+            Path script = Workloads.extract("mmfreeze", dir.resolve("mmfreeze"));
+            Path conf = dir.resolve("dump.conf");
+            java.nio.file.Files.writeString(conf, "action-script " + script + "\n");
+            criuConfig = conf;
+        }
+        return criuConfig;
     }
 
     public FloatingIpService floatingIps() {

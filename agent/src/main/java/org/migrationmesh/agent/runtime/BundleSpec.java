@@ -16,10 +16,12 @@ import java.util.Objects;
  * @param cgroupsPath   runc's linux.cgroupsPath, e.g. /migration-mesh/HOST/ID
  * @param readonlyRootfs whether the rootfs is mounted read-only (writable state goes to the /tmp tmpfs)
  * @param rootfs        a prepared rootfs directory shared by containers (absolute), or null for the bundle's own
+ * @param criuConfig    a CRIU configuration file for this container's dumps and restores (runc's
+ *                      {@code org.criu.config} annotation), or null
  *                      {@code rootfs} subdirectory
  */
 public record BundleSpec(List<String> args, List<String> env, String hostname, Path netnsPath, String cgroupsPath,
-                         boolean readonlyRootfs, Path rootfs) {
+                         boolean readonlyRootfs, Path rootfs, Path criuConfig) {
     public BundleSpec {
         args = List.copyOf(args);
         env = List.copyOf(env);
@@ -34,16 +36,24 @@ public record BundleSpec(List<String> args, List<String> env, String hostname, P
     }
 
     public static BundleSpec of(List<String> args, Path netnsPath, String cgroupsPath) {
-        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true, null);
+        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true, null, null);
     }
 
     /** The same container with its root at a prepared, read-only {@code dir} instead of the bundle's own. */
     public BundleSpec withRootfs(Path dir) {
-        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, true, dir);
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, true, dir, criuConfig);
+    }
+
+    /**
+     * The same, with CRIU reading {@code config} (runc's {@code org.criu.config} annotation) when
+     * it dumps or restores the container; null for none.
+     */
+    public BundleSpec withCriuConfig(Path config) {
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, readonlyRootfs, rootfs, config);
     }
 
     /** The same container on another host: another network namespace and cgroup path. */
     public BundleSpec on(Path otherNetns, String otherCgroupsPath) {
-        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs, rootfs);
+        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs, rootfs, criuConfig);
     }
 }

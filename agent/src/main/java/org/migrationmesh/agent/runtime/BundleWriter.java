@@ -17,6 +17,8 @@ import java.util.List;
  */
 public final class BundleWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The annotation by which runc hands CRIU a container's own configuration file. */
+    public static final String CRIU_CONFIG_ANNOTATION = "org.criu.config";
     private static final List<String> CAPS = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW");
 
     private BundleWriter() {}
@@ -45,6 +47,7 @@ public final class BundleWriter {
         process.put("noNewPrivileges", true);
         c.putObject("root").put("path", spec.rootfs() == null ? "rootfs" : spec.rootfs().toString()).put("readonly", spec.readonlyRootfs());
         c.put("hostname", spec.hostname());
+        if (spec.criuConfig() != null) c.putObject("annotations").put(CRIU_CONFIG_ANNOTATION, spec.criuConfig().toString());
 
         ArrayNode mounts = c.putArray("mounts");
         mount(mounts, "/proc", "proc", "proc", List.of());

@@ -66,6 +66,19 @@ final class CgroupFreezer {
     }
 
     /**
+     * The freezer cgroup of process {@code pid}, not frozen: for {@link #thaw()} after a dump
+     * whose CRIU action script froze it; empty if the process has no freezer cgroup.
+     */
+    static Optional<CgroupFreezer> locate(String containerId, int pid) {
+        try {
+            return locate(CGROUP_ROOT, Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup")))
+                    .filter(l -> Files.isRegularFile(l.control())).map(l -> new CgroupFreezer(containerId, l));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * The freezer of a process, from the lines of its /proc/PID/cgroup: the v1 freezer
      * controller's line ({@code N:freezer:PATH}, under {@code root/freezer}) if there is one,
      * as runc and CRIU then use it, else the v2 line ({@code 0::PATH}, under {@code root}, or

@@ -106,7 +106,7 @@ public final class Runc {
     public CheckpointResult checkpoint(String id, CheckpointOptions options) {
         Phase phase = options.preDump() ? Phase.PRE_DUMP : Phase.CHECKPOINT;
         prepareDirs(id, phase, options.imagePath(), options.workPath());
-        Optional<CgroupFreezer> frozen = options.preDump() ? Optional.empty() : freeze(id);
+        Optional<CgroupFreezer> frozen = freeze(id, !options.preDump());
         CommandRunner.Execution ex;
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
@@ -125,7 +125,7 @@ public final class Runc {
      */
     public LazyCheckpoint startLazyCheckpoint(String id, CheckpointOptions options, String pageServer) {
         prepareDirs(id, Phase.LAZY_CHECKPOINT, options.imagePath(), options.workPath());
-        Optional<CgroupFreezer> frozen = freeze(id);
+        Optional<CgroupFreezer> frozen = freeze(id, true);
         try {
             return LazyCheckpoint.start(this, runner, id, options, pageServer, frozen.orElse(null));
         } catch (RuntimeException e) {
@@ -137,10 +137,18 @@ public final class Runc {
     /**
      * Freezes the container's cgroup ahead of CRIU (see {@link CgroupFreezer}): the process
      * keeps running until this call, which takes about a millisecond, not CRIU's 100 ms step.
+     * A container whose bundle gives CRIU the agent's action script is frozen by that script
+     * instead; either way the returned handle thaws the cgroup after a dump that leaves it
+     * frozen (failed, or leaving the container running).
      */
-    private Optional<CgroupFreezer> freeze(String id) {
+    private Optional<CgroupFreezer> freeze(String id, boolean freezeHere) {
         Optional<ContainerState> s = find(id);
         if (s.isEmpty() || !s.get().running()) return Optional.empty(); // runc says why it cannot dump it
+        if (!freezeHere || hasCriuConfig(s.get().bundle())) {
+            // Its CRIU action script (mmfreeze) freezes the cgroup right before CRIU seizes the
+            // tasks, later than here: runc's and CRIU's start-up stay out of the freeze.
+            return CgroupFreezer.locate(id, s.get().pid());
+        }
         long t0 = System.nanoTime();
         Optional<CgroupFreezer> f = CgroupFreezer.freeze(id, s.get().pid(), Duration.ofSeconds(5));
         log.debug("froze the cgroup ahead of CRIU id={} cgroup={} us={}", id, f.map(CgroupFreezer::toString).orElse("none"),
@@ -165,6 +173,17 @@ public final class Runc {
         }
         int pid = readPid(pidFile);
         return new RestoreResult(id, pid, Duration.ofNanos(ex.elapsedNanos()), CriuStats.readRestore(options.workPath()));
+    }
+
+    /** Whether the bundle gives CRIU a configuration file of its own ({@link BundleWriter#CRIU_CONFIG_ANNOTATION}). */
+    private static boolean hasCriuConfig(Path bundle) {
+        if (bundle == null) return false;
+        try {
+            JsonNode annotations = new ObjectMapper().readTree(bundle.resolve("config.json").toFile()).path("annotations");
+            return annotations.hasNonNull(BundleWriter.CRIU_CONFIG_ANNOTATION);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The global options every runc call starts with. */
