@@ -44,25 +44,22 @@ final class CgroupFreezer {
      * @throws RuntimeFailure if the cgroup does not freeze within {@code timeout} (it is thawed again)
      */
     static Optional<CgroupFreezer> freeze(String containerId, int pid, Duration timeout) {
-        Optional<Location> where;
-        try {
-            where = locate(CGROUP_ROOT, Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup")));
-        } catch (IOException e) {
-            return Optional.empty(); // the process is gone: the dump will say so
-        }
-        if (where.isEmpty() || !Files.isRegularFile(where.get().control())) return Optional.empty();
-        CgroupFreezer f = new CgroupFreezer(containerId, where.get());
-        f.write(where.get().v1() ? "FROZEN" : "1");
+        Optional<CgroupFreezer> found = locate(containerId, pid); // empty if the process is gone: the dump will say so
+        found.ifPresent(f -> f.freezeAndWait(timeout));
+        return found;
+    }
+
+    private void freezeAndWait(Duration timeout) {
+        write(location.v1() ? "FROZEN" : "1");
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!f.frozen()) {
+        while (!frozen()) {
             if (System.nanoTime() > deadline) {
-                f.thaw();
-                throw new RuntimeFailure(containerId, Phase.CHECKPOINT, "cgroup " + where.get().directory()
+                thaw();
+                throw new RuntimeFailure(containerId, Phase.CHECKPOINT, "cgroup " + location.directory()
                         + " did not freeze within " + timeout);
             }
             LockSupport.parkNanos(POLL_NANOS);
         }
-        return Optional.of(f);
     }
 
     /**

@@ -179,7 +179,7 @@ public final class Runc {
     private static boolean hasCriuConfig(Path bundle) {
         if (bundle == null) return false;
         try {
-            JsonNode annotations = new ObjectMapper().readTree(bundle.resolve("config.json").toFile()).path("annotations");
+            JsonNode annotations = JSON.readTree(bundle.resolve("config.json").toFile()).path("annotations");
             return annotations.hasNonNull(BundleWriter.CRIU_CONFIG_ANNOTATION);
         } catch (IOException e) {
             return false;

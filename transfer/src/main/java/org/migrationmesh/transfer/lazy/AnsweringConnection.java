@@ -94,26 +94,17 @@ final class AnsweringConnection extends RelayLink {
                     }
                     sendAck(ack);
                 }
-                case PUSHED -> {
-                    PushedPages p = frame.getPushed();
-                    bytesIn.addAndGet(p.getPages().size());
-                    long ack;
-                    synchronized (lock) {
-                        cache.put(p.getDstId(), p.getVaddr(), p.getPages());
-                        ackOwed += p.getPages().size();
-                        ack = ackDue();
-                    }
-                    sendAck(ack);
-                }
-                case HELD -> {
-                    if (copies == null) throw new IllegalStateException("the source sent held pages; this side holds no pre-copy");
+                case PUSHED, HELD -> {
                     long weight = PushedFrames.weight(frame);
                     bytesIn.addAndGet(weight);
                     long ack;
                     synchronized (lock) {
-                        HeldPages h = frame.getHeld();
-                        for (int i = 0; i < h.getDigestsCount(); i++) {
-                            cache.putHeld(h.getDstId(), h.getVaddr() + (long) i * PageServerIov.PAGE_SIZE, h.getDigests(i));
+                        if (frame.hasPushed()) {
+                            PushedPages p = frame.getPushed();
+                            cache.put(p.getDstId(), p.getVaddr(), p.getPages());
+                        } else {
+                            HeldPages h = frame.getHeld();
+                            cache.putHeld(h.getDstId(), h.getVaddr(), h.getDigestsList());
                         }
                         ackOwed += weight;
                         ack = ackDue();

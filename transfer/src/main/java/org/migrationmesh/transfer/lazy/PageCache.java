@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -59,10 +60,16 @@ final class PageCache {
         }
     }
 
-    /** Notes that this side holds the page at {@code vaddr} of {@code pid} with content {@code digest}. */
-    void putHeld(long pid, long vaddr, long digest) {
-        if (copies == null) throw new IllegalStateException("held page of pid " + pid + " but this side holds no pre-copy");
-        if (heldByPid.computeIfAbsent(pid, p -> new HashMap<>()).put(vaddr, digest) == null) held++;
+    /**
+     * Notes that this side holds the pages from {@code vaddr} of {@code pid}, page i with content
+     * {@code digests.get(i)}.
+     */
+    void putHeld(long pid, long vaddr, List<Long> digests) {
+        if (copies == null) throw new IllegalStateException("held pages of pid " + pid + " but this side holds no pre-copy");
+        Map<Long, Long> m = heldByPid.computeIfAbsent(pid, p -> new HashMap<>());
+        for (int i = 0; i < digests.size(); i++) {
+            if (m.put(vaddr + (long) i * PageServerIov.PAGE_SIZE, digests.get(i)) == null) held++;
+        }
     }
 
     private boolean has(long pid, long addr) {
