@@ -2,7 +2,9 @@ package org.migrationmesh.agent.host;
 
 import org.migrationmesh.agent.runtime.BundleSpec;
 import org.migrationmesh.agent.runtime.ContainerRuntime;
+import org.migrationmesh.agent.runtime.ContainerSockets;
 import org.migrationmesh.agent.runtime.ContainerState;
+import org.migrationmesh.agent.runtime.CriuConfig;
 import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.agent.runtime.Workloads;
@@ -63,7 +65,7 @@ public final class ContainerHost implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final FloatingIpService ips;
     private final ScheduledExecutorService loop;
-    private Path criuConfig; // guarded by this
+    private Path criuDir; // guarded by this
     private final AtomicBoolean pending = new AtomicBoolean();
     /** Per container: failures in a row, and when to try again (backs off to 30 s). */
     private final Map<String, long[]> backoff = new HashMap<>();
@@ -130,10 +132,12 @@ public final class ContainerHost implements AutoCloseable {
     /**
      * Writes this host's bundle for {@code c}: its own network namespace and cgroup path, rooted at
      * the spec's prepared rootfs (which must be on this host) or at a rootfs made for its workload.
+     * Its CRIU configuration is set for a restore (see {@link CriuConfig}): the container joins this
+     * host's namespace, where CRIU has no lock of its own to lift.
      */
     public Path writeBundle(Container c) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
-                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(criuConfig());
+                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(writeCriuConfig(c.getId(), false));
         Path bundle = settings.bundles().resolve(c.getId());
         if (!c.getSpec().getRootfs().isEmpty()) {
             return PreparedRootfs.bundle(c.getId(), bundle, Path.of(c.getSpec().getRootfs()), spec);
@@ -142,19 +146,35 @@ public final class ContainerHost implements AutoCloseable {
     }
 
     /**
-     * The CRIU configuration this host's bundles give their dumps and restores: the action script
-     * {@code mmfreeze}, which freezes the container's cgroup right before CRIU seizes its tasks
-     * (see agent/src/main/c/mmfreeze.c). Written next to the bundles on first use.
+     * Sets container {@code id}'s CRIU configuration for its next dump: CRIU locks the network
+     * namespace only if the container's processes (init {@code initPid}) hold TCP sockets, whose
+     * peers the lock keeps from seeing resets. Returns whether it will lock.
      */
-    private synchronized Path criuConfig() throws IOException {
-        if (criuConfig == null) {
+    public boolean prepareDump(String id, int initPid) throws IOException {
+        boolean tcp = ContainerSockets.holdsTcp(id, initPid);
+        writeCriuConfig(id, tcp);
+        return tcp;
+    }
+
+    /**
+     * Writes the CRIU configuration file that container {@code id}'s bundle names: the action script
+     * {@code mmfreeze}, which freezes the container's cgroup right before CRIU seizes its tasks (see
+     * agent/src/main/c/mmfreeze.c), and whether CRIU locks the network.
+     */
+    private Path writeCriuConfig(String id, boolean networkLock) throws IOException {
+        Path conf = criuDir().resolve(id + ".conf");
+        new CriuConfig(criuDir().resolve("mmfreeze"), networkLock).write(conf);
+        return conf;
+    }
+
+    /** Where the CRIU configurations and the action script live, next to the bundles; made on first use. */
+    private synchronized Path criuDir() throws IOException {
+        if (criuDir == null) {
             Path dir = settings.bundles().toAbsolutePath().resolveSibling("criu");
-            Path script = Workloads.extract("mmfreeze", dir.resolve("mmfreeze"));
-            Path conf = dir.resolve("dump.conf");
-            java.nio.file.Files.writeString(conf, "action-script " + script + "\n");
-            criuConfig = conf;
+            Workloads.extract("mmfreeze", dir.resolve("mmfreeze"));
+            criuDir = dir;
         }
-        return criuConfig;
+        return criuDir;
     }
 
     public FloatingIpService floatingIps() {

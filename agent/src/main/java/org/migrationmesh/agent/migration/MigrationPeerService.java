@@ -122,10 +122,15 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     @Override
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
         LazyPageTunnel early = null;
+        boolean[] claimedEarly = {false};
+        boolean restored = false;
         try {
             early = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
-                awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()));
+                // Without TCP sockets nobody can see a reset: the address moves here (announced) as
+                // soon as RESTORE is applied, and clients reach the copy the moment it is restored.
+                awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()),
+                        req.getNoTcpSockets() ? m -> claimedEarly[0] = claimEarly(m) : m -> {});
             } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not applied index "
                         + req.getAppliedIndex() + " (RESTORE of " + req.getMigrationId() + ") within " + APPLY_WAIT)
@@ -144,7 +149,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     .withDescription("agent " + self + " has received no complete image for migration " + m.getId())
                     .asRuntimeException());
             long t0 = System.nanoTime();
-            if (!c.getFloatingIp().isEmpty()) {
+            if (!c.getFloatingIp().isEmpty() && !claimedEarly[0]) {
                 // The epoch COMMIT will give the address; the restored sockets bind it, so it comes
                 // first, but quietly: announced now, clients would reach it before the sockets exist
                 // and get resets.
@@ -168,7 +173,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 throw Status.CANCELLED.withDescription("migration " + m.getId() + " was cancelled or aborted by its source "
                         + m.getSource() + " during the restore on " + self + "; the restored copy is removed").asRuntimeException();
             }
-            if (!c.getFloatingIp().isEmpty()) host.floatingIps().announce(host.address(c.getFloatingIp()));
+            if (!c.getFloatingIp().isEmpty() && !claimedEarly[0]) host.floatingIps().announce(host.address(c.getFloatingIp()));
+            restored = true;
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} ipClaimMs={} restoreMs={}", m.getId(), c.getId(), r.pid(),
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
@@ -182,15 +188,39 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     + req.getMigrationId() + ": " + e.getMessage()).asRuntimeException());
         } finally {
             if (early != null) early.close(); // the restore did not get as far as pulling pages
+            if (claimedEarly[0] && !restored) releaseEarlyClaim(req.getMigrationId());
         }
+    }
+
+    /**
+     * Claims and announces the floating IP of migration {@code m}'s container here ahead of its
+     * restore: its source released it right after the dump. Returns whether there was one.
+     */
+    private boolean claimEarly(Migration m) {
+        Container c = node.read(s -> s.container(m.getContainerId())).orElseThrow();
+        if (c.getFloatingIp().isEmpty()) return false;
+        long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L)) + 1;
+        host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
+        return true;
+    }
+
+    /** Gives up an address claimed ahead of a restore that did not happen (the source takes it back). */
+    private void releaseEarlyClaim(String migrationId) {
+        node.read(s -> s.migration(migrationId)).flatMap(m -> node.read(s -> s.container(m.getContainerId())))
+                .filter(c -> !c.getOwner().equals(self) && !c.getFloatingIp().isEmpty())
+                .map(c -> host.address(c.getFloatingIp()))
+                .filter(a -> host.floatingIps().held().contains(a))
+                .ifPresent(a -> host.floatingIps().releaseUnfenced(a));
     }
 
     /**
      * Waits until this agent has applied RESTORE of the migration and holds its published final
      * image: the source asks for the restore while the image is still on its way.
+     * {@code onRestoreApplied} runs once, as soon as RESTORE is applied here.
      */
-    private void awaitRestorable(String migrationId, Duration timeout) {
+    private void awaitRestorable(String migrationId, Duration timeout, java.util.function.Consumer<Migration> onRestoreApplied) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        boolean applied = false;
         while (true) {
             if (Context.current().isCancelled()) {
                 throw Status.CANCELLED.withDescription("the source cancelled the restore of migration " + migrationId
@@ -201,9 +231,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 throw Status.FAILED_PRECONDITION.withDescription("migration " + migrationId + " ended (" + m.get().getOutcome()
                         + ") before agent " + self + " could restore it").asRuntimeException();
             }
-            if (m.isPresent() && m.get().getPhase() == MigrationPhase.RESTORE && receiver.publishedImage(migrationId).isPresent()) {
-                return;
+            if (m.isPresent() && m.get().getPhase() == MigrationPhase.RESTORE && !applied) {
+                applied = true;
+                onRestoreApplied.accept(m.get());
             }
+            if (applied && receiver.publishedImage(migrationId).isPresent()) return;
             if (System.nanoTime() > deadline) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not both applied RESTORE of migration "
                         + migrationId + " and received its final image within " + timeout

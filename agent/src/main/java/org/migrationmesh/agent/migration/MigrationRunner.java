@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
 import org.migrationmesh.agent.runtime.CheckpointOptions;
 import org.migrationmesh.agent.runtime.CheckpointResult;
+import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyCheckpoint;
 import org.migrationmesh.agent.runtime.RestoreOptions;
@@ -171,9 +172,8 @@ public final class MigrationRunner implements AutoCloseable {
             MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
                     s.container(c.getId()), m.getDestination(), s::member, m.getOptions().getPostCopy(), s.clockMillis()));
             if (!verdict.go()) throw new IllegalStateException(verdict.refusals());
-            if (!host.runtime().runc().find(c.getId()).map(x -> x.running()).orElse(false)) {
-                throw new IllegalStateException("container " + c.getId() + " is not running on " + self);
-            }
+            ContainerState running = host.runtime().runc().find(c.getId()).filter(ContainerState::running)
+                    .orElseThrow(() -> new IllegalStateException("container " + c.getId() + " is not running on " + self));
             Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow();
             channel = RpcEndpoints.channel(dest.getControlAddress());
             // Connect now: on a WAN the TCP and HTTP/2 handshakes are two round trips that would
@@ -189,6 +189,8 @@ public final class MigrationRunner implements AutoCloseable {
             // destination's apply, which would otherwise add to the downtime.
             CompletableFuture<CommandResult> restoreCommitted = CompletableFuture.supplyAsync(
                     () -> node.submit(Commands.advance(m.getId(), MigrationPhase.RESTORE, token)), workers);
+            // CRIU locks the network only for a container with TCP sockets (see CriuConfig).
+            boolean networkLocked = host.prepareDump(c.getId(), running.pid());
             long freeze = System.nanoTime();
             boolean postCopy = m.getOptions().getPostCopy();
             CheckpointResult dump = null;
@@ -212,7 +214,7 @@ public final class MigrationRunner implements AutoCloseable {
             // it with a reset), then lift CRIU's lock, which would also cut this agent's own traffic.
             if (!c.getFloatingIp().isEmpty()) host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
             long unlockFrom = System.nanoTime();
-            host.runtime().networkLock().remove(host.settings().netns());
+            if (networkLocked) host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
             log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={} ipReleaseAndUnlockMs={}",
                     m.getId(), ms(unlockFrom - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
@@ -222,7 +224,7 @@ public final class MigrationRunner implements AutoCloseable {
             // applied: the request travels with the image, not a round trip after it.
             restoreCall = MigrationPeerGrpc.newFutureStub(channel).withDeadlineAfter(IMAGE_WAIT.plusMinutes(2).toMillis(),
                     TimeUnit.MILLISECONDS).restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
-                    .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).build());
+                    .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).setNoTcpSockets(!networkLocked).build());
             int[] resends = new int[1];
             TransferReport sent;
             try {
@@ -238,8 +240,10 @@ public final class MigrationRunner implements AutoCloseable {
             PeerRestoreReply restored = result(restoreCall);
             long restoredAt = System.nanoTime();
             long frozenRoundBytes = frozenRoundBytes(m, frozenRound);
-            log.info("images sent and restored migration={} transferMs={} restoreCommitWaitMs={} restoreAnswerMs={}", m.getId(),
-                    ms(sentAt - dumpedAt), ms(committedAt - sentAt), ms(restoredAt - committedAt));
+            log.info("images sent and restored migration={} transferMs={} (scanMs={} planMs={} commitMs={})"
+                            + " restoreCommitWaitMs={} restoreAnswerMs={}", m.getId(), ms(sentAt - dumpedAt),
+                    sent.scanning().toMillis(), sent.planning().toMillis(), sent.committing().toMillis(),
+                    ms(committedAt - sentAt), ms(restoredAt - committedAt));
             if (lazy != null) {
                 // The source keeps its copy until every page has arrived; only then is COMMIT safe.
                 dump = lazy.awaitCompletion(Duration.ofMinutes(5));
