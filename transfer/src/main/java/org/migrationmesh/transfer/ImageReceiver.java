@@ -71,7 +71,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 throw new TransferRefusedException(req.getMigrationId(), req.getRound(), r, null, e.getMessage(), e);
             }
             return migration(req.getMigrationId()).begin(req.getRound(), manifest, req.getSendId(), req.getChunksList(),
-                    req.getPageDigestsList());
+                    req.getPageDigestsList(), req.getPredictedPlansList(), req.getSpeculativeChunksList());
         });
     }
 

@@ -29,7 +29,9 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -75,6 +77,19 @@ public final class ImageSender {
 
     /** Sends round {@code round} of {@code migrationId} from {@code imageDir}; returns its figures once published. */
     public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener) {
+        return send(migrationId, round, imageDir, options, listener, null);
+    }
+
+    /**
+     * As {@link #send(String, int, Path, TransferOptions, TransferListener)}, for a sender that
+     * knows which pages the receiver holds ({@code receiverHolds}: it sent them, e.g. in pre-copy
+     * rounds; null if it does not know): the first attempt then plans the pages itself and sends
+     * the whole round, commit included, with the Begin, so a receiver that plans the same
+     * publishes it in one round trip. A receiver that plans otherwise answers as usual, and the
+     * round goes on in two.
+     */
+    public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener,
+                               DeltaPlanner.Holdings receiverHolds) {
         Instant start = clock.instant();
         ImageScan scan = ImageScan.of(imageDir, migrationId, round);
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
@@ -84,7 +99,8 @@ public final class ImageSender {
         String sendId = UUID.randomUUID().toString(); // a retry after a commit whose answer was lost gets that answer
         for (int attempt = 1; ; attempt++) {
             try {
-                CommitResponse done = attempt(migrationId, round, sendId, scan, planning, options, tally, fileDigests);
+                CommitResponse done = attempt(migrationId, round, sendId, scan, planning, options, tally, fileDigests,
+                        attempt == 1 ? receiverHolds : null);
                 return tally.report(migrationId, round, scan.manifest().files().size(), attempt,
                         Duration.between(start, clock.instant()), done.getImageDir());
             } catch (StatusRuntimeException e) {
@@ -175,19 +191,26 @@ public final class ImageSender {
      * pages planned after.
      */
     private CommitResponse attempt(String migrationId, int round, String sendId, ImageScan scan, PagePlanning planning,
-                                   TransferOptions options, RoundTally tally, Map<Integer, byte[]> fileDigests) {
+                                   TransferOptions options, RoundTally tally, Map<Integer, byte[]> fileDigests,
+                                   DeltaPlanner.Holdings receiverHolds) {
         ImageManifest manifest = scan.manifest();
         tally.startAttempt();
-        BeginRequest begin = planning.addTo(BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
-                .setSendId(sendId).setManifest(manifest.toProto())).build();
-        Instant asked = clock.instant();
-        BeginResponse states = deadline(options).begin(begin);
-        if (begin.getPageDigestsCount() > 0) tally.planned(Duration.between(asked, clock.instant()));
-        tally.wire(begin.getSerializedSize() + states.getSerializedSize());
-        if (states.hasPublished()) return states.getPublished(); // an earlier attempt's commit went through
-        tally.resumed(states, manifest);
-        Sending sending = new Sending(migrationId, round, scan, options, tally, states, fileDigests);
         try (FileHashing hashing = new FileHashing("image-sha-send-" + migrationId)) {
+            BeginRequest.Builder asking = planning.addTo(BeginRequest.newBuilder().setMigrationId(migrationId).setRound(round)
+                    .setSendId(sendId).setManifest(manifest.toProto()));
+            RoundTally speculated = receiverHolds == null || !options.deltas() ? null
+                    : speculate(asking, migrationId, round, scan, planning, options, fileDigests, hashing, receiverHolds);
+            BeginRequest begin = asking.build();
+            Instant asked = clock.instant();
+            BeginResponse states = deadline(options).begin(begin);
+            if (begin.getPageDigestsCount() > 0) tally.planned(Duration.between(asked, clock.instant()));
+            tally.wire(begin.getSerializedSize() + states.getSerializedSize());
+            if (states.hasPublished()) { // the speculative upload was taken, or an earlier attempt's commit went through
+                if (speculated != null) tally.took(speculated);
+                return states.getPublished();
+            }
+            tally.resumed(states, manifest);
+            Sending sending = new Sending(migrationId, round, scan, options, tally, states, fileDigests);
             sending.hashing = hashing;
             boolean oneUpload = states.getOneUpload(); // false: a receiver from before, which ignored what rode along
             boolean pagemapsFirst = (!oneUpload || !planning.pagemapsInBegin()) && planning.anyToPlan(states);
@@ -209,6 +232,44 @@ public final class ImageSender {
         tally.committed(Duration.between(committing, clock.instant()));
         tally.wire(commit.getSerializedSize() + done.getSerializedSize());
         return done;
+    }
+
+    /**
+     * Adds to {@code begin} the plans the receiver will answer if it holds what
+     * {@code receiverHolds} says, and the whole upload such an answer leads to, commit included,
+     * when all page digests ride with the Begin and the upload fits in
+     * {@value #SPECULATION_BUDGET} bytes. Returns the figures of that upload (counted only if the
+     * receiver takes it), or null if nothing was added.
+     */
+    private RoundTally speculate(BeginRequest.Builder begin, String migrationId, int round, ImageScan scan, PagePlanning planning,
+                                 TransferOptions options, Map<Integer, byte[]> fileDigests, FileHashing hashing,
+                                 DeltaPlanner.Holdings receiverHolds) {
+        Optional<List<PagesNeeded>> predicted = planning.predictedPlans(receiverHolds);
+        if (predicted.isEmpty()) return null;
+        // What the receiver answers to a first Begin: the pagemaps riding along are complete, nothing else is.
+        BeginResponse.Builder fresh = BeginResponse.newBuilder().addAllPlans(predicted.get());
+        for (ImageManifest.File f : scan.manifest().files()) {
+            boolean rides = planning.pagemapsInBegin() && PagemapImage.spaceOf(f.name()).isPresent();
+            fresh.addFiles(rides ? FileState.newBuilder().setVerifiedBytes(f.length()).setComplete(true).build()
+                    : FileState.getDefaultInstance());
+        }
+        BeginResponse expected = fresh.build();
+        Map<Integer, DeltaPlanner.PagesFilePlan> plans = planning.plans(begin.build(), expected, slice -> {
+            throw new IllegalStateException("a slice of page digests did not ride with the Begin");
+        }, true);
+        RoundTally tally = new RoundTally(scan.manifest().totalBytes(), TransferListener.NONE);
+        Sending sending = new Sending(migrationId, round, scan, options, tally, expected, fileDigests);
+        sending.hashing = hashing;
+        List<Chunk> chunks = sending.chunks(plans);
+        long bytes = chunks.stream().mapToLong(Chunk::getSerializedSize).sum();
+        if (bytes > SPECULATION_BUDGET) return null;
+        begin.addAllPredictedPlans(predicted.get()).addAllSpeculativeChunks(chunks);
+        return tally;
+    }
+
+    /** Where a round's chunks go: the upload stream, or a list that rides with the Begin. */
+    private interface ChunkSink {
+        void send(Chunk c) throws Throwable;
     }
 
     /** What the commit carries: the digest of every file whose manifest entry has none. */
@@ -255,6 +316,9 @@ public final class ImageSender {
         return md != null ? null : sha.digest();
     }
 
+    /** Most bytes of chunks that ride with a Begin speculatively (well under the message size limit). */
+    static final int SPECULATION_BUDGET = 2 << 20;
+
     private ImageTransferGrpc.ImageTransferBlockingStub deadline(TransferOptions options) {
         return blockingStub.withDeadlineAfter(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -297,7 +361,7 @@ public final class ImageSender {
                     FileState st = states.getFiles(i);
                     if (st.getComplete() || (f.isPages() ? !pagesFiles : !plainFiles)) continue;
                     if (upload == null) upload = new FlowControlledUpload<>(asyncStub::upload);
-                    sendFile(upload, i, f, st.getVerifiedBytes(), plans.get(i));
+                    sendFile(upload::send, i, f, st.getVerifiedBytes(), plans.get(i));
                 }
                 Instant committing = null;
                 if (commit) {
@@ -321,7 +385,27 @@ public final class ImageSender {
             }
         }
 
-        private void sendFile(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
+        /**
+         * Every chunk of an upload of the whole round by {@code plans} (every file from where the
+         * answer said it stands), ending with the commit, collected rather than streamed.
+         */
+        List<Chunk> chunks(Map<Integer, DeltaPlanner.PagesFilePlan> plans) {
+            ImageManifest m = scan.manifest();
+            List<Chunk> out = new ArrayList<>();
+            try {
+                for (int i = 0; i < m.files().size(); i++) {
+                    FileState st = states.getFiles(i);
+                    if (!st.getComplete()) sendFile(out::add, i, m.files().get(i), st.getVerifiedBytes(), plans.get(i));
+                }
+            } catch (Throwable t) {
+                throw rethrown(migrationId, round, "preparing the round's upload", t);
+            }
+            out.add(Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
+                    .setCommit(commitRequest(migrationId, round, scan, fileDigests)).build());
+            return out;
+        }
+
+        private void sendFile(ChunkSink upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)
                 throws Throwable {
             if (plan != null) {
                 sendPlannedPages(upload, index, f, from, plan);
@@ -361,7 +445,7 @@ public final class ImageSender {
          * ({@link PageCrcs}) and the file digest from its page digests ({@link PageListDigest}),
          * so pages the receiver holds are not read, checked or hashed again.
          */
-        private void sendPlannedPages(FlowControlledUpload<Chunk, UploadAck> upload, int index, ImageManifest.File f, long from,
+        private void sendPlannedPages(ChunkSink upload, int index, ImageManifest.File f, long from,
                                       DeltaPlanner.PagesFilePlan plan) throws Throwable {
             long[] digests = scan.pageDigests().get(f.name());
             int[] crcs = scan.pageCrcs().get(f.name());

@@ -2,9 +2,11 @@ package org.migrationmesh.transfer;
 
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
 import java.io.IOException;
@@ -64,6 +66,32 @@ final class MigrationImages {
      * committed it ({@code sendId}) is answered with what was published.
      */
     synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices) {
+        return begin(round, manifest, sendId, chunks, slices, List.of(), List.of());
+    }
+
+    /**
+     * As {@link #begin(int, ImageManifest, String, List, List)}, then, if the plans are exactly
+     * {@code predicted}, takes the {@code speculative} chunks of the whole upload as
+     * {@link ReceiveSession#takeSpeculative} does and publishes the round if they end with its
+     * commit: the answer then carries the published round. Otherwise the answer is as without them
+     * (files as they stand now).
+     */
+    synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices,
+                                     List<PagesNeeded> predicted, List<Chunk> speculative) {
+        BeginResponse answer = attempt(round, manifest, sendId, chunks, slices);
+        if (speculative.isEmpty() || answer.hasPublished() || !answer.getPlansList().equals(predicted)) return answer;
+        ReceiveSession s = session(round);
+        CommitRequest commit;
+        BeginResponse.Builder taken;
+        synchronized (s) {
+            commit = s.takeSpeculative(speculative);
+            taken = answer.toBuilder().clearFiles().addAllFiles(s.fileStates());
+        }
+        if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
+        return taken.build();
+    }
+
+    private BeginResponse attempt(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices) {
         if (round == publishedRound && !sendId.isEmpty() && sendId.equals(publishedSendId)) {
             return BeginResponse.newBuilder().setPublished(publishedAnswer).setOneUpload(true).build();
         }

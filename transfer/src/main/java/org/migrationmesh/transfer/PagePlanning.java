@@ -1,5 +1,6 @@
 package org.migrationmesh.transfer;
 
+import com.google.protobuf.ByteString;
 import org.migrationmesh.proto.transfer.BeginRequest;
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
@@ -17,6 +18,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
 
@@ -165,6 +167,36 @@ final class PagePlanning {
             plans.put(i, new DeltaPlanner.PagesFilePlan(need));
         }
         return plans;
+    }
+
+    /**
+     * The plans a receiver that holds what {@code receiverHolds} says answers to a first Begin, one
+     * per slice riding along, in the Begin's order, as {@link ReceiveSession#plan} computes them;
+     * empty when some slice does not ride along (the receiver would plan it with PlanPages).
+     */
+    Optional<List<PagesNeeded>> predictedPlans(DeltaPlanner.Holdings receiverHolds) {
+        if (pagemapChunks == null) return Optional.empty();
+        List<PagesNeeded> out = new ArrayList<>();
+        for (var e : slices.entrySet()) {
+            List<PageDigests> fileSlices = e.getValue();
+            if (inBegin.get(e.getKey()) < fileSlices.size()) return Optional.empty();
+            ImageManifest.File f = scan.manifest().files().get(e.getKey());
+            if (f.length() == 0) { // complete at the receiver as soon as the round begins: no plan
+                fileSlices.forEach(x -> out.add(PagesNeeded.getDefaultInstance()));
+                continue;
+            }
+            ImageScan.PagemapLayout layout = scan.layoutOf(f.name()).orElseThrow();
+            long[] digests = scan.pageDigests().get(f.name());
+            for (int k = 0; k < fileSlices.size(); k++) {
+                PageDigests slice = fileSlices.get(k);
+                int first = slice.getFirstPage(), end = first + sliceLength(slice, fileSlices, k);
+                BitSet need = DeltaPlanner.needed(layout.space(), Arrays.copyOfRange(layout.vaddrs(), first, end),
+                        Arrays.copyOfRange(digests, first, end), receiverHolds);
+                out.add(PagesNeeded.newBuilder().setPages(slice.getTotalPages())
+                        .setNeedBitmap(ByteString.copyFrom(need.toByteArray())).build());
+            }
+        }
+        return Optional.of(out);
     }
 
     /** Pages of slice k: up to the next slice's first page, or the total. */

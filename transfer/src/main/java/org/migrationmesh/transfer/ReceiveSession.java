@@ -3,6 +3,7 @@ package org.migrationmesh.transfer;
 import com.google.protobuf.ByteString;
 import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
+import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
 import org.migrationmesh.proto.transfer.PageDigests;
@@ -154,6 +155,44 @@ final class ReceiveSession {
             answer.addPlans(plan);
         }
         return answer.build();
+    }
+
+    /**
+     * Takes the chunks a Begin carried speculatively (the whole upload of its attempt, planned by
+     * the sender as this session answered): in order, each while it continues where its file
+     * stands; chunks of files complete here are skipped (held already, as for Begin's chunks). At
+     * the first that does not continue its file the rest are left, and the sender sends what is
+     * missing the usual way. Returns the commit that ends them if every chunk before it was taken,
+     * else null.
+     */
+    CommitRequest takeSpeculative(List<Chunk> chunks) {
+        for (int k = 0; k < chunks.size(); k++) {
+            Chunk c = chunks.get(k);
+            if (!c.getMigrationId().equals(migrationId) || c.getRound() != round) {
+                throw refused(Reason.BAD_MANIFEST, null, "a chunk of " + c.getMigrationId() + " round " + c.getRound()
+                        + " in a Begin of round " + round);
+            }
+            if (c.hasCommit()) {
+                if (k != chunks.size() - 1) throw refused(Reason.BAD_MANIFEST, null, "chunks after the commit of a Begin");
+                CommitRequest commit = c.getCommit();
+                if (!commit.getMigrationId().equals(migrationId) || commit.getRound() != round) {
+                    throw refused(Reason.BAD_MANIFEST, null, "commit of " + commit.getMigrationId() + " round "
+                            + commit.getRound() + " in a Begin of round " + round);
+                }
+                return commit;
+            }
+            int i = c.getFileIndex();
+            if (i < 0 || i >= states.length) throw refused(Reason.CORRUPT_CHUNK, null, "no file with index " + i);
+            if (states[i].getComplete()) continue;
+            if (c.getOffset() != states[i].getVerifiedBytes()) return null;
+            accept(c.toBuilder().setAttempt(attempt).build());
+        }
+        return null;
+    }
+
+    /** Where every file stands, in manifest order. */
+    List<FileState> fileStates() {
+        return List.of(states);
     }
 
     /** The send the latest Begin named. */

@@ -80,6 +80,17 @@ final class RoundTally {
         listener.onProgress(new TransferProgress(file, inPlace, logicalTotal, wire));
     }
 
+    /** Adds the figures of an upload that rode with the Begin and was taken (its bytes are the Begin's, counted already). */
+    void took(RoundTally speculated) {
+        payload += speculated.payload;
+        inPlace += speculated.inPlace;
+        pages += speculated.pages;
+        pagesSent += speculated.pagesSent;
+        pagesUnchanged += speculated.pagesUnchanged;
+        pagesZero += speculated.pagesZero;
+        pagesDuplicate += speculated.pagesDuplicate;
+    }
+
     TransferReport report(String migrationId, int round, int files, int attempts, Duration elapsed, String imageDir) {
         return new TransferReport(migrationId, round, files, reused, logicalTotal, wire, payload, pages, pagesSent,
                 pagesUnchanged, pagesZero, pagesDuplicate, attempts > 1 ? resumed : 0, attempts, elapsed,

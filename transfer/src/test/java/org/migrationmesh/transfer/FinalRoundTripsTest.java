@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,6 +36,42 @@ class FinalRoundTripsTest extends InProcessTransfer {
     }
 
     @Test
+    void aSenderThatKnowsWhatTheReceiverHoldsPublishesTheFinalRoundInOneRoundTrip() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 37);
+        Map<PageKey, Long> sentLive = sendLive(src);
+        SyntheticImage.dirty(src, 5, 38);
+
+        RoundTripCounter counter = new RoundTripCounter();
+        ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC());
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE,
+                (key, digest) -> Long.valueOf(digest).equals(sentLive.get(key)));
+
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).isBetween(1L, 5L);
+        assertThat(r.pagesUnchanged()).isPositive();
+        // Begin carrying the plans the sender expects and the whole upload with its commit, answered by the published round
+        assertThat(counter.roundTrips()).as("sequential round trips of the final round").isEqualTo(1);
+    }
+
+    @Test
+    void aWrongGuessOfWhatTheReceiverHoldsCostsARoundTripNotTheImage() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 41);
+        sendLive(src);
+
+        for (boolean guess : new boolean[] {true, false}) { // it holds every page; it holds none
+            SyntheticImage.dirty(src, 5, guess ? 42 : 43);
+            RoundTripCounter counter = new RoundTripCounter();
+            ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC());
+            int round = guess ? 1 : 2;
+            TransferReport r = sender.send(migration, round, src, TransferOptions.defaults(), TransferListener.NONE,
+                    (key, digest) -> guess);
+            TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+            assertThat(r.pagesSent()).as("pages the receiver lacked, as it planned them").isBetween(1L, 5L);
+            assertThat(counter.roundTrips()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void anImageWithoutPagesTakesTwoRoundTrips() throws Exception {
         Path src = tmp.resolve("bundle");
         Files.createDirectories(src);
@@ -55,14 +93,19 @@ class FinalRoundTripsTest extends InProcessTransfer {
         return src;
     }
 
-    /** What pre-copy does before the final dump: every page of both processes sent live. */
-    private void sendLive(Path src) throws Exception {
+    /** What pre-copy does before the final dump: every page of both processes sent live. Returns their digests. */
+    private Map<PageKey, Long> sendLive(Path src) throws Exception {
         ImageScan scan = ImageScan.of(src, migration, 1);
         ImageSender live = h.sender();
+        Map<PageKey, Long> sent = new HashMap<>();
         for (String pages : new String[] {"pages-1.img", "pages-2.img"}) {
             ImageScan.PagemapLayout layout = scan.layoutOf(pages).orElseThrow();
-            live.sendLivePages(migration, layout.space(), layout.vaddrs(), Files.readAllBytes(src.resolve(pages)),
-                    TransferOptions.defaults());
+            byte[] content = Files.readAllBytes(src.resolve(pages));
+            live.sendLivePages(migration, layout.space(), layout.vaddrs(), content, TransferOptions.defaults());
+            for (int i = 0; i < layout.vaddrs().length; i++) {
+                sent.put(new PageKey(layout.space(), layout.vaddrs()[i]), PageHash.of(content, i * PageHash.PAGE_SIZE));
+            }
         }
+        return sent;
     }
 }

@@ -8,6 +8,7 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
 import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
+import org.migrationmesh.proto.transfer.BeginRequest;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.slf4j.Logger;
@@ -42,18 +43,38 @@ final class ChunkCorruption implements ClientInterceptor {
     @Override
     public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
         ClientCall<Q, A> call = next.newCall(method, options);
-        if (!method.getFullMethodName().equals(ImageTransferGrpc.getUploadMethod().getFullMethodName())) return call;
+        String name = method.getFullMethodName();
+        if (!name.equals(ImageTransferGrpc.getUploadMethod().getFullMethodName())
+                && !name.equals(ImageTransferGrpc.getBeginMethod().getFullMethodName())) {
+            return call;
+        }
         return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
             @Override
             @SuppressWarnings("unchecked")
             public void sendMessage(Q message) {
                 if (message instanceof Chunk c && !c.getPayload().isEmpty() && failpoints.fire(POINT)) {
-                    log.warn("failpoint {}: flipping a byte of chunk migration={} file={} offset={}", POINT,
-                            c.getMigrationId(), c.getFileIndex(), c.getOffset());
-                    message = (Q) flipped(c);
+                    message = (Q) flippedLogged(c);
+                } else if (message instanceof BeginRequest b) {
+                    message = (Q) withFlipped(b);
                 }
                 super.sendMessage(message);
             }
         };
+    }
+
+    /** A Begin whose first speculative chunk with a payload is flipped, if the point fires for it (the upload riding along). */
+    private BeginRequest withFlipped(BeginRequest b) {
+        for (int k = 0; k < b.getSpeculativeChunksCount(); k++) {
+            Chunk c = b.getSpeculativeChunks(k);
+            if (c.getPayload().isEmpty()) continue;
+            return failpoints.fire(POINT) ? b.toBuilder().setSpeculativeChunks(k, flippedLogged(c)).build() : b;
+        }
+        return b;
+    }
+
+    private static Chunk flippedLogged(Chunk c) {
+        log.warn("failpoint {}: flipping a byte of chunk migration={} file={} offset={}", POINT, c.getMigrationId(),
+                c.getFileIndex(), c.getOffset());
+        return flipped(c);
     }
 }

@@ -24,6 +24,7 @@ import org.migrationmesh.proto.migration.PeerCancelRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.rpc.RpcEndpoints;
+import org.migrationmesh.transfer.DeltaPlanner;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
@@ -228,7 +229,7 @@ public final class MigrationRunner implements AutoCloseable {
             int[] resends = new int[1];
             TransferReport sent;
             try {
-                sent = sendFinalImages(channel, m, images, resends);
+                sent = sendFinalImages(channel, m, images, preCopy.destinationHolds(), resends);
             } catch (RuntimeException e) {
                 // The cluster may already say RESTORE (committed meanwhile); the final images are FREEZE's.
                 throw new StepFailed(MigrationPhase.FREEZE, e);
@@ -322,11 +323,12 @@ public final class MigrationRunner implements AutoCloseable {
      * the last chunk the destination verified, up to {@value #SENDS_ON_CORRUPTION} sends in all;
      * {@code resends[0]} says how many sends were repeated.
      */
-    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images, int[] resends) {
+    private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images, DeltaPlanner.Holdings destinationHolds,
+                                           int[] resends) {
         ImageSender sender = new ImageSender(ChunkCorruption.around(channel, Failpoints.process()), clock);
         for (int send = 1; ; send++) {
             try {
-                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE);
+                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE, destinationHolds);
             } catch (TransferRefusedException e) {
                 boolean damaged = e.reason() == TransferRefusedException.Reason.CORRUPT_CHUNK
                         || e.reason() == TransferRefusedException.Reason.FILE_DIGEST_MISMATCH;

@@ -6,7 +6,9 @@ import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
+import org.migrationmesh.transfer.DeltaPlanner;
 import org.migrationmesh.transfer.ImageSender;
+import org.migrationmesh.transfer.PageHash;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.lazy.PreCopiedPages;
 import org.slf4j.Logger;
@@ -42,6 +44,8 @@ final class PreCopyRounds {
     private final ImageSender sender;
     private final ClusterNode node;
     private final Map<String, Map<Long, Integer>> sent = new HashMap<>();
+    /** The transfer's content digest ({@link PageHash}) of each page sent, by space and address: what the destination holds. */
+    private final Map<String, Map<Long, Long>> sentDigests = new HashMap<>();
     private final List<Long> roundBytes = new ArrayList<>();
     private List<Integer> lastPids = List.of();
     private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
@@ -100,6 +104,22 @@ final class PreCopyRounds {
     }
 
     /**
+     * What the destination holds, as far as the rounds know: the page they sent last at each
+     * address, by its content digest. The final image's send plans with it, and so sends its
+     * whole round with the Begin (one round trip); should the destination hold otherwise, it
+     * plans for itself and the round takes two. Waits for a frozen round, as {@link #sentPages()}.
+     */
+    DeltaPlanner.Holdings destinationHolds() {
+        CompletableFuture<?> frozen = frozenRound;
+        return (key, digest) -> {
+            frozen.join();
+            Map<Long, Long> known = sentDigests.get(key.space());
+            Long held = known == null ? null : known.get(key.vaddr());
+            return held != null && held == digest;
+        };
+    }
+
+    /**
      * Starts a last round while the lazy dump holds the container frozen: what it reads is what
      * the dump's page server will serve, and what changed since the last round goes now over the
      * image channel, whose connection is up to speed, rather than later as pushed pages over the
@@ -127,6 +147,7 @@ final class PreCopyRounds {
         for (int pid : pids) {
             String space = Integer.toString(LiveMemory.namespacePid(pid));
             Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
+            Map<Long, Long> digests = sentDigests.computeIfAbsent(space, k -> new HashMap<>());
             Batch batch = new Batch(space);
             CRC32C crc = new CRC32C();
             byte[] page = new byte[LiveMemory.PAGE_SIZE];
@@ -137,7 +158,10 @@ final class PreCopyRounds {
                     crc.update(page);
                     int sum = (int) crc.getValue();
                     Integer before = known.put(a, sum);
-                    if (before == null || before != sum) batch.add(a, page);
+                    if (before == null || before != sum) {
+                        batch.add(a, page);
+                        digests.put(a, PageHash.of(page, 0)); // unchanged CRC: unchanged page, same digest
+                    }
                 }
             });
             batch.flush();
