@@ -19,6 +19,7 @@ public final class ChunkCodec {
     /** Compressed output must be at most this fraction of the input to be worth decoding. */
     private static final double WORTH = 0.9;
     private static final int ZSTD_LEVEL = 1;
+    static final int DENSE_ZSTD_LEVEL = 6;
     private static final byte[] ZEROS = new byte[256 * PageHash.PAGE_SIZE];
 
     private ChunkCodec() {}
@@ -79,10 +80,28 @@ public final class ChunkCodec {
         return p != null ? p : new Payload(Codec.CODEC_NONE, UnsafeByteOperations.unsafeWrap(raw, 0, len));
     }
 
+    /**
+     * Like {@link #encode}, for bytes sent while the container still runs (pre-copy's live pages),
+     * where fewer bytes are worth more CPU: where zstd's fast level more than halves them, they are
+     * compressed again at level {@value #DENSE_ZSTD_LEVEL}; incompressible data costs no more than
+     * with {@link #encode}. OpenArena's 20 MiB of memory in 1 MiB messages: 653 KB at level 1,
+     * 597 KB at level 6 (zstd 1.5).
+     */
+    public static Payload encodeDense(byte[] raw, int off, int len, boolean tryCompress) {
+        Payload fast = encode(raw, off, len, tryCompress);
+        if (fast.codec() != Codec.CODEC_ZSTD || fast.bytes().size() * 2 > len) return fast;
+        Payload dense = compressed(raw, off, len, true, DENSE_ZSTD_LEVEL);
+        return dense != null && dense.bytes().size() < fast.bytes().size() ? dense : fast;
+    }
+
     private static Payload compressed(byte[] raw, int off, int len, boolean tryCompress) {
+        return compressed(raw, off, len, tryCompress, ZSTD_LEVEL);
+    }
+
+    private static Payload compressed(byte[] raw, int off, int len, boolean tryCompress, int level) {
         if (!tryCompress || len == 0) return null;
         byte[] dst = new byte[(int) Zstd.compressBound(len)];
-        long n = Zstd.compressByteArray(dst, 0, dst.length, raw, off, len, ZSTD_LEVEL);
+        long n = Zstd.compressByteArray(dst, 0, dst.length, raw, off, len, level);
         return n <= len * WORTH ? new Payload(Codec.CODEC_ZSTD, UnsafeByteOperations.unsafeWrap(dst, 0, (int) n)) : null;
     }
 

@@ -141,7 +141,8 @@ public final class ImageSender {
      * {@code pages[i*4096 ..]} at {@code vaddrs[i]} of address space {@code space} (the pid in the
      * image). The receiver's {@link PageStore} keeps them, so the next round need not send them
      * again if they did not change. Each message is compressed where that pays off (options'
-     * compress). Returns the pages the receiver took and the bytes of the messages sent.
+     * compress), harder where it pays well ({@link ChunkCodec#encodeDense}): these bytes travel
+     * while the container runs, not in its downtime. Returns the pages the receiver took and the bytes of the messages sent.
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
@@ -153,7 +154,7 @@ public final class ImageSender {
             long wire = 0;
             for (int first = 0; first < vaddrs.length; first += perMessage) {
                 int n = Math.min(perMessage, vaddrs.length - first);
-                ChunkCodec.Payload p = ChunkCodec.encode(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE,
+                ChunkCodec.Payload p = ChunkCodec.encodeDense(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE,
                         options.compress());
                 LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
                         .setCodec(p.codec()).setPages(p.bytes());

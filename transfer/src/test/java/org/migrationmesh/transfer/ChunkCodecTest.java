@@ -111,6 +111,35 @@ class ChunkCodecTest {
     }
 
     @Test
+    void denseEncodingSpendsMoreCpuOnlyWhereItPaysWell() {
+        // Memory-like: short records drawn from a vocabulary (some far more often), with some noise between.
+        Random r = new Random(3);
+        byte[][] words = new byte[300][];
+        for (int i = 0; i < words.length; i++) {
+            words[i] = new byte[3 + r.nextInt(38)];
+            r.nextBytes(words[i]);
+        }
+        byte[] memory = new byte[256 * 4096];
+        for (int at = 0; at < memory.length; ) {
+            byte[] w = words[(int) Math.pow(1 - r.nextDouble(), -1 / 1.2) % words.length];
+            int n = Math.min(w.length, memory.length - at);
+            System.arraycopy(w, 0, memory, at, n);
+            at += n;
+            if (at < memory.length && r.nextDouble() < 0.3) memory[at++] = (byte) r.nextInt(256);
+        }
+        ChunkCodec.Payload fast = ChunkCodec.encode(memory, 0, memory.length, true);
+        ChunkCodec.Payload dense = ChunkCodec.encodeDense(memory, 0, memory.length, true);
+        assertThat(dense.codec()).isEqualTo(Codec.CODEC_ZSTD);
+        assertThat(dense.bytes().size()).isLessThan(fast.bytes().size());
+        assertThat(ChunkCodec.decodeUpTo(dense.codec(), dense.bytes(), memory.length)).isEqualTo(memory);
+
+        byte[] noise = new byte[10000];
+        r.nextBytes(noise);
+        assertThat(ChunkCodec.encodeDense(noise, 0, noise.length, true).codec()).isEqualTo(Codec.CODEC_NONE);
+        assertThat(ChunkCodec.encodeDense(memory, 0, memory.length, false).codec()).isEqualTo(Codec.CODEC_NONE);
+    }
+
+    @Test
     void plainChunkRoundTripsAndCorruptionIsRefused() {
         byte[] text = "abcabcabc ".repeat(1000).getBytes();
         ChunkCodec.Payload p = ChunkCodec.encode(text, 0, text.length, true);
