@@ -55,6 +55,7 @@ public final class ImageSender {
     private final Clock clock;
     private int digestsPerMessage = DIGESTS_PER_MESSAGE;
     private int beginBudget = PagePlanning.BEGIN_BUDGET;
+    private int speculationBudget = SPECULATION_BUDGET;
 
     /** A sender over {@code channel} (from {@code RpcEndpoints.channel}); {@code clock} times the report. */
     public ImageSender(Channel channel, Clock clock) {
@@ -72,6 +73,12 @@ public final class ImageSender {
     /** For tests: fewer bytes of pagemaps and page digests riding along with Begin, to plan the rest with PlanPages. */
     ImageSender beginBudget(int bytes) {
         this.beginBudget = bytes;
+        return this;
+    }
+
+    /** For tests: a smaller upload that may ride with a Begin. */
+    ImageSender speculationBudget(int bytes) {
+        this.speculationBudget = bytes;
         return this;
     }
 
@@ -238,8 +245,8 @@ public final class ImageSender {
     /**
      * Adds to {@code begin} the plans the receiver will answer if it holds what
      * {@code receiverHolds} says, and the whole upload such an answer leads to, commit included,
-     * when all page digests ride with the Begin and the upload fits in
-     * {@value #SPECULATION_BUDGET} bytes. Returns the figures of that upload (counted only if the
+     * when all page digests ride with the Begin and the upload fits in its budget
+     * ({@value #SPECULATION_BUDGET} bytes). Returns the figures of that upload (counted only if the
      * receiver takes it), or null if nothing was added.
      */
     private RoundTally speculate(BeginRequest.Builder begin, String migrationId, int round, ImageScan scan, PagePlanning planning,
@@ -261,16 +268,22 @@ public final class ImageSender {
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), TransferListener.NONE);
         Sending sending = new Sending(migrationId, round, scan, options, tally, expected, fileDigests);
         sending.hashing = hashing;
-        List<Chunk> chunks = sending.chunks(plans);
-        long bytes = chunks.stream().mapToLong(Chunk::getSerializedSize).sum();
-        if (bytes > SPECULATION_BUDGET) return null;
-        begin.addAllPredictedPlans(predicted.get()).addAllSpeculativeChunks(chunks);
+        Optional<List<Chunk>> chunks = sending.chunks(plans, speculationBudget);
+        if (chunks.isEmpty()) return null;
+        begin.addAllPredictedPlans(predicted.get()).addAllSpeculativeChunks(chunks.get());
         return tally;
     }
 
     /** Where a round's chunks go: the upload stream, or a list that rides with the Begin. */
     private interface ChunkSink {
         void send(Chunk c) throws Throwable;
+    }
+
+    /** A speculative upload grew past its budget: it does not ride with the Begin. */
+    private static final class OverBudget extends RuntimeException {
+        OverBudget() {
+            super(null, null, false, false);
+        }
     }
 
     /** What the commit carries: the digest of every file whose manifest entry has none. */
@@ -388,22 +401,31 @@ public final class ImageSender {
 
         /**
          * Every chunk of an upload of the whole round by {@code plans} (every file from where the
-         * answer said it stands), ending with the commit, collected rather than streamed.
+         * answer said it stands), ending with the commit, collected rather than streamed; empty as
+         * soon as they pass {@code budget} bytes (nothing more is read or compressed then).
          */
-        List<Chunk> chunks(Map<Integer, DeltaPlanner.PagesFilePlan> plans) {
+        Optional<List<Chunk>> chunks(Map<Integer, DeltaPlanner.PagesFilePlan> plans, long budget) {
             ImageManifest m = scan.manifest();
             List<Chunk> out = new ArrayList<>();
+            long[] bytes = {0};
+            ChunkSink collect = c -> {
+                bytes[0] += c.getSerializedSize();
+                if (bytes[0] > budget) throw new OverBudget();
+                out.add(c);
+            };
             try {
                 for (int i = 0; i < m.files().size(); i++) {
                     FileState st = states.getFiles(i);
-                    if (!st.getComplete()) sendFile(out::add, i, m.files().get(i), st.getVerifiedBytes(), plans.get(i));
+                    if (!st.getComplete()) sendFile(collect, i, m.files().get(i), st.getVerifiedBytes(), plans.get(i));
                 }
+            } catch (OverBudget e) {
+                return Optional.empty();
             } catch (Throwable t) {
                 throw rethrown(migrationId, round, "preparing the round's upload", t);
             }
             out.add(Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
                     .setCommit(commitRequest(migrationId, round, scan, fileDigests)).build());
-            return out;
+            return Optional.of(out);
         }
 
         private void sendFile(ChunkSink upload, int index, ImageManifest.File f, long from, DeltaPlanner.PagesFilePlan plan)

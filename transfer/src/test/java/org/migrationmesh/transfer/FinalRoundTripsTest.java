@@ -72,6 +72,22 @@ class FinalRoundTripsTest extends InProcessTransfer {
     }
 
     @Test
+    void aRoundLargerThanTheBudgetDoesNotRideWithTheBegin() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 43);
+        Map<PageKey, Long> sentLive = sendLive(src);
+        SyntheticImage.dirty(src, 5, 44);
+
+        RoundTripCounter counter = new RoundTripCounter();
+        ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC())
+                .speculationBudget(4096);
+        TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE,
+                (key, digest) -> Long.valueOf(digest).equals(sentLive.get(key)));
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.wireBytes()).as("nothing of the upload sent twice").isLessThan(64 * 4096);
+        assertThat(counter.roundTrips()).isEqualTo(2);
+    }
+
+    @Test
     void anImageWithoutPagesTakesTwoRoundTrips() throws Exception {
         Path src = tmp.resolve("bundle");
         Files.createDirectories(src);
