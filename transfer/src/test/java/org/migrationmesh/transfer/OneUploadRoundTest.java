@@ -20,6 +20,7 @@ import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.PageDigests;
+import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.proto.transfer.UploadAck;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
@@ -110,6 +111,35 @@ class OneUploadRoundTest extends InProcessTransfer {
         assertThat(Files.readAllBytes(Path.of(ack.getCommitted().getImageDir()).resolve("core-1.img"))).isEqualTo(content);
         assertThat(h.receiver.publishedImage(migration)).contains(Path.of(ack.getCommitted().getImageDir()));
         assertUploadRefused(List.of(commit), Reason.NO_SESSION); // published: nothing more to commit
+    }
+
+    @Test
+    void anUploadRidingWithBeginIsTakenOnlyWholeAndInOrder() throws Exception {
+        byte[] content = new byte[5000];
+        new java.util.Random(46).nextBytes(content);
+        BeginRequest.Builder begin = BeginRequest.newBuilder().setMigrationId(migration).setRound(1).setManifest(
+                new ImageManifest(List.of(new ImageManifest.File("core-1.img", content.length,
+                        ReceiveSession.sha256().digest(content)))).toProto());
+        Chunk whole = TransferHarness.plainChunk(migration, 1, 0, 0, 0, content);
+        Chunk commit = commitChunk(0);
+
+        Chunk damaged = whole.toBuilder().setCrc32C(whole.getCrc32C() ^ 1).build();
+        assertBeginRefused(begin.clone().addSpeculativeChunks(damaged).addSpeculativeChunks(commit), Reason.CORRUPT_CHUNK);
+        assertBeginRefused(begin.clone().addSpeculativeChunks(whole.toBuilder().setMigrationId("another")), Reason.BAD_MANIFEST);
+        // Plans other than the receiver's: the upload is not looked at, the answer is as without it.
+        BeginResponse ignored = h.blocking().begin(begin.clone().addPredictedPlans(PagesNeeded.newBuilder().setPages(1))
+                .addSpeculativeChunks(whole).addSpeculativeChunks(commit).build());
+        assertThat(ignored.hasPublished()).isFalse();
+        assertThat(ignored.getFiles(0).getVerifiedBytes()).isZero();
+        assertBeginRefused(begin.clone().addSpeculativeChunks(whole).addSpeculativeChunks(commit).addSpeculativeChunks(whole),
+                Reason.BAD_MANIFEST); // nothing after the commit
+        assertBeginRefused(begin.clone().addSpeculativeChunks(commit.toBuilder().setCommit(commit.getCommit().toBuilder()
+                .setRound(2))), Reason.BAD_MANIFEST);
+        assertThat(h.receiver.publishedImage(migration)).isEmpty();
+
+        BeginResponse published = h.blocking().begin(begin.clone().addSpeculativeChunks(whole).addSpeculativeChunks(commit).build());
+        assertThat(published.hasPublished()).as("taken whole with its commit: published in one round trip").isTrue();
+        assertThat(Files.readAllBytes(Path.of(published.getPublished().getImageDir()).resolve("core-1.img"))).isEqualTo(content);
     }
 
     @Test
