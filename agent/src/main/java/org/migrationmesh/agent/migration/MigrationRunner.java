@@ -166,7 +166,7 @@ public final class MigrationRunner implements AutoCloseable {
         LazyCheckpoint lazy = null;
         AutoCloseable registration = null;
         boolean dumped = false;
-        Future<PeerRestoreReply> restoreCall = null;
+        CompletableFuture<? extends Future<PeerRestoreReply>> restoreAsked = null;
         CompletableFuture<long[]> frozenRound = null;
         long start = System.nanoTime();
         try {
@@ -211,21 +211,27 @@ public final class MigrationRunner implements AutoCloseable {
                 dump = host.runtime().runc().checkpoint(c.getId(), CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
             }
             dumped = true;
-            // The dumped sockets are gone: take the address off this host (so nothing here answers for
-            // it with a reset), then lift CRIU's lock, which would also cut this agent's own traffic.
-            if (!c.getFloatingIp().isEmpty()) host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
-            long unlockFrom = System.nanoTime();
-            if (networkLocked) host.runtime().networkLock().remove(host.settings().netns());
             long dumpedAt = System.nanoTime();
-            log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={} ipReleaseAndUnlockMs={}",
-                    m.getId(), ms(unlockFrom - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
-                    dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000, ms(dumpedAt - unlockFrom));
+            log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={}", m.getId(),
+                    ms(dumpedAt - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
+                    dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000);
 
-            // The restore is asked for now and starts there once the image is complete and RESTORE
-            // applied: the request travels with the image, not a round trip after it.
-            restoreCall = MigrationPeerGrpc.newFutureStub(channel).withDeadlineAfter(IMAGE_WAIT.plusMinutes(2).toMillis(),
-                    TimeUnit.MILLISECONDS).restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
-                    .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).setNoTcpSockets(!networkLocked).build());
+            // While the final image goes out: the dumped sockets are gone, so the address comes off
+            // this host (nothing here may answer for it with a reset) and CRIU's lock, if it set one,
+            // is lifted (it would also cut this agent's own traffic); then the restore is asked for.
+            // It starts there once the image is complete and RESTORE applied: the request travels
+            // with the image, not a round trip after it.
+            ManagedChannel destination = channel;
+            restoreAsked = CompletableFuture.supplyAsync(() -> {
+                long t0 = System.nanoTime();
+                if (!c.getFloatingIp().isEmpty()) host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
+                if (networkLocked) host.runtime().networkLock().remove(host.settings().netns());
+                log.info("address released migration={} ms={} networkLocked={}", m.getId(), ms(System.nanoTime() - t0),
+                        networkLocked);
+                return MigrationPeerGrpc.newFutureStub(destination).withDeadlineAfter(IMAGE_WAIT.plusMinutes(2).toMillis(),
+                        TimeUnit.MILLISECONDS).restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
+                        .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).setNoTcpSockets(!networkLocked).build());
+            }, workers);
             int[] resends = new int[1];
             TransferReport sent;
             try {
@@ -238,7 +244,7 @@ public final class MigrationRunner implements AutoCloseable {
 
             result(restoreCommitted);
             long committedAt = System.nanoTime();
-            PeerRestoreReply restored = result(restoreCall);
+            PeerRestoreReply restored = result(result(restoreAsked));
             long restoredAt = System.nanoTime();
             long frozenRoundBytes = frozenRoundBytes(m, frozenRound);
             log.info("images sent and restored migration={} transferMs={} (scanMs={} planMs={} commitMs={})"
@@ -271,7 +277,15 @@ public final class MigrationRunner implements AutoCloseable {
                     report.getRestoreMs(), report.getDowntimeMs(), report.getPagesPulledMs(), report.getTotalMs());
             deleteTree(dir);
         } catch (Exception e) {
-            if (restoreCall != null) restoreCall.cancel(true); // the destination stops waiting, or undoes its restore
+            if (restoreAsked != null) {
+                // The address release has ended before anything is undone here (the undoing takes the
+                // address back); then the destination stops waiting, or undoes its restore.
+                try {
+                    restoreAsked.join().cancel(true);
+                } catch (RuntimeException released) {
+                    // the release or the call failed: there is no call to cancel
+                }
+            }
             if (lazy != null) {
                 // Killing CRIU's lazy dump resumes the container here, with its memory intact.
                 lazy.abort();
