@@ -133,11 +133,12 @@ public final class ContainerHost implements AutoCloseable {
      * Writes this host's bundle for {@code c}: its own network namespace and cgroup path, rooted at
      * the spec's prepared rootfs (which must be on this host) or at a rootfs made for its workload.
      * Its CRIU configuration is set for a restore (see {@link CriuConfig}): the container joins this
-     * host's namespace, where CRIU has no lock of its own to lift.
+     * host's namespace, where CRIU has no lock of its own to lift, and no action script (CRIU would
+     * run it at six points of every restore, each a process of its own, for nothing).
      */
     public Path writeBundle(Container c) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
-                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(writeCriuConfig(c.getId(), false));
+                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(writeCriuConfig(c.getId(), false, false));
         Path bundle = settings.bundles().resolve(c.getId());
         if (!c.getSpec().getRootfs().isEmpty()) {
             return PreparedRootfs.bundle(c.getId(), bundle, Path.of(c.getSpec().getRootfs()), spec);
@@ -152,18 +153,18 @@ public final class ContainerHost implements AutoCloseable {
      */
     public boolean prepareDump(String id, int initPid) throws IOException {
         boolean tcp = ContainerSockets.holdsTcp(id, initPid);
-        writeCriuConfig(id, tcp);
+        writeCriuConfig(id, true, tcp);
         return tcp;
     }
 
     /**
-     * Writes the CRIU configuration file that container {@code id}'s bundle names: the action script
-     * {@code mmfreeze}, which freezes the container's cgroup right before CRIU seizes its tasks (see
-     * agent/src/main/c/mmfreeze.c), and whether CRIU locks the network.
+     * Writes the CRIU configuration file that container {@code id}'s bundle names: for a dump the
+     * action script {@code mmfreeze}, which freezes the container's cgroup right before CRIU seizes
+     * its tasks (see agent/src/main/c/mmfreeze.c), and whether CRIU locks the network.
      */
-    private Path writeCriuConfig(String id, boolean networkLock) throws IOException {
+    private Path writeCriuConfig(String id, boolean dump, boolean networkLock) throws IOException {
         Path conf = criuDir().resolve(id + ".conf");
-        new CriuConfig(criuDir().resolve("mmfreeze"), networkLock).write(conf);
+        new CriuConfig(dump ? criuDir().resolve("mmfreeze") : null, networkLock).write(conf);
         return conf;
     }
 

@@ -123,14 +123,20 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
         LazyPageTunnel early = null;
         boolean[] claimedEarly = {false};
+        Path[] bundle = {null};
         boolean restored = false;
         try {
             early = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
-                // Without TCP sockets nobody can see a reset: the address moves here (announced) as
-                // soon as RESTORE is applied, and clients reach the copy the moment it is restored.
-                awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()),
-                        req.getNoTcpSockets() ? m -> claimedEarly[0] = claimEarly(m) : m -> {});
+                // What needs no image is done while it is on its way: the bundle and, without TCP
+                // sockets (nobody can see a reset), the address, claimed and announced, so that
+                // clients reach the copy the moment it is restored.
+                awaitRestorable(req.getMigrationId(), Duration.ofMillis(req.getAwaitImageMs()), m -> {
+                    if (!m.getDestination().equals(self)) return; // refused below
+                    Container c = node.read(s -> s.container(m.getContainerId())).orElseThrow();
+                    bundle[0] = writeBundle(c);
+                    if (req.getNoTcpSockets()) claimedEarly[0] = claimEarly(c);
+                });
             } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not applied index "
                         + req.getAppliedIndex() + " (RESTORE of " + req.getMigrationId() + ") within " + APPLY_WAIT)
@@ -165,7 +171,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 startPulling(m, images, work, tunnel);
                 options = options.withLazyPages(true);
             }
-            RestoreResult r = host.runtime().runc().restore(c.getId(), host.writeBundle(c), options);
+            RestoreResult r = host.runtime().runc().restore(c.getId(), bundle[0] != null ? bundle[0] : writeBundle(c), options);
             if (Context.current().isCancelled() || !pending(m.getId())) {
                 // The source gave up while this restore ran (its final image failed, or it aborted):
                 // its own copy resumes, so this one must not run on.
@@ -176,8 +182,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             if (!c.getFloatingIp().isEmpty() && !claimedEarly[0]) host.floatingIps().announce(host.address(c.getFloatingIp()));
             restored = true;
             long t2 = System.nanoTime();
-            log.info("restored migration={} container={} pid={} ipClaimMs={} restoreMs={}", m.getId(), c.getId(), r.pid(),
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+            log.info("restored migration={} container={} pid={} ipClaimMs={} restoreMs={} (runcMs={} criuMs={})", m.getId(),
+                    c.getId(), r.pid(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, r.elapsed().toMillis(),
+                    r.stats().getRestoreTimeUs() / 1000);
             out.onNext(PeerRestoreReply.newBuilder().setPid(r.pid()).setIpClaimMicros((t1 - t0) / 1000)
                     .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs()).build());
             out.onCompleted();
@@ -193,15 +200,22 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     }
 
     /**
-     * Claims and announces the floating IP of migration {@code m}'s container here ahead of its
-     * restore: its source released it right after the dump. Returns whether there was one.
+     * Claims and announces the floating IP of container {@code c} here ahead of its restore: its
+     * source released it right after the dump. Returns whether there was one.
      */
-    private boolean claimEarly(Migration m) {
-        Container c = node.read(s -> s.container(m.getContainerId())).orElseThrow();
+    private boolean claimEarly(Container c) {
         if (c.getFloatingIp().isEmpty()) return false;
         long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L)) + 1;
         host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
         return true;
+    }
+
+    private Path writeBundle(Container c) {
+        try {
+            return host.writeBundle(c);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("writing the bundle of " + c.getId() + " on " + self, e);
+        }
     }
 
     /** Gives up an address claimed ahead of a restore that did not happen (the source takes it back). */
