@@ -3,7 +3,7 @@
 # gRPC through a user-space delay proxy, in ms and in round trips, the one-upload way against the long
 # way (pagemaps uploaded, PlanPages, pages) in the same run (no root or CRIU needed; see
 # transfer/.../FinalRoundLatencyBenchmark).
-# Usage: scripts/bench-final-round-latency.sh [ONE_WAY_DELAYS_MS=45,80] [MB=20] [CHANGED_PAGES=20] [RUNS=5]
+# Usage: scripts/bench-final-round-latency.sh [ONE_WAY_DELAYS_MS=45,80; "direct": no proxy] [MB=20] [CHANGED_PAGES=20] [RUNS=5]
 set -eu
 cd "$(dirname "$0")/.."
 mvn -B -q -pl transfer -am test-compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test

@@ -27,7 +27,6 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
     private final BitSet inPlace;
     private final long[] inPlaceDigests;
     private FileChannel channel;
-    private ByteBuffer readBack;
 
     StagedPages(Path path, String space, long[] vaddrs) {
         this.path = path;
@@ -112,12 +111,19 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
         write(to, b.array(), 0, 1);
     }
 
+    /** Read back from the page cache through a mapping, not copied out: the check reads every page of the file. */
     @Override
     public int crc32c(int index, int count) {
-        if (readBack == null) readBack = ByteBuffer.allocateDirect(ChunkCodec.MAX_CHUNK_BYTES);
-        ByteBuffer b = readBack.clear().limit(count * PageHash.PAGE_SIZE);
-        read(b, (long) index * PageHash.PAGE_SIZE);
-        return PageCrcs.of(b.flip());
+        try {
+            FileChannel ch = channel();
+            long end = (long) (index + count) * PageHash.PAGE_SIZE;
+            if (ch.size() < end) throw new ChunkCodec.BadChunkException("page " + ch.size() / PageHash.PAGE_SIZE + " was never written");
+            try (MappedPages pages = MappedPages.map(ch, index, count)) {
+                return pages.crc32c(index, count);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged " + path, e);
+        }
     }
 
     private void read(ByteBuffer b, long pos) {
