@@ -68,6 +68,8 @@ final class ReceiveSession {
     private final byte[][] finalSha;
     private final PageStore store;
     private final FileHashing hashing;
+    /** Lays out planned pages files while the plan's answer travels ({@link StagedPages#layOutInBackground}); made when first needed. */
+    private java.util.concurrent.ExecutorService layouts;
     private long attempt;
     /** The send_id of the latest Begin. */
     private String sendId = "";
@@ -228,7 +230,7 @@ final class ReceiveSession {
         }
         if (digestsPlanned[i] == all.length) {
             closeChannel(i);
-            staged[i].layOut(all, heldByPlan[i], states[i].getVerifiedBytes(), f.length(), store);
+            staged[i].layOutInBackground(all, heldByPlan[i], states[i].getVerifiedBytes(), f.length(), store, layouts());
         }
         return Optional.of(need);
     }
@@ -381,10 +383,26 @@ final class ReceiveSession {
 
     void close() {
         hashing.close();
+        try {
+            for (StagedPages sp : staged) if (sp != null) sp.close(); // waits for layouts in the background
+        } finally {
+            if (layouts != null) layouts.shutdownNow();
+        }
         for (int i = 0; i < channels.length; i++) {
             closeChannel(i);
             if (staged[i] != null) staged[i].close();
         }
+    }
+
+    private java.util.concurrent.Executor layouts() {
+        if (layouts == null) {
+            layouts = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "image-layout-" + migrationId + "-" + round);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return layouts;
     }
 
     private ImageManifest.File file(int i) {
