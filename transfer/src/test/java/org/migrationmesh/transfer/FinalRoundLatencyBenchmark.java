@@ -31,7 +31,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips); the
  * token {@code direct} connects to the receiver without the proxy (the proxy adds about 10 ms of
- * round trip even at delay 0)] [MB of pages (20)] [pages changed (20)] [runs per delay (5)].
+ * round trip even at delay 0)] [MB of pages (20)] [pages changed (20)] [runs per delay (5)]
+ * [{@code shifted}: the live pages of the first process start with a page the dump does not
+ * have, so the receiver's live file is one page off the pages file and its held pages are
+ * copied into place, as when the source read a page live that is gone by the final dump].
  */
 public final class FinalRoundLatencyBenchmark {
     /** CPU time of this process (sender and receiver both), less disturbed by other jobs on the machine than wall time. */
@@ -42,6 +45,7 @@ public final class FinalRoundLatencyBenchmark {
         int mb = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int dirty = args.length > 2 ? Integer.parseInt(args[2]) : 20;
         int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+        boolean shifted = args.length > 4 && args[4].equals("shifted");
         Path work = Files.createTempDirectory("final-round-latency-");
         // as an agent does when it starts: the round's loops compiled before anything is timed
         System.out.printf(Locale.ROOT, "warm-up (as an agent's) %d ms%n", TransferWarmUp.run(work.resolve("warm-up"), 6, 2048).toMillis());
@@ -57,8 +61,8 @@ public final class FinalRoundLatencyBenchmark {
                         new long[][] {{0x7f0000000000L + p * (1L << 36), content[p].length / PageHash.PAGE_SIZE, PagemapImage.PE_PRESENT}}));
             }
             Files.write(src.resolve("inventory.img"), "inventory".getBytes());
-            System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%n",
-                    mb, dirty, runs);
+            System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%s%n",
+                    mb, dirty, runs, shifted ? ", live pages one page off" : "");
             for (String delayArg : delays) {
                 boolean direct = delayArg.equals("direct");
                 long delay = direct ? 0 : Long.parseLong(delayArg);
@@ -83,7 +87,17 @@ public final class FinalRoundLatencyBenchmark {
                                 ImageScan scan = ImageScan.of(src, id, 1);
                                 for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
                                     ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
-                                    h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                    if (shifted && p == 0) { // a page read live that the dump does not have, ahead of all
+                                        long[] vaddrs = new long[l.vaddrs().length + 1];
+                                        vaddrs[0] = l.vaddrs()[0] - PageHash.PAGE_SIZE;
+                                        System.arraycopy(l.vaddrs(), 0, vaddrs, 1, l.vaddrs().length);
+                                        byte[] pages = new byte[content[p].length + PageHash.PAGE_SIZE];
+                                        r.nextBytes(pages);
+                                        System.arraycopy(content[p], 0, pages, PageHash.PAGE_SIZE, content[p].length);
+                                        h.sender().sendLivePages(id, l.space(), vaddrs, pages, TransferOptions.defaults());
+                                    } else {
+                                        h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                    }
                                 }
                                 byte[] changed = content[0].clone();
                                 for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
