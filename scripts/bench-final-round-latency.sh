@@ -3,6 +3,7 @@
 # gRPC through a user-space delay proxy, in ms and in round trips, the one-upload way against the long
 # way (pagemaps uploaded, PlanPages, pages) in the same run (no root or CRIU needed; see
 # transfer/.../FinalRoundLatencyBenchmark).
+# Before/after in one JVM: java -cp "$CP" org.migrationmesh.transfer.FinalRoundLatencyAb BEFORE_CLASSES_DIR transfer/target/classes [ALTERNATIONS] [LINK] ...
 # Usage: scripts/bench-final-round-latency.sh [ONE_WAY_DELAYS_MS=45,80; "direct": no proxy] [MB=20] [CHANGED_PAGES=20] [RUNS=5] [shifted]
 set -eu
 cd "$(dirname "$0")/.."
