@@ -25,14 +25,12 @@ import java.util.Optional;
  * file but pages files, whose file digest is computed while they are streamed or, when planned,
  * from their page digests: {@link PageListDigest}) and, for every 4 KiB page of each pages file,
  * its {@link PageHash} digest and its CRC32C (so chunks of pages the receiver holds need no
- * second read: {@link PageCrcs}). Refuses anything but regular files with safe names (a link
- * could make the sender read outside the image).
+ * second read: {@link PageCrcs}), in one pass on a thread per core ({@link PagesFileScan}).
+ * Refuses anything but regular files with safe names (a link could make the sender read outside
+ * the image).
  */
 public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests, Map<String, int[]> pageCrcs) {
     private static final int BUFFER = 1 << 20;
-    private static final int MAX_THREADS = 4;
-    /** Bytes of a pages file per scanning thread, at least. */
-    private static final long PARALLEL_FROM = 32L << 20;
 
     /** Scans {@code dir}; {@code migrationId} and {@code round} only label refusals. */
     public static ImageScan of(Path dir, String migrationId, int round) {
@@ -43,11 +41,10 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             throw new UncheckedIOException("listing image directory " + dir, e);
         }
         paths.sort(Comparator.comparing(p -> p.getFileName().toString()));
-        List<ImageManifest.File> files = new ArrayList<>();
-        Map<String, long[]> digests = new HashMap<>();
-        Map<String, int[]> crcs = new HashMap<>();
-        byte[] buf = new byte[BUFFER];
-        for (Path p : paths) {
+        long[] sizes = new long[paths.size()];
+        List<PagesFileScan.Target> pagesFiles = new ArrayList<>();
+        for (int k = 0; k < paths.size(); k++) {
+            Path p = paths.get(k);
             String name = p.getFileName().toString();
             try {
                 ImageManifest.checkName(name);
@@ -64,14 +61,16 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                 throw new TransferRefusedException(migrationId, round, Reason.NOT_A_REGULAR_FILE, name,
                         a.isSymbolicLink() ? "is a symbolic link" : "is not a regular file");
             }
-            boolean pages = name.startsWith("pages-") && name.endsWith(".img") && a.size() % PageHash.PAGE_SIZE == 0;
-            if (pages) {
-                long[] pd = new long[Math.toIntExact(a.size() / PageHash.PAGE_SIZE)];
-                int[] pc = new int[pd.length];
-                pageDigests(p, a.size(), pd, pc);
-                digests.put(name, pd);
-                crcs.put(name, pc);
-                files.add(new ImageManifest.File(name, a.size(), new byte[0]));
+            sizes[k] = a.size();
+            if (isPagesFile(name, a.size())) pagesFiles.add(new PagesFileScan.Target(p, a.size()));
+        }
+        List<ImageManifest.File> files = new ArrayList<>();
+        byte[] buf = new byte[BUFFER];
+        for (int k = 0; k < paths.size(); k++) {
+            Path p = paths.get(k);
+            String name = p.getFileName().toString();
+            if (isPagesFile(name, sizes[k])) {
+                files.add(new ImageManifest.File(name, sizes[k], new byte[0]));
                 continue;
             }
             MessageDigest sha = ReceiveSession.sha256();
@@ -86,82 +85,21 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             } catch (IOException e) {
                 throw new UncheckedIOException("reading image file " + p, e);
             }
-            if (length != a.size()) throw new IllegalStateException(p + " changed while scanned: " + a.size() + " -> " + length);
+            if (length != sizes[k]) throw new IllegalStateException(p + " changed while scanned: " + sizes[k] + " -> " + length);
             files.add(new ImageManifest.File(name, length, sha.digest()));
+        }
+        PagesFileScan.scan(pagesFiles);
+        Map<String, long[]> digests = new HashMap<>();
+        Map<String, int[]> crcs = new HashMap<>();
+        for (PagesFileScan.Target f : pagesFiles) {
+            digests.put(f.path().getFileName().toString(), f.digests());
+            crcs.put(f.path().getFileName().toString(), f.crcs());
         }
         return new ImageScan(dir, new ImageManifest(files), digests, crcs);
     }
 
-    /**
-     * The digest and CRC32C of every page of a pages file of {@code size} bytes. A large file is split in
-     * ranges hashed on threads of their own (one per core, at most {@value #MAX_THREADS}): the
-     * scan is a pass over the whole image before anything is sent, so it alone decides how long
-     * the other cores idle.
-     */
-    private static void pageDigests(Path p, long size, long[] pd, int[] pc) {
-        int parts = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
-                size / PARALLEL_FROM));
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            if (parts == 1) {
-                digestRange(ch, p, 0, pd.length, pd, pc);
-            } else {
-                List<Thread> threads = new ArrayList<>();
-                Throwable[] failure = new Throwable[parts];
-                for (int k = 0; k < parts; k++) {
-                    int from = (int) ((long) pd.length * k / parts), to = (int) ((long) pd.length * (k + 1) / parts);
-                    int part = k;
-                    Thread t = new Thread(() -> {
-                        try {
-                            digestRange(ch, p, from, to, pd, pc);
-                        } catch (Throwable e) {
-                            failure[part] = e;
-                        }
-                    }, "image-scan-" + k);
-                    t.setDaemon(true);
-                    t.start();
-                    threads.add(t);
-                }
-                for (Thread t : threads) t.join();
-                for (Throwable e : failure) {
-                    if (e instanceof RuntimeException re) throw re;
-                    if (e instanceof Error err) throw err;
-                    if (e != null) throw new IllegalStateException("scanning " + p, e);
-                }
-            }
-            if (ch.size() != size) throw new IllegalStateException(p + " changed while scanned: " + size + " -> " + ch.size());
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading image file " + p, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted scanning " + p, e);
-        }
-    }
-
-    /** Digests and CRC32Cs of pages {@code [from, to)} into {@code pd}, {@code pc}, read by position (the channel is shared). */
-    private static void digestRange(FileChannel ch, Path p, int from, int to, long[] pd, int[] pc) {
-        byte[] buf = new byte[BUFFER];
-        ByteBuffer b = ByteBuffer.wrap(buf);
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        try {
-            for (int page = from; page < to; ) {
-                int pages = Math.min(to - page, BUFFER / PageHash.PAGE_SIZE);
-                b.clear().limit(pages * PageHash.PAGE_SIZE);
-                long pos = (long) page * PageHash.PAGE_SIZE;
-                while (b.hasRemaining()) {
-                    int n = ch.read(b, pos + b.position());
-                    if (n < 0) throw new IllegalStateException(p + " changed while scanned: ends at " + (pos + b.position()));
-                }
-                for (int i = 0; i < pages; i++) {
-                    pd[page + i] = PageHash.of(buf, i * PageHash.PAGE_SIZE);
-                    crc.reset();
-                    crc.update(buf, i * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
-                    pc[page + i] = (int) crc.getValue();
-                }
-                page += pages;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading image file " + p, e);
-        }
+    private static boolean isPagesFile(String name, long size) {
+        return name.startsWith("pages-") && name.endsWith(".img") && size % PageHash.PAGE_SIZE == 0;
     }
 
     /** The page addresses of pages file {@code name} as its pagemap in this image lays them out. */

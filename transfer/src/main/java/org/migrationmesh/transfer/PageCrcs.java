@@ -1,6 +1,5 @@
 package org.migrationmesh.transfer;
 
-import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -22,13 +21,6 @@ final class PageCrcs {
     static int of(byte[] buf, int off) {
         CRC32C c = new CRC32C();
         c.update(buf, off, PageHash.PAGE_SIZE);
-        return (int) c.getValue();
-    }
-
-    /** CRC32C of the bytes left in {@code b} (consumed). */
-    static int of(ByteBuffer b) {
-        CRC32C c = new CRC32C();
-        c.update(b);
         return (int) c.getValue();
     }
 

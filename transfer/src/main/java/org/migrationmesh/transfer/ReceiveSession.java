@@ -69,6 +69,8 @@ final class ReceiveSession {
     private final byte[][] finalSha;
     private final PageStore store;
     private final FileHashing hashing;
+    /** Lays out planned pages files while the plan's answer travels ({@link StagedPages#layOutInBackground}); made when first needed. */
+    private java.util.concurrent.ExecutorService layouts;
     private long attempt;
     /** The send_id of the latest Begin. */
     private String sendId = "";
@@ -267,7 +269,7 @@ final class ReceiveSession {
         }
         if (digestsPlanned[i] == all.length) {
             closeChannel(i);
-            staged[i].layOut(all, heldByPlan[i], states[i].getVerifiedBytes(), f.length(), store);
+            staged[i].layOutInBackground(all, heldByPlan[i], states[i].getVerifiedBytes(), f.length(), store, layouts());
         }
         return Optional.of(need);
     }
@@ -326,11 +328,18 @@ final class ReceiveSession {
             throw refused(Reason.CORRUPT_CHUNK, f.name(), "chunk at offset " + c.getOffset() + ": " + e.getMessage(), e);
         }
         write(i, ByteBuffer.wrap(bytes), c.getOffset());
-        hashing.update(digests[i], bytes);
         long now = verified + bytes.length;
+        // a file in one chunk (most files of an image: a few KiB) is hashed here: handing it to the
+        // hashing thread and waiting for its digest costs more than the hash, twice per file on a busy host
+        boolean whole = verified == 0 && now == f.length();
+        if (whole) {
+            digests[i].update(bytes);
+        } else {
+            hashing.update(digests[i], bytes);
+        }
         FileState.Builder st = states[i].toBuilder().setVerifiedBytes(now);
         if (now == f.length()) {
-            byte[] sha = hashing.digest(digests[i]);
+            byte[] sha = whole ? digests[i].digest() : hashing.digest(digests[i]);
             if (!f.hasSha256()) {
                 finalSha[i] = sha;
             } else if (!Arrays.equals(sha, f.sha256())) {
@@ -413,10 +422,26 @@ final class ReceiveSession {
 
     void close() {
         hashing.close();
+        try {
+            for (StagedPages sp : staged) if (sp != null) sp.close(); // waits for layouts in the background
+        } finally {
+            if (layouts != null) layouts.shutdownNow();
+        }
         for (int i = 0; i < channels.length; i++) {
             closeChannel(i);
             if (staged[i] != null) staged[i].close();
         }
+    }
+
+    private java.util.concurrent.Executor layouts() {
+        if (layouts == null) {
+            layouts = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "image-layout-" + migrationId + "-" + round);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return layouts;
     }
 
     private ImageManifest.File file(int i) {

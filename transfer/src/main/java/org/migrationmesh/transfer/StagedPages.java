@@ -9,10 +9,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 
 /**
  * A planned pages file being rebuilt in a receiver's staging directory. Once planned, the pages
- * the receiver holds are laid out in place ({@link #layOut}): the live file of the address space
+ * the receiver holds are laid out in place ({@link #layOutInBackground}): the live file of the address space
  * becomes the file when it is already in file order, and other held runs are copied file to file
  * by the kernel; chunks then write only what travels ({@link ChunkCodec#decodePages}) and each
  * chunk's range is read back for its CRC32C. So the work per round follows what changed, plus
@@ -27,7 +30,8 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
     private final BitSet inPlace;
     private final long[] inPlaceDigests;
     private FileChannel channel;
-    private ByteBuffer readBack;
+    /** A layout running in the background, or null. Touched only by the session's thread of the moment. */
+    private CompletableFuture<Void> layingOut;
 
     StagedPages(Path path, String space, long[] vaddrs) {
         this.path = path;
@@ -39,18 +43,41 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
 
     /** Whether page {@code page} lies in place with this digest (so a later plan needs not ask for it). */
     boolean holds(int page, long digest) {
+        awaitLayOut();
         return inPlace.get(page) && inPlaceDigests[page] == digest;
     }
 
     /**
      * Puts in place the pages of {@code held} (those the plan said the receiver holds, with the
-     * sender's {@code digests}) from page {@code verifiedBytes / 4096} on. A page no longer held
+     * sender's {@code digests}) from page {@code verifiedBytes / 4096} on, on {@code executor}:
+     * it returns at once, so the receiver answers the plan while it copies the pages it holds (on
+     * a long link the copy is over before the first chunk arrives). Every other method waits for
+     * the layout to end first, and the first of them throws its failure. A page no longer held
      * stays out; a chunk calling it held is then refused.
      */
-    void layOut(long[] digests, BitSet held, long verifiedBytes, long length, PageStore store) {
+    void layOutInBackground(long[] digests, BitSet held, long verifiedBytes, long length, PageStore store, Executor executor) {
+        awaitLayOut();
+        layingOut = CompletableFuture.runAsync(() -> layOut(digests, held, verifiedBytes, length, store), executor);
+    }
+
+    /** Waits for a layout in the background to end; throws its failure (once). */
+    void awaitLayOut() {
+        CompletableFuture<Void> f = layingOut;
+        if (f == null) return;
+        layingOut = null;
+        try {
+            f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException("laying out staged " + path, e.getCause());
+        }
+    }
+
+    private void layOut(long[] digests, BitSet held, long verifiedBytes, long length, PageStore store) {
         try {
             if (verifiedBytes == 0 && inPlace.isEmpty()) {
-                close();
+                closeChannel();
                 Optional<BitSet> yielded = store.yieldLiveFile(space, vaddrs, digests, path);
                 if (yielded.isPresent()) {
                     inPlace.or(yielded.get());
@@ -80,21 +107,25 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
 
     /** Pages {@code [from, to)} may have been overwritten (a refused chunk): none of them counts as held any more. */
     void forget(int from, int to) {
+        awaitLayOut();
         inPlace.clear(from, to);
     }
 
     @Override
     public boolean heldInPlace(int index) {
+        awaitLayOut();
         return inPlace.get(index);
     }
 
     @Override
     public boolean zeroInPlace(int index) {
+        awaitLayOut();
         return holds(index, PageHash.ZERO);
     }
 
     @Override
     public void write(int index, byte[] src, int off, int count) {
+        awaitLayOut();
         ByteBuffer b = ByteBuffer.wrap(src, off, count * PageHash.PAGE_SIZE);
         long pos = (long) index * PageHash.PAGE_SIZE;
         try {
@@ -107,17 +138,26 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
 
     @Override
     public void copy(int from, int to) {
+        awaitLayOut();
         ByteBuffer b = ByteBuffer.allocate(PageHash.PAGE_SIZE);
         read(b, (long) from * PageHash.PAGE_SIZE);
         write(to, b.array(), 0, 1);
     }
 
+    /** Read back from the page cache through a mapping, not copied out: the check reads every page of the file. */
     @Override
     public int crc32c(int index, int count) {
-        if (readBack == null) readBack = ByteBuffer.allocateDirect(ChunkCodec.MAX_CHUNK_BYTES);
-        ByteBuffer b = readBack.clear().limit(count * PageHash.PAGE_SIZE);
-        read(b, (long) index * PageHash.PAGE_SIZE);
-        return PageCrcs.of(b.flip());
+        awaitLayOut();
+        try {
+            FileChannel ch = channel();
+            long end = (long) (index + count) * PageHash.PAGE_SIZE;
+            if (ch.size() < end) throw new ChunkCodec.BadChunkException("page " + ch.size() / PageHash.PAGE_SIZE + " was never written");
+            try (MappedPages pages = MappedPages.map(ch, index, count)) {
+                return pages.crc32c(index, count);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged " + path, e);
+        }
     }
 
     private void read(ByteBuffer b, long pos) {
@@ -142,8 +182,18 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
         return channel;
     }
 
+    /** Waits for a layout in the background (its failure no longer matters), then closes the file. */
     @Override
     public void close() {
+        try {
+            awaitLayOut();
+        } catch (RuntimeException e) {
+            // closing: the layout is abandoned, the file rebuilt or deleted
+        }
+        closeChannel();
+    }
+
+    private void closeChannel() {
         if (channel == null) return;
         try {
             channel.close();

@@ -23,16 +23,32 @@ import java.util.concurrent.TimeUnit;
  * uploaded first, then PlanPages, then the pages: what a round too large for the Begin does).
  * Numbers only, no assertions.
  *
- * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips)]
- * [MB of pages (20)] [pages changed (20)] [runs per delay (5)].
+ * <p>Each phase of the one-upload round is summarised as median and spread (min..max) over the
+ * runs: the total, scan (sender reads the image), plan (the Begin: the receiver plans and lays out
+ * the pages files), commit (from the commit message to its answer: the receiver takes the chunks
+ * still in flight, checks and publishes) and the rest (planning's encoding, reading and sending
+ * the chunks), and the CPU time the process (sender and receiver) spent on the round.
+ *
+ * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips); the
+ * token {@code direct} connects to the receiver without the proxy (the proxy adds about 10 ms of
+ * round trip even at delay 0)] [MB of pages (20)] [pages changed (20)] [runs per delay (5)]
+ * [{@code shifted}: the live pages of the first process start with a page the dump does not
+ * have, so the receiver's live file is one page off the pages file and its held pages are
+ * copied into place, as when the source read a page live that is gone by the final dump].
  */
 public final class FinalRoundLatencyBenchmark {
+    /** CPU time of this process (sender and receiver both), less disturbed by other jobs on the machine than wall time. */
+    private static final com.sun.management.OperatingSystemMXBean CPU =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     public static void main(String[] args) throws Exception {
-        long[] delays = Arrays.stream((args.length > 0 ? args[0] : "45,80").split(",")).mapToLong(Long::parseLong).toArray();
+        String[] delays = (args.length > 0 ? args[0] : "45,80").split(",");
         int mb = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int dirty = args.length > 2 ? Integer.parseInt(args[2]) : 20;
         int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+        boolean shifted = args.length > 4 && args[4].equals("shifted");
         Path work = Files.createTempDirectory("final-round-latency-");
+        // as an agent does when it starts: the round's loops compiled before anything is timed
+        System.out.printf(Locale.ROOT, "warm-up (as an agent's) %d ms%n", TransferWarmUp.run(work.resolve("warm-up"), 6, 2048).toMillis());
         try (TransferHarness h = TransferHarness.loopback(work.resolve("recv"))) {
             Path src = work.resolve("src");
             Files.createDirectories(src);
@@ -45,17 +61,20 @@ public final class FinalRoundLatencyBenchmark {
                         new long[][] {{0x7f0000000000L + p * (1L << 36), content[p].length / PageHash.PAGE_SIZE, PagemapImage.PE_PRESENT}}));
             }
             Files.write(src.resolve("inventory.img"), "inventory".getBytes());
-            System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%n",
-                    mb, dirty, runs);
-            for (long delay : delays) {
-                try (DelayProxy proxy = new DelayProxy(h.server.getPort(), delay)) {
-                    ManagedChannel far = RpcEndpoints.channel("127.0.0.1:" + proxy.port());
+            System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%s%n",
+                    mb, dirty, runs, shifted ? ", live pages one page off" : "");
+            for (String delayArg : delays) {
+                boolean direct = delayArg.equals("direct");
+                long delay = direct ? 0 : Long.parseLong(delayArg);
+                try (DelayProxy proxy = direct ? null : new DelayProxy(h.server.getPort(), delay)) {
+                    ManagedChannel far = RpcEndpoints.channel("127.0.0.1:" + (direct ? h.server.getPort() : proxy.port()));
                     try {
                         double rtt = probeRtt(far);
                         ImageSender[] senders = { // as sent; the long way: pagemaps uploaded, then PlanPages, then pages
                             new ImageSender(far, Clock.systemUTC()), new ImageSender(far, Clock.systemUTC()).beginBudget(0)};
                         String[] names = {"one upload", "long way"};
                         double[][] ms = new double[2][runs];
+                        double[][] phases = new double[5][runs]; // one upload: scan, plan, commit, rest, CPU
                         for (int run = 0; run < runs; run++) {
                             for (int way = 0; way < 2; way++) {
                                 String id = "final-" + delay + "-" + run + "-" + way;
@@ -68,27 +87,50 @@ public final class FinalRoundLatencyBenchmark {
                                 ImageScan scan = ImageScan.of(src, id, 1);
                                 for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
                                     ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
-                                    h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                    if (shifted && p == 0) { // a page read live that the dump does not have, ahead of all
+                                        long[] vaddrs = new long[l.vaddrs().length + 1];
+                                        vaddrs[0] = l.vaddrs()[0] - PageHash.PAGE_SIZE;
+                                        System.arraycopy(l.vaddrs(), 0, vaddrs, 1, l.vaddrs().length);
+                                        byte[] pages = new byte[content[p].length + PageHash.PAGE_SIZE];
+                                        r.nextBytes(pages);
+                                        System.arraycopy(content[p], 0, pages, PageHash.PAGE_SIZE, content[p].length);
+                                        h.sender().sendLivePages(id, l.space(), vaddrs, pages, TransferOptions.defaults());
+                                    } else {
+                                        h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                    }
                                 }
                                 byte[] changed = content[0].clone();
                                 for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
                                 Files.write(src.resolve("pages-1.img"), changed);
+                                long cpu0 = CPU.getProcessCpuTime();
                                 long t0 = System.nanoTime();
                                 TransferReport fin = senders[way].send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
                                 ms[way][run] = (System.nanoTime() - t0) / 1e6;
+                                double cpu = (CPU.getProcessCpuTime() - cpu0) / 1e6;
+                                if (way == 0) {
+                                    phases[0][run] = fin.scanning().toNanos() / 1e6;
+                                    phases[1][run] = fin.planning().toNanos() / 1e6;
+                                    phases[2][run] = fin.committing().toNanos() / 1e6;
+                                    phases[3][run] = ms[0][run] - phases[0][run] - phases[1][run] - phases[2][run];
+                                    phases[4][run] = cpu;
+                                }
                                 TransferHarness.assertSameTree(src, Path.of(fin.receiverImageDir()));
                                 System.out.printf(Locale.ROOT, "  rtt %.0f ms, run %d, %-10s: final %4.0f ms = %.2f rtt (scan %.0f, plan %.0f,"
-                                                + " commit %.0f ms; %.1f KiB wire, %d pages sent)%n",
+                                                + " commit %.0f ms; CPU %.0f ms; %.1f KiB wire, %d pages sent)%n",
                                         rtt, run, names[way], ms[way][run], ms[way][run] / rtt, fin.scanning().toNanos() / 1e6,
-                                        fin.planning().toNanos() / 1e6, fin.committing().toNanos() / 1e6, fin.wireBytes() / 1024.0,
+                                        fin.planning().toNanos() / 1e6, fin.committing().toNanos() / 1e6, cpu, fin.wireBytes() / 1024.0,
                                         fin.pagesSent());
                                 h.receiver.discard(id);
                             }
                         }
                         double one = median(ms[0]), longWay = median(ms[1]);
-                        System.out.printf(Locale.ROOT, "one way %d ms (gRPC rtt %.1f ms): final round median %.0f ms = %.2f rtt;"
+                        String link = direct ? "direct" : "one way " + delay + " ms";
+                        System.out.printf(Locale.ROOT, "%s (gRPC rtt %.1f ms): final round median %.0f ms = %.2f rtt;"
                                         + " the long way %.0f ms = %.2f rtt; one upload/long way %.2f%n",
-                                delay, rtt, one, one / rtt, longWay, longWay / rtt, one / longWay);
+                                link, rtt, one, one / rtt, longWay, longWay / rtt, one / longWay);
+                        System.out.printf(Locale.ROOT, "%s one upload, median [min..max] ms: total %s, scan %s, plan %s, commit %s,"
+                                        + " rest %s; CPU (both sides) %s%n", link, spread(ms[0]), spread(phases[0]), spread(phases[1]),
+                                spread(phases[2]), spread(phases[3]), spread(phases[4]));
                     } finally {
                         far.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
                     }
@@ -113,6 +155,13 @@ public final class FinalRoundLatencyBenchmark {
             if (i > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e6); // the first one also connects
         }
         return best;
+    }
+
+    /** Median and range, e.g. {@code 12.3 [10.1..20.4]}. */
+    private static String spread(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        return String.format(Locale.ROOT, "%.1f [%.1f..%.1f]", median(s), s[0], s[s.length - 1]);
     }
 
     private static double median(double[] xs) {

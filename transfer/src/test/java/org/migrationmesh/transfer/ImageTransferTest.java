@@ -314,6 +314,25 @@ class ImageTransferTest extends InProcessTransfer {
     }
 
     @Test
+    void aFileInOneChunkWhoseContentDiffersFromTheManifestIsRefusedAndSentAgain() throws Exception {
+        // one chunk, right CRC: hashed as it is taken, not on the hashing thread, and checked all the same
+        byte[] content = new byte[3000];
+        new java.util.Random(10).nextBytes(content);
+        BeginRequest begin = BeginRequest.newBuilder().setMigrationId(migration).setRound(1).setManifest(
+                new ImageManifest(List.of(new ImageManifest.File("core-1.img", content.length,
+                        ReceiveSession.sha256().digest(content)))).toProto()).build();
+        long attempt = h.blocking().begin(begin).getAttempt();
+        byte[] other = content.clone();
+        other[1234] ^= 1;
+        assertRefused(List.of(TransferHarness.plainChunk(migration, 1, attempt, 0, 0, other)), Reason.FILE_DIGEST_MISMATCH);
+        BeginResponse again = h.blocking().begin(begin);
+        assertThat(again.getFiles(0).getVerifiedBytes()).isZero();
+        assertThat(h.upload(List.of(TransferHarness.plainChunk(migration, 1, again.getAttempt(), 0, 0, content)))
+                .get(10, TimeUnit.SECONDS).getBytes()).isEqualTo(content.length);
+        assertThat(h.blocking().begin(begin).getFiles(0).getComplete()).isTrue();
+    }
+
+    @Test
     void aPagesFileWhoseDigestGivenAtCommitDiffersIsRefusedAndSentAgain() throws Exception {
         byte[] pages = new byte[2 * 4096];
         new java.util.Random(4).nextBytes(pages);

@@ -1,0 +1,118 @@
+package org.migrationmesh.transfer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The {@link PageHash} digest and the CRC32C of every page of the pages files of an image, in
+ * one pass: each slice of a file is read once into a direct buffer (one copy out of the page
+ * cache, where a heap buffer costs two) and digested and checked while it is in the CPU's cache.
+ * The pages are split evenly over threads (one per core, at most {@value #MAX_THREADS}; the
+ * caller's thread is one of them) once there are at least {@value #PAGES_PER_THREAD} pages per
+ * thread: the scan is a pass over the whole image before the Begin, so it alone decides how long
+ * the other cores idle.
+ */
+final class PagesFileScan {
+    /** Pages per read (256 KiB): the buffer stays in the cache while its pages are hashed. */
+    static final int READ_PAGES = 64;
+    private static final int MAX_THREADS = 4;
+    private static final int PAGES_PER_THREAD = 1024;
+
+    private PagesFileScan() {}
+
+    /** One pages file: where, how long when listed, and the arrays the scan fills (a digest and a CRC32C per page). */
+    record Target(Path path, long size, long[] digests, int[] crcs) {
+        Target(Path path, long size) {
+            this(path, size, new long[Math.toIntExact(size / PageHash.PAGE_SIZE)], new int[Math.toIntExact(size / PageHash.PAGE_SIZE)]);
+        }
+    }
+
+    /** Fills the digests and CRC32Cs of {@code files}; returns once all are computed, or throws what failed. */
+    static void scan(List<Target> files) {
+        long total = 0;
+        for (Target f : files) total += f.digests().length;
+        int threads = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
+                total / PAGES_PER_THREAD));
+        List<Thread> started = new ArrayList<>();
+        Throwable[] failure = new Throwable[threads];
+        for (int k = 1; k < threads; k++) {
+            long from = total * k / threads, to = total * (k + 1) / threads;
+            int part = k;
+            Thread t = new Thread(() -> {
+                try {
+                    scanRange(files, from, to);
+                } catch (Throwable e) {
+                    failure[part] = e;
+                }
+            }, "image-scan-" + k);
+            t.setDaemon(true);
+            t.start();
+            started.add(t);
+        }
+        try {
+            scanRange(files, 0, total / threads);
+        } catch (RuntimeException | Error e) {
+            failure[0] = e;
+        }
+        try {
+            for (Thread t : started) t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted scanning pages files", e);
+        }
+        for (Throwable e : failure) {
+            if (e instanceof RuntimeException re) throw re;
+            if (e instanceof Error err) throw err;
+            if (e != null) throw new IllegalStateException("scanning pages files", e);
+        }
+    }
+
+    /** Pages {@code [from, to)} of the files laid one after the other. */
+    private static void scanRange(List<Target> files, long from, long to) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(READ_PAGES * PageHash.PAGE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        CRC32C crc = new CRC32C();
+        long first = 0; // of the file at hand
+        for (Target f : files) {
+            int n = f.digests().length;
+            int a = (int) Math.max(0, Math.min(n, from - first)), b = (int) Math.max(0, Math.min(n, to - first));
+            if (a < b) scanPages(f, a, b, buf, crc);
+            first += n;
+        }
+    }
+
+    private static void scanPages(Target f, int from, int to, ByteBuffer buf, CRC32C crc) {
+        ByteBuffer page1 = buf.duplicate(); // one page of buf at a time, for the CRC
+        try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            for (int page = from; page < to; ) {
+                int pages = Math.min(to - page, READ_PAGES);
+                buf.clear().limit(pages * PageHash.PAGE_SIZE);
+                long pos = (long) page * PageHash.PAGE_SIZE;
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, pos + buf.position()) < 0) {
+                        throw new IllegalStateException(f.path() + " changed while scanned: ends at " + (pos + buf.position()));
+                    }
+                }
+                for (int i = 0; i < pages; i++) {
+                    int off = i * PageHash.PAGE_SIZE;
+                    f.digests()[page + i] = PageHash.of(buf, off);
+                    crc.reset();
+                    crc.update(page1.limit(off + PageHash.PAGE_SIZE).position(off));
+                    f.crcs()[page + i] = (int) crc.getValue();
+                }
+                page += pages;
+            }
+            if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading image file " + f.path(), e);
+        }
+    }
+}
