@@ -91,9 +91,10 @@ public final class ImageSender {
      * As {@link #send(String, int, Path, TransferOptions, TransferListener)}, for a sender that
      * knows which pages the receiver holds ({@code receiverHolds}: it sent them, e.g. in pre-copy
      * rounds; null if it does not know): the first attempt then plans the pages itself and sends
-     * the whole round, commit included, with the Begin, so a receiver that plans the same
-     * publishes it in one round trip. A receiver that plans otherwise answers as usual, and the
-     * round goes on in two.
+     * the whole round, commit included, with the Begin, so a receiver that holds at least what
+     * the sender counted on publishes it in one round trip (pages it held already cost bytes,
+     * nothing more). A receiver that lacks a page counted as held answers as usual, and the round
+     * goes on in two.
      */
     public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener,
                                DeltaPlanner.Holdings receiverHolds) {

@@ -9,6 +9,9 @@ import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.proto.transfer.PagesNeeded;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -28,6 +31,7 @@ import java.util.stream.Stream;
  * content, the page store, and the rounds being received. Thread-safe (one monitor).
  */
 final class MigrationImages {
+    private static final Logger log = LoggerFactory.getLogger(MigrationImages.class);
     private final String migrationId;
     private final Path dir;
     private final FilePageStore store;
@@ -70,8 +74,8 @@ final class MigrationImages {
     }
 
     /**
-     * As {@link #begin(int, ImageManifest, String, List, List)}, then, if the plans are exactly
-     * {@code predicted}, takes the {@code speculative} chunks of the whole upload as
+     * As {@link #begin(int, ImageManifest, String, List, List)}, then, if {@code predicted} sends
+     * every page this receiver's plans need ({@link #covers}), takes the {@code speculative} chunks of the whole upload as
      * {@link ReceiveSession#takeSpeculative} does and publishes the round if they end with its
      * commit: the answer then carries the published round. Otherwise the answer is as without them
      * (files as they stand now).
@@ -79,7 +83,12 @@ final class MigrationImages {
     synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices,
                                      List<PagesNeeded> predicted, List<Chunk> speculative) {
         BeginResponse answer = attempt(round, manifest, sendId, chunks, slices);
-        if (speculative.isEmpty() || answer.hasPublished() || !answer.getPlansList().equals(predicted)) return answer;
+        if (speculative.isEmpty() || answer.hasPublished()) return answer;
+        if (!covers(predicted, answer.getPlansList())) {
+            log.info("speculative upload not taken: the sender counted on pages not held here migration={} round={}"
+                    + " sentNeeded={} plannedNeeded={}", migrationId, round, needed(predicted), needed(answer.getPlansList()));
+            return answer;
+        }
         ReceiveSession s = session(round);
         CommitRequest commit;
         BeginResponse.Builder taken;
@@ -89,6 +98,30 @@ final class MigrationImages {
         }
         if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
         return taken.build();
+    }
+
+    /**
+     * Whether an upload planned by {@code predicted} can be taken where {@code planned} is this
+     * receiver's plan: slice for slice the same files and pages, and every page it needs among
+     * those sent. Pages sent that it holds already are taken as sent; a page the sender counted
+     * as held must be held here.
+     */
+    static boolean covers(List<PagesNeeded> predicted, List<PagesNeeded> planned) {
+        if (predicted.size() != planned.size()) return false;
+        for (int k = 0; k < planned.size(); k++) {
+            if (predicted.get(k).getPages() != planned.get(k).getPages()) return false;
+            java.util.BitSet missing = java.util.BitSet.valueOf(planned.get(k).getNeedBitmap().toByteArray());
+            missing.andNot(java.util.BitSet.valueOf(predicted.get(k).getNeedBitmap().toByteArray()));
+            if (!missing.isEmpty()) return false;
+        }
+        return true;
+    }
+
+    /** Pages the plans say must be sent. */
+    private static int needed(List<PagesNeeded> plans) {
+        int n = 0;
+        for (PagesNeeded p : plans) n += java.util.BitSet.valueOf(p.getNeedBitmap().toByteArray()).cardinality();
+        return n;
     }
 
     private BeginResponse attempt(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices) {

@@ -161,7 +161,7 @@ final class ReceiveSession {
 
     /**
      * Takes the chunks a Begin carried speculatively (the whole upload of its attempt, planned by
-     * the sender as this session answered): in order, each while it continues where its file
+     * the sender to send at least the pages this session's plans need): in order, each while it continues where its file
      * stands; chunks of files complete here are skipped (held already, as for Begin's chunks). At
      * the first that does not continue its file the rest are left, and the sender sends what is
      * missing the usual way. Returns the commit that ends them if every chunk before it was taken,

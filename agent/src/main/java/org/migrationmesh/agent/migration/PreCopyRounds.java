@@ -49,6 +49,8 @@ final class PreCopyRounds {
     private final List<Long> roundBytes = new ArrayList<>();
     private List<Integer> lastPids = List.of();
     private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
+    /** {@link #sentDigests} as they were when the frozen round started, if it did. */
+    private volatile Map<String, Map<Long, Long>> digestsBeforeFrozenRound;
 
     PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
         this.migration = migration;
@@ -93,7 +95,7 @@ final class PreCopyRounds {
     PreCopiedPages sentPages() {
         CompletableFuture<?> frozen = frozenRound;
         return (pid, vaddr, page, off) -> {
-            frozen.join(); // what the rounds sent is final, and safe to read, once the frozen round ended
+            frozen.join(); // what the rounds sent is final, and safe to read, once the frozen round has read the memory
             Map<Long, Integer> known = sent.get(Long.toString(pid));
             Integer crc = known == null ? null : known.get(vaddr);
             if (crc == null) return false;
@@ -107,13 +109,15 @@ final class PreCopyRounds {
      * What the destination holds, as far as the rounds know: the page they sent last at each
      * address, by its content digest. The final image's send plans with it, and so sends its
      * whole round with the Begin (one round trip); should the destination hold otherwise, it
-     * plans for itself and the round takes two. Waits for a frozen round, as {@link #sentPages()}.
+     * plans for itself and the round takes two. With a frozen round under way it counts only
+     * what the rounds before it sent: whether the frozen round's pages are there when the final
+     * image arrives is a race, and a page counted as missing that is there costs bytes, while
+     * one counted as held that is not costs the second round trip.
      */
     DeltaPlanner.Holdings destinationHolds() {
-        CompletableFuture<?> frozen = frozenRound;
+        Map<String, Map<Long, Long>> sentAhead = digestsBeforeFrozenRound != null ? digestsBeforeFrozenRound : sentDigests;
         return (key, digest) -> {
-            frozen.join();
-            Map<Long, Long> known = sentDigests.get(key.space());
+            Map<Long, Long> known = sentAhead.get(key.space());
             Long held = known == null ? null : known.get(key.vaddr());
             return held != null && held == digest;
         };
@@ -129,22 +133,37 @@ final class PreCopyRounds {
      */
     CompletableFuture<long[]> startFrozenRound(Executor executor) {
         List<Integer> pids = lastPids;
+        Map<String, Map<Long, Long>> before = new HashMap<>();
+        sentDigests.forEach((space, digests) -> before.put(space, new HashMap<>(digests)));
+        digestsBeforeFrozenRound = before;
+        CompletableFuture<Void> read = new CompletableFuture<>();
         CompletableFuture<long[]> round = CompletableFuture.supplyAsync(() -> {
             try {
-                return round(pids);
+                return round(pids, () -> read.complete(null));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } finally {
+                read.complete(null); // a round that failed knows what it read
             }
         }, executor);
-        frozenRound = round.handle((r, e) -> null);
+        // What the round sends is known once it has read the memory: the relay waits for that, not
+        // for the pages to arrive (on a long link an ack is a round trip). A page still on its way
+        // when the destination is told it holds it fails the destination's check and is asked for.
+        frozenRound = read;
         return round;
     }
 
     /** One round over the given processes of the container; returns {bytes on the wire, pages sent}. */
     private long[] round(List<Integer> pids) throws IOException {
+        return round(pids, () -> {});
+    }
+
+    /** As {@link #round(List)}; {@code read} runs once the memory is read, before the last pages are sent. */
+    private long[] round(List<Integer> pids, Runnable read) throws IOException {
         long bytes = 0;
         long pages = 0;
-        for (int pid : pids) {
+        for (int i = 0; i < pids.size(); i++) {
+            int pid = pids.get(i);
             String space = Integer.toString(LiveMemory.namespacePid(pid));
             Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
             Map<Long, Long> digests = sentDigests.computeIfAbsent(space, k -> new HashMap<>());
@@ -164,6 +183,7 @@ final class PreCopyRounds {
                     }
                 }
             });
+            if (i == pids.size() - 1) read.run();
             batch.flush();
             bytes += batch.bytes;
             pages += batch.pages;
