@@ -235,7 +235,11 @@ public final class MigrationRunner implements AutoCloseable {
             int[] resends = new int[1];
             TransferReport sent;
             try {
-                sent = sendFinalImages(channel, m, images, preCopy.destinationHolds(), resends);
+                // After pre-copy the destination holds nearly every page: the few left ride with the
+                // Begin (one round trip). A stop-and-copy image goes as a stream, its compression
+                // overlapping the link, rather than prepared whole before the Begin.
+                sent = sendFinalImages(channel, m, images,
+                        preCopy.roundBytes().isEmpty() ? null : preCopy.destinationHolds(), resends);
             } catch (RuntimeException e) {
                 // The cluster may already say RESTORE (committed meanwhile); the final images are FREEZE's.
                 throw new StepFailed(MigrationPhase.FREEZE, e);
