@@ -54,7 +54,14 @@ final class AgentLegs {
         long deadline = System.nanoTime() + 120_000_000_000L;
         String last = "";
         while (System.nanoTime() < deadline) {
-            AgentProcesses.Result r = world.agents().agentctl(world.client(), peer, 30, "-o", "json", "status");
+            AgentProcesses.Result r;
+            try {
+                r = world.agents().agentctl(world.client(), peer, 30, "-o", "json", "status");
+            } catch (IOException e) {
+                // On a busy machine the agents may still be starting: an unanswered call is one more try.
+                last = e.getMessage();
+                continue;
+            }
             if (r.exit() == 0) {
                 JsonNode v = JSON.readTree(r.out());
                 int ready = 0;
