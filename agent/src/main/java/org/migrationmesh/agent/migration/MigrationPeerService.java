@@ -159,8 +159,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 // The epoch COMMIT will give the address; the restored sockets bind it, so it comes
                 // first, but quietly: announced now, clients would reach it before the sockets exist
                 // and get resets.
-                long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L)) + 1;
-                host.floatingIps().claimQuietly(host.address(c.getFloatingIp()), ipEpoch);
+                host.floatingIps().claimQuietly(host.address(c.getFloatingIp()), nextIpEpoch(c));
             }
             long t1 = System.nanoTime();
             Path work = workRoot.resolve(m.getId()).resolve("restore-work");
@@ -205,8 +204,19 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      */
     private boolean claimEarly(Container c) {
         if (c.getFloatingIp().isEmpty()) return false;
-        long ipEpoch = node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L)) + 1;
-        host.floatingIps().claim(host.address(c.getFloatingIp()), ipEpoch);
+        host.floatingIps().claim(host.address(c.getFloatingIp()), nextIpEpoch(c));
+        return true;
+    }
+
+    /** The epoch that COMMIT will give {@code c}'s floating IP: a claim ahead of it is fenced by that. */
+    private long nextIpEpoch(Container c) {
+        return node.read(s -> s.ip(c.getFloatingIp()).map(ip -> ip.getEpoch()).orElse(0L)) + 1;
+    }
+
+    /** Releases {@code c}'s floating IP if this host holds it (a claim whose migration will not commit); whether it did. */
+    private boolean releaseIfHeld(Container c) {
+        if (c.getFloatingIp().isEmpty() || !host.floatingIps().held().contains(host.address(c.getFloatingIp()))) return false;
+        host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
         return true;
     }
 
@@ -221,10 +231,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     /** Gives up an address claimed ahead of a restore that did not happen (the source takes it back). */
     private void releaseEarlyClaim(String migrationId) {
         node.read(s -> s.migration(migrationId)).flatMap(m -> node.read(s -> s.container(m.getContainerId())))
-                .filter(c -> !c.getOwner().equals(self) && !c.getFloatingIp().isEmpty())
-                .map(c -> host.address(c.getFloatingIp()))
-                .filter(a -> host.floatingIps().held().contains(a))
-                .ifPresent(a -> host.floatingIps().releaseUnfenced(a));
+                .filter(c -> !c.getOwner().equals(self)).ifPresent(this::releaseIfHeld);
     }
 
     /**
@@ -271,9 +278,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         } catch (RuntimeException e) {
             log.warn("could not remove the restored copy of {} after its migration was cancelled: {}", c.getId(), e.getMessage());
         }
-        if (!c.getFloatingIp().isEmpty() && host.floatingIps().held().contains(host.address(c.getFloatingIp()))) {
-            host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
-        }
+        releaseIfHeld(c);
     }
 
     /**
@@ -364,10 +369,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     host.runtime().runc().delete(c.getId(), true);
                     undone.addUndone("deleted the restored copy of " + c.getId());
                 }
-                if (c != null && !c.getFloatingIp().isEmpty() && host.floatingIps().held().contains(host.address(c.getFloatingIp()))) {
-                    host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
-                    undone.addUndone("released " + c.getFloatingIp());
-                }
+                if (c != null && releaseIfHeld(c)) undone.addUndone("released " + c.getFloatingIp());
             }
             // A failed restore leaves CRIU's network lock in this namespace.
             for (String item : host.runtime().networkLock().remove(host.settings().netns())) undone.addUndone("removed " + item);
