@@ -238,6 +238,11 @@ public final class FilePageStore implements PageStore {
         }
     }
 
+    /** The keys held, in no order. */
+    public synchronized java.util.List<PageKey> heldKeys() {
+        return new java.util.ArrayList<>(index.keySet());
+    }
+
     @Override
     public synchronized int size() {
         return index.size();

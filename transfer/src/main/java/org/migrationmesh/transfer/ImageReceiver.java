@@ -8,6 +8,9 @@ import org.migrationmesh.proto.transfer.BeginResponse;
 import org.migrationmesh.proto.transfer.Chunk;
 import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
+import org.migrationmesh.proto.transfer.HeldPagesReply;
+import org.migrationmesh.proto.transfer.HeldPagesRequest;
+import org.migrationmesh.proto.transfer.HeldSpace;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
 import org.migrationmesh.proto.transfer.LivePagesAck;
@@ -36,12 +39,34 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
     private static final Logger log = LoggerFactory.getLogger(ImageReceiver.class);
     private final Path root;
     private final ContentStore content;
+    private final ParentImages parents;
     private final ConcurrentHashMap<String, MigrationImages> migrations = new ConcurrentHashMap<>();
 
     /** A receiver keeping every migration's images under {@code root}. */
     public ImageReceiver(Path root) {
         this.root = root;
         this.content = new ContentStore(root.resolve(".content"));
+        this.parents = new ParentImages(root.resolve(".parents"));
+    }
+
+    /**
+     * Keeps the pages held for a migration that ended here (the container restored) as the
+     * parent image of {@code containerId}, which its next migration to this host starts from;
+     * returns the pages kept (0 if this receiver has nothing of that migration).
+     */
+    public long keepAsParent(String migrationId, String containerId) {
+        MigrationImages m = migrations.get(migrationId);
+        return m == null ? 0 : parents.keep(containerId, m.fileStore());
+    }
+
+    /** Containers whose parent image is kept here. */
+    public java.util.List<String> parentImages() {
+        return parents.containers();
+    }
+
+    /** Deletes the parent image kept of a container (one that is gone). */
+    public void dropParentImage(String containerId) {
+        parents.drop(containerId);
     }
 
     /** The pages held for a migration, e.g. to feed pages read live from its process. */
@@ -72,6 +97,26 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             }
             return migration(req.getMigrationId()).begin(req.getRound(), manifest, req.getSendId(), req.getChunksList(),
                     req.getPageDigestsList(), req.getPredictedPlansList(), req.getSpeculativeChunksList());
+        });
+    }
+
+    @Override
+    public void heldPages(HeldPagesRequest req, StreamObserver<HeldPagesReply> out) {
+        unary(out, req.getMigrationId(), 0, () -> {
+            ImageManifest.checkName(req.getContainerId());
+            HeldPagesReply.Builder reply = HeldPagesReply.newBuilder();
+            for (ParentImages.Seeded s : migration(req.getMigrationId()).seedFrom(parents, req.getContainerId())) {
+                reply.setPages(reply.getPages() + s.vaddrs().length);
+                if (!req.getDigests()) continue;
+                HeldSpace.Builder space = HeldSpace.newBuilder().setSpace(s.space());
+                PageRuns.Runs runs = PageRuns.of(s.vaddrs(), 0, s.vaddrs().length);
+                for (int k = 0; k < runs.count(); k++) space.addRunStarts(runs.starts()[k]).addRunPages(runs.pages()[k]);
+                java.nio.ByteBuffer d = java.nio.ByteBuffer.allocate(s.digests().length * Integer.BYTES)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (long digest : s.digests()) d.putInt((int) digest);
+                reply.addSpaces(space.setDigests32(com.google.protobuf.ByteString.copyFrom(d.array())));
+            }
+            return reply.build();
         });
     }
 
@@ -176,18 +221,21 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             public void onNext(LivePages lp) {
                 if (failed) return;
                 try {
+                    long[] vaddrs = lp.getRunStartsCount() > 0
+                            ? PageRuns.expand(lp.getRunStartsList(), lp.getRunPagesList(), PageRuns.MAX_PAGES)
+                            : lp.getVaddrsList().stream().mapToLong(Long::longValue).toArray();
                     byte[] bytes;
                     try {
-                        bytes = ChunkCodec.decodePayload(lp.getCodec(), lp.getPages(), lp.getVaddrsCount() * PageHash.PAGE_SIZE);
+                        bytes = ChunkCodec.decodePayload(lp.getCodec(), lp.getPages(), vaddrs.length * PageHash.PAGE_SIZE);
                     } catch (ChunkCodec.BadChunkException e) {
-                        throw new IllegalArgumentException("live pages of " + lp.getSpace() + " for " + lp.getVaddrsCount()
+                        throw new IllegalArgumentException("live pages of " + lp.getSpace() + " for " + vaddrs.length
                                 + " pages: " + e.getMessage(), e);
                     }
                     PageStore store = migration(lp.getMigrationId()).store();
-                    for (int i = 0; i < lp.getVaddrsCount(); i++) {
-                        store.putLive(new PageKey(lp.getSpace(), lp.getVaddrs(i)), bytes, i * PageHash.PAGE_SIZE);
+                    for (int i = 0; i < vaddrs.length; i++) {
+                        store.putLive(new PageKey(lp.getSpace(), vaddrs[i]), bytes, i * PageHash.PAGE_SIZE);
                     }
-                    pages += lp.getVaddrsCount();
+                    pages += vaddrs.length;
                 } catch (IllegalArgumentException e) {
                     failed = true;
                     responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());

@@ -10,6 +10,7 @@ import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.proto.transfer.HeldPagesRequest;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
 import org.migrationmesh.proto.transfer.LivePagesAck;
@@ -166,7 +167,8 @@ public final class ImageSender {
                         options.compress());
                 LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
                         .setCodec(p.codec()).setPages(p.bytes());
-                for (int i = first; i < first + n; i++) b.addVaddrs(vaddrs[i]);
+                PageRuns.Runs runs = PageRuns.of(vaddrs, first, first + n);
+                for (int k = 0; k < runs.count(); k++) b.addRunStarts(runs.starts()[k]).addRunPages(runs.pages()[k]);
                 LivePages message = b.build();
                 wire += message.getSerializedSize();
                 upload.send(message);
@@ -178,6 +180,22 @@ public final class ImageSender {
         } catch (Throwable t) {
             upload.close();
             throw rethrown(migrationId, 0, "live pages of " + space + " not sent", t);
+        }
+    }
+
+    /**
+     * Asks the receiver to start {@code migrationId} from the parent image it kept of
+     * {@code containerId}, if any, and, with {@code digests}, which pages that gives it (for
+     * pre-copy to leave out). A receiver that cannot say (an older one) holds nothing.
+     */
+    public HeldPages heldPages(String migrationId, String containerId, boolean digests, TransferOptions options) {
+        try {
+            return HeldPages.of(deadline(options).heldPages(HeldPagesRequest.newBuilder().setMigrationId(migrationId)
+                    .setContainerId(containerId).setDigests(digests).build()));
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) return HeldPages.NONE;
+            throw new TransferException(migrationId, 0, "pages held for container " + containerId + " not known: "
+                    + e.getStatus(), e);
         }
     }
 

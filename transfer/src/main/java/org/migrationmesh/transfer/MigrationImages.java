@@ -59,6 +59,27 @@ final class MigrationImages {
         return store;
     }
 
+    FilePageStore fileStore() {
+        return store;
+    }
+
+    /** What the parent image gave this migration's pages, once asked; null before. */
+    private List<ParentImages.Seeded> seeded;
+
+    /**
+     * Starts this migration's pages from the parent image of {@code container} kept in
+     * {@code parents}, once (asked again, answers what it gave the first time).
+     */
+    synchronized List<ParentImages.Seeded> seedFrom(ParentImages parents, String container) {
+        if (seeded == null) {
+            long t0 = System.nanoTime();
+            seeded = List.copyOf(parents.seed(container, store));
+            log.info("started from the parent image migration={} container={} pages={} ms={}", migrationId, container,
+                    seeded.stream().mapToInt(s -> s.vaddrs().length).sum(), (System.nanoTime() - t0) / 1_000_000);
+        }
+        return seeded;
+    }
+
     synchronized Optional<Path> published() {
         return Optional.ofNullable(published);
     }

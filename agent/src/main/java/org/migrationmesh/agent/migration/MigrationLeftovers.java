@@ -38,10 +38,16 @@ import java.util.stream.Stream;
 public final class MigrationLeftovers implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationLeftovers.class);
 
-    /** What to remove; pure result of {@link #plan}. */
-    public record Plan(List<String> migrationDirs, List<String> foreignContainers, boolean liftNetworkLock) {
+    /**
+     * What to remove, and what to keep first: of the received images of a migration that brought
+     * a container here, its pages as the container's parent image ({@code keepAsParent}: migration
+     * id to container id); parent images of containers the cluster no longer has go. Pure result
+     * of {@link #plan}.
+     */
+    public record Plan(List<String> migrationDirs, List<String> foreignContainers, boolean liftNetworkLock,
+                       Map<String, String> keepAsParent, List<String> staleParents) {
         public boolean isEmpty() {
-            return migrationDirs.isEmpty() && foreignContainers.isEmpty() && !liftNetworkLock;
+            return migrationDirs.isEmpty() && foreignContainers.isEmpty() && !liftNetworkLock && staleParents.isEmpty();
         }
     }
 
@@ -97,11 +103,29 @@ public final class MigrationLeftovers implements AutoCloseable {
      */
     public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
                             Collection<String> localDirs, Collection<ContainerState> local) {
+        return plan(self, migrations, containers, localDirs, local, List.of());
+    }
+
+    /**
+     * As {@link #plan(String, Map, Map, Collection, Collection)}, with the containers whose
+     * parent image this host keeps ({@code parentImages}): a migration that committed with this
+     * agent as its destination leaves its pages as the parent image of its container (so that
+     * the container, should it come back, sends only what changed), and the parent image of a
+     * container the cluster no longer has goes.
+     */
+    public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
+                            Collection<String> localDirs, Collection<ContainerState> local, Collection<String> parentImages) {
         Set<String> dirs = new TreeSet<>();
+        Map<String, String> keep = new java.util.TreeMap<>();
         for (String d : localDirs) {
             Migration m = migrations.get(d);
             if (m != null && m.getOutcome() != MigrationOutcome.OUTCOME_PENDING) dirs.add(d);
+            if (m != null && m.getOutcome() == MigrationOutcome.COMMITTED && m.getDestination().equals(self)
+                    && containers.containsKey(m.getContainerId())) {
+                keep.put(d, m.getContainerId());
+            }
         }
+        List<String> staleParents = parentImages.stream().filter(c -> !containers.containsKey(c)).sorted().toList();
         List<String> foreign = new ArrayList<>();
         for (ContainerState s : local) {
             Container c = containers.get(s.id());
@@ -110,7 +134,7 @@ public final class MigrationLeftovers implements AutoCloseable {
         boolean pendingHere = migrations.values().stream().anyMatch(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
                 && (m.getSource().equals(self) || m.getDestination().equals(self)));
         boolean lift = !pendingHere && (!dirs.isEmpty() || !foreign.isEmpty());
-        return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift);
+        return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift, keep, staleParents);
     }
 
     /**
@@ -146,8 +170,22 @@ public final class MigrationLeftovers implements AutoCloseable {
             }
         }
         List<ContainerState> local = host.runtime().runc().list();
-        Plan plan = node.read(s -> plan(self, s.migrations(), s.containers(), localDirs, local));
+        List<String> parents = receiver.parentImages();
+        Plan plan = node.read(s -> plan(self, s.migrations(), s.containers(), localDirs, local, parents));
         if (plan.isEmpty()) return;
+        plan.keepAsParent().forEach((id, container) -> {
+            long t0 = System.nanoTime();
+            try {
+                long pages = receiver.keepAsParent(id, container);
+                if (pages > 0) {
+                    log.info("kept the pages of migration {} as the parent image of container {} pages={} ms={}", id, container,
+                            pages, (System.nanoTime() - t0) / 1_000_000);
+                }
+            } catch (RuntimeException e) { // costs bytes when the container comes back, nothing more
+                log.warn("could not keep the parent image of container {} from migration {}: {}", container, id, e.toString());
+            }
+        });
+        plan.staleParents().forEach(receiver::dropParentImage);
         for (String id : plan.foreignContainers()) {
             host.runtime().runc().delete(id, true);
             log.warn("deleted a copy of container {} left by a migration: the cluster gives it to another agent", id);
@@ -163,8 +201,8 @@ public final class MigrationLeftovers implements AutoCloseable {
             }
         }
         List<String> lifted = plan.liftNetworkLock() ? host.runtime().networkLock().remove(host.settings().netns()) : List.of();
-        log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={}", self,
-                plan.migrationDirs(), plan.foreignContainers(), lifted);
+        log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={} parentImagesDropped={}",
+                self, plan.migrationDirs(), plan.foreignContainers(), lifted, plan.staleParents());
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.proto.cluster.Container;
 import org.migrationmesh.proto.cluster.Migration;
 import org.migrationmesh.transfer.DeltaPlanner;
+import org.migrationmesh.transfer.HeldPages;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.PageHash;
 import org.migrationmesh.transfer.TransferOptions;
@@ -48,6 +49,10 @@ final class PreCopyRounds {
     private final Map<String, Map<Long, Long>> sentDigests = new HashMap<>();
     private final List<Long> roundBytes = new ArrayList<>();
     private List<Integer> lastPids = List.of();
+    /** What the destination holds from the parent image it kept of the container (it was here before). */
+    private HeldPages held = HeldPages.NONE;
+    /** Pages the rounds left out because the destination held them from its parent image. */
+    private long parentPages;
     private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
     /** {@link #sentDigests} as they were when the frozen round started, if it did. */
     private volatile Map<String, Map<Long, Long>> digestsBeforeFrozenRound;
@@ -65,6 +70,7 @@ final class PreCopyRounds {
         PreCopyPlan plan = new PreCopyPlan(PreCopyPlan.Mode.parse(modeText),
                 Duration.ofMillis(Math.max(1, migration.getOptions().getMaxDowntimeMs())), Duration.ofMillis(300));
         PreCopyPlan.Decision d = plan.first();
+        held = heldByDestination(d.copyAgain());
         List<PreCopyPlan.Round> done = new ArrayList<>();
         double bytesPerSecond = 0;
         while (d.copyAgain()) {
@@ -77,8 +83,28 @@ final class PreCopyRounds {
             if (bytesAndPages[0] > 0) bytesPerSecond = bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9);
             node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
             d = plan.next(done, bytesPerSecond);
-            log.info("pre-copy round migration={} round={} pages={} bytes={} ms={} next={} because={}", migration.getId(),
-                    roundBytes.size(), bytesAndPages[1], bytesAndPages[0], took.toMillis(), d.copyAgain() ? "copy" : "freeze", d.reason());
+            log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
+                    migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, took.toMillis(),
+                    d.copyAgain() ? "copy" : "freeze", d.reason());
+        }
+    }
+
+    /**
+     * Has the destination start from the parent image it kept of the container, if any (its
+     * final image's plans then count those pages as held), and learns which pages that gives it
+     * when rounds will run. Not knowing only costs bytes: the rounds then send every page.
+     */
+    private HeldPages heldByDestination(boolean rounds) {
+        long t0 = System.nanoTime();
+        try {
+            HeldPages h = sender.heldPages(migration.getId(), container.getId(), rounds, TransferOptions.defaults());
+            log.info("destination holds pages of the container from before migration={} pages={} ms={}", migration.getId(),
+                    h.pages(), (System.nanoTime() - t0) / 1_000_000);
+            return h;
+        } catch (RuntimeException e) {
+            log.warn("destination's pages from before not known; pre-copy sends every page migration={} destination={}"
+                    + " reason={}", migration.getId(), migration.getDestination(), e.getMessage());
+            return HeldPages.NONE;
         }
     }
 
@@ -162,6 +188,7 @@ final class PreCopyRounds {
             Batch batch = new Batch(space);
             CRC32C crc = new CRC32C();
             byte[] page = new byte[LiveMemory.PAGE_SIZE];
+            boolean parent = held.any(space);
             LiveMemory.read(pid, (vaddr, content) -> {
                 for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
                     content.get(page);
@@ -169,6 +196,14 @@ final class PreCopyRounds {
                     crc.update(page);
                     int sum = (int) crc.getValue();
                     Integer before = known.put(a, sum);
+                    if (before == null && parent) {
+                        long digest = PageHash.of(page, 0);
+                        if (held.holds(space, a, digest)) { // the destination has it from its parent image
+                            digests.put(a, digest);
+                            parentPages++;
+                            continue;
+                        }
+                    }
                     if (before == null || before != sum) {
                         batch.add(a, page);
                         digests.put(a, PageHash.of(page, 0)); // unchanged CRC: unchanged page, same digest

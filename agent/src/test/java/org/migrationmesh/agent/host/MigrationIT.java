@@ -53,7 +53,7 @@ class MigrationIT {
      * final dump, whose transfer skips every page the destination already holds unchanged.
      */
     @Test
-    void preCopySendsMostMemoryBeforeTheFreeze() throws Exception {
+    void preCopySendsMostMemoryBeforeTheFreezeAndOnlyWhatChangedWhenTheContainerComesBack() throws Exception {
         agents = new HostAgents("mc", 2);
         awaitMembers(2);
         String ip = agents.net.newFloatingAddress();
@@ -87,6 +87,25 @@ class MigrationIT {
         assertThat(Integer.parseInt(m.group(1))).isEqualTo(2);
         assertThat(preCopyBytes).as("the live rounds carried the memory").isGreaterThan((mb - 4L) << 20);
         assertThat(wireBytes).as("the final transfer skipped the pages already there").isLessThan(imageBytes / 4);
+
+        // Back to a1 and once more to a2, which kept the pages it received as the container's parent
+        // image: this time pre-copy sends only the pages that differ from it (memhog rewrites 256 a
+        // second, so some seconds later a tenth or so of its pages differ).
+        HostAgents.Result home = agents.agentctl("a1", "migrate", "mem1", "--to", "a1", "--watch");
+        assertThat(home.exit()).as("migrate home: " + home.out() + home.err() + agents.logTails()).isZero();
+        HostAgents.Result again = agents.agentctl("a1", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "1");
+        assertThat(again.exit()).as("migrate again: " + again.out() + again.err() + agents.logTails()).isZero();
+        assertThat(agents.memhog(ip)[1]).as("still the same process").isEqualTo(before[1]);
+        String log2 = Files.readString(agents.base.resolve("a1.log"));
+        Matcher last = Pattern.compile("preCopyRounds=(\\d+) preCopyBytes=(\\d+) ").matcher(log2);
+        long backBytes = -1;
+        while (last.find()) backBytes = Long.parseLong(last.group(2));
+        Matcher parent = Pattern.compile("heldFromParent=(\\d+)").matcher(log2);
+        long fromParent = -1;
+        while (parent.find()) fromParent = Long.parseLong(parent.group(1));
+        System.out.println("MigrationIT: back to a2: pre-copy " + backBytes + " B, " + fromParent + " pages held there from before");
+        assertThat(fromParent).as("pages a2 kept from the first visit").isGreaterThan(mb / 2L * 256);
+        assertThat(backBytes).as("pre-copy sent only what changed since").isLessThan(preCopyBytes / 3);
     }
 
     /**

@@ -48,6 +48,25 @@ class MigrationLeftoversTest {
     }
 
     @Test
+    void pagesOfAMigrationThatBroughtAContainerHereAreKeptAndParentsOfGoneContainersGo() {
+        Map<String, Migration> ms = Map.of(
+                "m-in", migration("m-in", "a1", "a3", MigrationOutcome.COMMITTED),
+                "m-out", migration("m-out", "a3", "a2", MigrationOutcome.COMMITTED),
+                "m-failed", migration("m-failed", "a1", "a3", MigrationOutcome.ABORTED),
+                "m-in-gone", migration("m-in-gone", "a2", "a3", MigrationOutcome.COMMITTED));
+        Map<String, Container> cs = Map.of(
+                "c-m-in", Container.newBuilder().setId("c-m-in").setOwner("a3").build(),
+                "c-m-out", Container.newBuilder().setId("c-m-out").setOwner("a2").build(),
+                "c-m-failed", Container.newBuilder().setId("c-m-failed").setOwner("a1").build(),
+                "kept", Container.newBuilder().setId("kept").setOwner("a1").build());
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", ms, cs, List.of("m-in", "m-out", "m-failed", "m-in-gone"),
+                List.of(), List.of("kept", "c-m-out", "stopped-since"));
+        assertThat(p.keepAsParent()).containsExactly(Map.entry("m-in", "c-m-in"));
+        assertThat(p.staleParents()).containsExactly("stopped-since");
+        assertThat(p.migrationDirs()).containsExactly("m-failed", "m-in", "m-in-gone", "m-out");
+    }
+
+    @Test
     void nothingLeftNothingDone() {
         MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", Map.of(), Map.of(), List.of(".content"), List.of());
         assertThat(p.isEmpty()).isTrue();
