@@ -39,6 +39,8 @@ public final class FilePageStore implements PageStore {
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
     private final Map<String, Segment> liveFiles = new HashMap<>();
+    /** Keys whose held page is the frozen process's ({@link #markFrozen}). */
+    private final java.util.Set<PageKey> frozen = new java.util.HashSet<>();
     private final Path directory;
     private int liveFilesMade;
     private int newestRound = -1;
@@ -203,6 +205,7 @@ public final class FilePageStore implements PageStore {
             long p = pos;
             while (b.hasRemaining()) p += live.channel().write(b, p);
             index.put(key, new Location(live, pos, PageHash.of(src, off)));
+            frozen.remove(key);
         } catch (IOException e) {
             throw new UncheckedIOException("storing live page " + key + " in " + directory, e);
         }
@@ -238,6 +241,19 @@ public final class FilePageStore implements PageStore {
         }
     }
 
+    @Override
+    public synchronized void markFrozen(String space, long[] vaddrs) {
+        for (long v : vaddrs) {
+            PageKey k = new PageKey(space, v);
+            if (index.containsKey(k)) frozen.add(k);
+        }
+    }
+
+    @Override
+    public synchronized boolean frozen(PageKey key) {
+        return frozen.contains(key) && index.containsKey(key);
+    }
+
     /** The keys held, in no order. */
     public synchronized java.util.List<PageKey> heldKeys() {
         return new java.util.ArrayList<>(index.keySet());
@@ -255,6 +271,7 @@ public final class FilePageStore implements PageStore {
         liveFiles.values().forEach(s -> closeChannel(s.channel()));
         liveFiles.clear();
         index.clear();
+        frozen.clear();
     }
 
     private static void closeChannel(FileChannel c) {

@@ -224,6 +224,15 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                     long[] vaddrs = lp.getRunStartsCount() > 0
                             ? PageRuns.expand(lp.getRunStartsList(), lp.getRunPagesList(), PageRuns.MAX_PAGES)
                             : lp.getVaddrsList().stream().mapToLong(Long::longValue).toArray();
+                    if (lp.getFrozen()) {
+                        if (!lp.getPages().isEmpty()) {
+                            throw new IllegalArgumentException("the frozen mark of " + lp.getSpace() + " carries pages");
+                        }
+                        migration(lp.getMigrationId()).store().markFrozen(lp.getSpace(), vaddrs);
+                        log.debug("frozen pages marked migration={} space={} pages={}", lp.getMigrationId(), lp.getSpace(),
+                                vaddrs.length);
+                        return;
+                    }
                     byte[] bytes;
                     try {
                         bytes = ChunkCodec.decodePayload(lp.getCodec(), lp.getPages(), vaddrs.length * PageHash.PAGE_SIZE);

@@ -154,6 +154,18 @@ public final class ImageSender {
      * while the container runs, not in its downtime. Returns the pages the receiver took and the bytes of the messages sent.
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, TransferOptions options) {
+        return sendLivePages(migrationId, space, vaddrs, pages, null, options);
+    }
+
+    /**
+     * As {@link #sendLivePages(String, String, long[], byte[], TransferOptions)}, and then, with
+     * {@code frozen} not null, the mark that ends a round read while the process is frozen: every
+     * page in {@code frozen} (the whole round's, these pages and those that did not change) is
+     * now held by the receiver as the frozen process has it ({@link PageStore#markFrozen}).
+     * Taken once acknowledged.
+     */
+    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
+                                       TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
             throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
         }
@@ -170,6 +182,13 @@ public final class ImageSender {
                 PageRuns.Runs runs = PageRuns.of(vaddrs, first, first + n);
                 for (int k = 0; k < runs.count(); k++) b.addRunStarts(runs.starts()[k]).addRunPages(runs.pages()[k]);
                 LivePages message = b.build();
+                wire += message.getSerializedSize();
+                upload.send(message);
+            }
+            if (frozen != null) {
+                LivePages.Builder mark = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space).setFrozen(true);
+                for (int k = 0; k < frozen.count(); k++) mark.addRunStarts(frozen.starts()[k]).addRunPages(frozen.pages()[k]);
+                LivePages message = mark.build();
                 wire += message.getSerializedSize();
                 upload.send(message);
             }

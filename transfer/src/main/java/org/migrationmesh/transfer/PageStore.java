@@ -46,6 +46,20 @@ public interface PageStore extends AutoCloseable {
      */
     void adoptRound(int round, java.nio.file.Path pagesFile, String space, long[] vaddrs, long[] digests);
 
+    /**
+     * Notes that the pages held at {@code vaddrs} of {@code space} are those of the frozen
+     * process (its source said so after its last round, read while frozen): a lazy restore may
+     * take them as they are. A page sent live afterwards loses the mark.
+     */
+    default void markFrozen(String space, long[] vaddrs) {
+        throw new UnsupportedOperationException("this page store keeps no frozen pages");
+    }
+
+    /** Whether the page at {@code key} is held as the frozen process has it ({@link #markFrozen}). */
+    default boolean frozen(PageKey key) {
+        return false;
+    }
+
     /** Number of keys held. */
     int size();
 

@@ -92,6 +92,30 @@ class ImageTransferTest extends InProcessTransfer {
     }
 
     @Test
+    void theFrozenMarkMakesTheRoundsPagesTheFrozenProcesssAndAPageSentLaterLosesIt() throws Exception {
+        long[] vaddrs = new long[8];
+        byte[] pages = new byte[8 * 4096];
+        new java.util.Random(5).nextBytes(pages);
+        for (int p = 0; p < 8; p++) vaddrs[p] = 0x400000L + (long) p * 4096;
+        ImageSender sender = h.sender();
+        sender.sendLivePages(migration, "1", java.util.Arrays.copyOf(vaddrs, 6), java.util.Arrays.copyOf(pages, 6 * 4096),
+                TransferOptions.defaults());
+        // the frozen round: pages 6 and 7 changed; the mark names all 8 and one page never held (0x900000)
+        long[] marked = java.util.Arrays.copyOf(vaddrs, 9);
+        marked[8] = 0x900000L;
+        sender.sendLivePages(migration, "1", java.util.Arrays.copyOfRange(vaddrs, 6, 8),
+                java.util.Arrays.copyOfRange(pages, 6 * 4096, 8 * 4096), PageRuns.of(marked, 0, marked.length),
+                TransferOptions.defaults());
+        PageStore store = h.receiver.pageStore(migration);
+        for (long v : vaddrs) assertThat(store.frozen(new PageKey("1", v))).as("0x%x", v).isTrue();
+        assertThat(store.frozen(new PageKey("1", 0x900000L))).as("not held, not marked").isFalse();
+        assertThat(store.frozen(new PageKey("2", vaddrs[0]))).isFalse();
+        sender.sendLivePages(migration, "1", new long[] {vaddrs[3]}, new byte[4096], TransferOptions.defaults());
+        assertThat(store.frozen(new PageKey("1", vaddrs[3]))).as("sent again after the mark").isFalse();
+        assertThat(store.frozen(new PageKey("1", vaddrs[4]))).isTrue();
+    }
+
+    @Test
     void livePagesOfSeveralProcessesSentInterleavedBecomeTheirPagesFiles() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 11);

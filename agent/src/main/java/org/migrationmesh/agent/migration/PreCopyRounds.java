@@ -10,6 +10,7 @@ import org.migrationmesh.transfer.DeltaPlanner;
 import org.migrationmesh.transfer.HeldPages;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.PageHash;
+import org.migrationmesh.transfer.PageRuns;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.lazy.PreCopiedPages;
 import org.slf4j.Logger;
@@ -56,6 +57,8 @@ final class PreCopyRounds {
     private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
     /** {@link #sentDigests} as they were when the frozen round started, if it did. */
     private volatile Map<String, Map<Long, Long>> digestsBeforeFrozenRound;
+    /** Per space, the pages the destination acknowledged holding as the frozen process has them. */
+    private final Map<String, java.util.Set<Long>> frozenMarked = new java.util.concurrent.ConcurrentHashMap<>();
 
     PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
         this.migration = migration;
@@ -76,7 +79,7 @@ final class PreCopyRounds {
         while (d.copyAgain()) {
             long t0 = System.nanoTime();
             lastPids = host.runtime().runc().ps(container.getId());
-            long[] bytesAndPages = round(lastPids);
+            long[] bytesAndPages = round(lastPids, false);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
@@ -120,14 +123,24 @@ final class PreCopyRounds {
      */
     PreCopiedPages sentPages() {
         CompletableFuture<?> frozen = frozenRound;
-        return (pid, vaddr, page, off) -> {
-            frozen.join(); // what the rounds sent is final, and safe to read, once the frozen round ended
-            Map<Long, Integer> known = sent.get(Long.toString(pid));
-            Integer crc = known == null ? null : known.get(vaddr);
-            if (crc == null) return false;
-            CRC32C c = new CRC32C();
-            c.update(page, off, LiveMemory.PAGE_SIZE);
-            return crc == (int) c.getValue();
+        return new PreCopiedPages() {
+            @Override
+            public boolean sentUnchanged(long pid, long vaddr, byte[] page, int off) {
+                frozen.join(); // what the rounds sent is final, and safe to read, once the frozen round ended
+                Map<Long, Integer> known = sent.get(Long.toString(pid));
+                Integer crc = known == null ? null : known.get(vaddr);
+                if (crc == null) return false;
+                CRC32C c = new CRC32C();
+                c.update(page, off, LiveMemory.PAGE_SIZE);
+                return crc == (int) c.getValue();
+            }
+
+            @Override
+            public boolean markedFrozen(long pid, long vaddr) {
+                frozen.join();
+                java.util.Set<Long> marked = frozenMarked.get(Long.toString(pid));
+                return marked != null && marked.contains(vaddr);
+            }
         };
     }
 
@@ -164,7 +177,7 @@ final class PreCopyRounds {
         digestsBeforeFrozenRound = before;
         CompletableFuture<long[]> round = CompletableFuture.supplyAsync(() -> {
             try {
-                return round(pids);
+                return round(pids, true);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -177,8 +190,13 @@ final class PreCopyRounds {
         return round;
     }
 
-    /** One round over the given processes of the container; returns {bytes on the wire, pages sent}. */
-    private long[] round(List<Integer> pids) throws IOException {
+    /**
+     * One round over the given processes of the container; returns {bytes on the wire, pages
+     * sent}. A round read while the process is {@code frozen} compares every page by its digest
+     * with what the destination holds and ends, per process, with the mark that the destination
+     * now holds every page read as the frozen process has it.
+     */
+    private long[] round(List<Integer> pids, boolean frozen) throws IOException {
         long bytes = 0;
         long pages = 0;
         for (int pid : pids) {
@@ -189,7 +207,26 @@ final class PreCopyRounds {
             CRC32C crc = new CRC32C();
             byte[] page = new byte[LiveMemory.PAGE_SIZE];
             boolean parent = held.any(space);
+            List<long[]> read = new ArrayList<>(); // runs {first address, pages} of what the round read
             LiveMemory.read(pid, (vaddr, content) -> {
+                long[] last = read.isEmpty() ? null : read.get(read.size() - 1);
+                int n = content.remaining() / LiveMemory.PAGE_SIZE;
+                if (last != null && last[0] + last[1] * LiveMemory.PAGE_SIZE == vaddr) last[1] += n;
+                else read.add(new long[] {vaddr, n});
+                if (frozen) {
+                    for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
+                        content.get(page);
+                        long digest = PageHash.of(page, 0);
+                        Long there = digests.get(a);
+                        if (there != null && there == digest) continue;
+                        batch.add(a, page);
+                        digests.put(a, digest);
+                        crc.reset();
+                        crc.update(page);
+                        known.put(a, (int) crc.getValue());
+                    }
+                    return;
+                }
                 for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
                     content.get(page);
                     crc.reset();
@@ -210,7 +247,20 @@ final class PreCopyRounds {
                     }
                 }
             });
-            batch.flush();
+            if (frozen) {
+                long[] starts = new long[read.size()];
+                int[] counts = new int[read.size()];
+                for (int k = 0; k < starts.length; k++) {
+                    starts[k] = read.get(k)[0];
+                    counts[k] = Math.toIntExact(read.get(k)[1]);
+                }
+                batch.flush(new PageRuns.Runs(starts, counts));
+                java.util.Set<Long> marked = new java.util.HashSet<>();
+                for (long[] r : read) for (long p = 0; p < r[1]; p++) marked.add(r[0] + p * LiveMemory.PAGE_SIZE);
+                frozenMarked.put(space, marked);
+            } else {
+                batch.flush(null);
+            }
             bytes += batch.bytes;
             pages += batch.pages;
         }
@@ -233,13 +283,14 @@ final class PreCopyRounds {
         void add(long vaddr, byte[] page) {
             vaddrs[n++] = vaddr;
             data.put(page);
-            if (n == BATCH_PAGES) flush();
+            if (n == BATCH_PAGES) flush(null);
         }
 
-        void flush() {
-            if (n == 0) return;
+        /** Sends what is waiting, then {@code frozenMark} if not null (see {@link ImageSender#sendLivePages}). */
+        void flush(PageRuns.Runs frozenMark) {
+            if (n == 0 && frozenMark == null) return;
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
-            bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload,
+            bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
                     TransferOptions.defaults()).wireBytes();
             pages += n;
             n = 0;

@@ -11,7 +11,8 @@ import java.util.Map;
  * Pages for the daemon, by process (virtual pid) and page address, until it asks for them:
  * pages pushed by the source, and pages the source said this side holds from the pre-copy
  * (their digests only: the copy is read, and checked, when the daemon asks, so taking a
- * {@code held} frame costs no disk read). Pushed pages take at most {@code budgetBytes}; pages
+ * {@code held} frame costs no disk read), and pages this side holds as the frozen process has
+ * them (the source's last round said so: read when asked, no frame needed). Pushed pages take at most {@code budgetBytes}; pages
  * beyond it are not kept (the daemon then fetches them itself, as without pushes). Pure but for
  * the {@link HeldCopies} it reads through; not thread-safe.
  */
@@ -20,6 +21,12 @@ final class PageCache {
     interface HeldCopies {
         /** Copies the page at {@code vaddr} of {@code pid} into {@code dst[off..]} if its content has {@code digest}. */
         boolean read(long pid, long vaddr, long digest, byte[] dst, int off);
+
+        /** Whether the page at {@code vaddr} of {@code pid} is held as the frozen process has it (the source said so). */
+        boolean frozen(long pid, long vaddr);
+
+        /** Copies the frozen page at {@code vaddr} of {@code pid} into {@code dst[off..]}; false if it is not held. */
+        boolean readFrozen(long pid, long vaddr, byte[] dst, int off);
     }
 
     private final long budgetBytes;
@@ -76,7 +83,8 @@ final class PageCache {
         Map<Long, byte[]> m = byPid.get(pid);
         if (m != null && m.containsKey(addr)) return true;
         Map<Long, Long> h = heldByPid.get(pid);
-        return h != null && h.containsKey(addr);
+        if (h != null && h.containsKey(addr)) return true;
+        return copies != null && copies.frozen(pid, addr);
     }
 
     /**
@@ -101,9 +109,13 @@ final class PageCache {
                 if (h != null && h.remove(addr) != null) held--;
                 continue;
             }
-            Long digest = h.remove(addr);
-            held--;
-            if (!copies.read(pid, addr, digest, out, got * PageServerIov.PAGE_SIZE)) break;
+            Long digest = h == null ? null : h.remove(addr);
+            if (digest != null) {
+                held--;
+                if (!copies.read(pid, addr, digest, out, got * PageServerIov.PAGE_SIZE)) break;
+            } else if (!copies.readFrozen(pid, addr, out, got * PageServerIov.PAGE_SIZE)) {
+                break;
+            }
         }
         if (got == 0) return null;
         return got == n ? out : Arrays.copyOf(out, got * PageServerIov.PAGE_SIZE);

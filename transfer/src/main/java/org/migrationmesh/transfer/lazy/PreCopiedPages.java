@@ -14,4 +14,13 @@ public interface PreCopiedPages {
      * link: the destination checks the page's digest against its own copy.
      */
     boolean sentUnchanged(long pid, long vaddr, byte[] page, int off);
+
+    /**
+     * Whether the destination holds the page at {@code vaddr} of process {@code pid} as the
+     * frozen process has it and knows it (the round read while frozen ended with a mark the
+     * destination acknowledged): then nothing is sent for it, not even a digest.
+     */
+    default boolean markedFrozen(long pid, long vaddr) {
+        return false;
+    }
 }

@@ -13,11 +13,13 @@ import java.util.List;
 /**
  * The frames that carry one push answer of the page server to the destination: runs of pages
  * the pre-copy already sent unchanged as {@code held} frames (a digest each), the other runs
- * as {@code pushed} frames (the pages). Pure.
+ * as {@code pushed} frames (the pages); pages the destination knows it holds as the frozen
+ * process has them, none. Pure.
  */
 final class PushedFrames {
     /** What a held page weighs against the push window (and in acknowledgements): its digest. */
     static final long HELD_PAGE_WEIGHT = 8;
+    private static final byte PUSH = 0, HELD = 1, MARKED = 2;
 
     private PushedFrames() {
     }
@@ -28,16 +30,19 @@ final class PushedFrames {
      */
     static List<RelayFrame> of(long pid, long vaddr, byte[] pages, PreCopiedPages preCopied) {
         int n = pages.length / PageServerIov.PAGE_SIZE;
-        boolean[] held = new boolean[n];
+        byte[] kind = new byte[n]; // PUSH, HELD or MARKED (the destination knows it has it: no frame)
         for (int k = 0; preCopied != null && k < n; k++) {
-            held[k] = preCopied.sentUnchanged(pid, vaddr + (long) k * PageServerIov.PAGE_SIZE, pages, k * PageServerIov.PAGE_SIZE);
+            long a = vaddr + (long) k * PageServerIov.PAGE_SIZE;
+            kind[k] = preCopied.markedFrozen(pid, a) ? MARKED
+                    : preCopied.sentUnchanged(pid, a, pages, k * PageServerIov.PAGE_SIZE) ? HELD : PUSH;
         }
         List<RelayFrame> out = new ArrayList<>();
         for (int i = 0, j; i < n; i = j) {
             j = i + 1;
-            while (j < n && held[j] == held[i]) j++;
+            while (j < n && kind[j] == kind[i]) j++;
             long first = vaddr + (long) i * PageServerIov.PAGE_SIZE;
-            if (held[i]) {
+            if (kind[i] == MARKED) continue;
+            if (kind[i] == HELD) {
                 HeldPages.Builder h = HeldPages.newBuilder().setDstId(pid).setVaddr(first);
                 for (int k = i; k < j; k++) h.addDigests(PageHash.of(pages, k * PageServerIov.PAGE_SIZE));
                 out.add(RelayFrame.newBuilder().setHeld(h).build());

@@ -204,6 +204,57 @@ class PushingRelayTest {
         }
     }
 
+    /**
+     * The frozen round's mark: the destination holds every page of process 1 as the frozen process
+     * has it and knows so. Nothing of process 1 crosses the link, not even digests; its pages
+     * come from the store; process 7 (not marked) is pushed as before.
+     */
+    @Test
+    void pagesMarkedFrozenAreAnsweredFromTheStoreAndNeverSent(@TempDir Path storeDir) throws Exception {
+        long base = LAZY.get(1L)[0];
+        int pages = (int) LAZY.get(1L)[1];
+        try (org.migrationmesh.transfer.FilePageStore store = new org.migrationmesh.transfer.FilePageStore(storeDir)) {
+            long[] vaddrs = new long[pages];
+            for (int i = 0; i < pages; i++) {
+                vaddrs[i] = base + (long) i * P;
+                store.putLive(new org.migrationmesh.transfer.PageKey("1", vaddrs[i]), ScriptedPageServer.page(1, vaddrs[i]), 0);
+            }
+            store.markFrozen("1", vaddrs);
+            PreCopiedPages preCopied = new PreCopiedPages() {
+                @Override
+                public boolean sentUnchanged(long pid, long vaddr, byte[] page, int off) {
+                    return false;
+                }
+
+                @Override
+                public boolean markedFrozen(long pid, long vaddr) {
+                    return pid == 1;
+                }
+            };
+            try (AutoCloseable reg = service.register("m", pageServer.address(), images, preCopied);
+                 LazyPageTunnel tunnel = LazyPageTunnel.open(LazyPageRelayGrpc.newStub(channel), "m",
+                         LazyPageTunnel.DEFAULT_CACHE_BYTES, store);
+                 Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
+                s.setSoTimeout(10_000);
+                settled(tunnel);
+                Set<List<Long>> missing = allPages();
+                for (Map.Entry<Long, long[]> e : LAZY.entrySet()) {
+                    for (long a = e.getValue()[0]; a < e.getValue()[0] + e.getValue()[1] * P; ) {
+                        long pagesLeft = Math.min(16, (e.getValue()[0] + e.getValue()[1] * P - a) / P);
+                        Set<List<Long>> got = ask(s, List.of(PageServerIov.get(e.getKey(), a, pagesLeft)));
+                        missing.removeAll(got);
+                        a += (long) got.size() * P;
+                    }
+                }
+                assertThat(missing).isEmpty();
+                assertThat(tunnel.pagesFromPreCopy()).as("process 1's pages came from the store").isEqualTo(pages);
+                assertThat(tunnel.bytesFromSource()).as("only process 7's pages crossed the link")
+                        .isLessThan(LAZY.get(7L)[1] * (P + 64) + 64L * 64);
+                closeLikeTheDaemon(s);
+            }
+        }
+    }
+
     @Test
     void theTunnelTakesPushesBeforeTheDaemonConnects() throws Exception {
         try (AutoCloseable reg = service.register("m", pageServer.address(), images);
