@@ -83,7 +83,12 @@ final class PreCopyRounds {
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
-            if (bytesAndPages[0] > 0) bytesPerSecond = bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9);
+            // The link's rate is what the largest round achieved: a small round's time is mostly reading
+            // memory and a round trip, and taken as the rate it predicts a final transfer several times too
+            // long, which on a WAN bought one more round sending the same working set again (~50 KB each).
+            if (bytesAndPages[0] > 0) {
+                bytesPerSecond = Math.max(bytesPerSecond, bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9));
+            }
             node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
             d = plan.next(done, bytesPerSecond);
             log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
