@@ -23,23 +23,35 @@ import java.util.concurrent.TimeUnit;
  * uploaded first, then PlanPages, then the pages: what a round too large for the Begin does).
  * Numbers only, no assertions.
  *
- * <p>Each phase of the one-upload round is summarised as median and spread (min..max) over the
- * runs: the total, scan (sender reads the image), plan (the Begin: the receiver plans and lays out
- * the pages files), commit (from the commit message to its answer: the receiver takes the chunks
- * still in flight, checks and publishes) and the rest (planning's encoding, reading and sending
- * the chunks), and the CPU time the process (sender and receiver) spent on the round.
+ * <p>The one-upload round is sent as an agent sends it after pre-copy: planned by the sender from
+ * the digests of what it sent live, so the whole upload and its commit ride with the Begin and
+ * the receiver answers it with the published round. Each phase of it is summarised as median and
+ * spread (min..max) over the runs: the total, scan (sender reads the image), plan (the Begin:
+ * the receiver plans, lays out the pages files, takes the chunks, checks and publishes), commit
+ * (zero when the Begin published the round; else from the commit message to its answer) and the
+ * rest (planning's encoding, reading the chunks), and the CPU time the process (sender and
+ * receiver) spent on the round.
  *
- * <p>Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms round trips); the
- * token {@code direct} connects to the receiver without the proxy (the proxy adds about 10 ms of
- * round trip even at delay 0)] [MB of pages (20)] [pages changed (20)] [runs per delay (5)]
- * [{@code shifted}: the live pages of the first process start with a page the dump does not
- * have, so the receiver's live file is one page off the pages file and its held pages are
- * copied into place, as when the source read a page live that is gone by the final dump].
+ * <p>The first process's pages lie in {@value #REGIONS} regions with gaps between them (as a
+ * dump's mappings do). Arguments: [one-way delays in ms, comma separated (45,80: 90 and 160 ms
+ * round trips); the token {@code direct} connects to the receiver without the proxy (the proxy
+ * adds about 10 ms of round trip even at delay 0)] [MB of pages (20)] [pages changed (20)] [runs
+ * per delay (5)] [{@code shifted}: the live read and the dump of the first process differ by a
+ * few dozen pages, as in a real tour (5122 pages read live, 5094 dumped): the live read has
+ * pages in some gaps that are gone by the dump, and lacks the last pages of some regions the
+ * dump has, so from the first gap on the receiver's live file is off the pages file by a
+ * varying number of pages].
  */
 public final class FinalRoundLatencyBenchmark {
     /** CPU time of this process (sender and receiver both), less disturbed by other jobs on the machine than wall time. */
     private static final com.sun.management.OperatingSystemMXBean CPU =
             (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    /** Regions of the first process's pages, and pages between them the dump does not have. */
+    private static final int REGIONS = 8, GAP = 16;
+    /** When shifted: pages of a gap read live after each of these regions, and pages at the end of others not read live. */
+    private static final int GAP_READ = 8, END_UNREAD = 6;
+    private static final java.util.Set<Integer> GAPS_READ = java.util.Set.of(0, 1, 3, 4, 6), ENDS_UNREAD = java.util.Set.of(2, 5);
+
     public static void main(String[] args) throws Exception {
         String[] delays = (args.length > 0 ? args[0] : "45,80").split(",");
         int mb = args.length > 1 ? Integer.parseInt(args[1]) : 20;
@@ -55,14 +67,37 @@ public final class FinalRoundLatencyBenchmark {
             Random r = new Random(1);
             int pages1 = mb * 256 * 4 / 5, pages2 = mb * 256 - pages1;
             byte[][] content = {new byte[pages1 * PageHash.PAGE_SIZE], new byte[pages2 * PageHash.PAGE_SIZE]};
-            for (int p = 0; p < 2; p++) {
-                r.nextBytes(content[p]);
-                Files.write(src.resolve("pagemap-" + (p + 1) + ".img"), SyntheticImage.pagemap(p + 1,
-                        new long[][] {{0x7f0000000000L + p * (1L << 36), content[p].length / PageHash.PAGE_SIZE, PagemapImage.PE_PRESENT}}));
+            for (int p = 0; p < 2; p++) r.nextBytes(content[p]);
+            long base1 = 0x7f0000000000L, base2 = base1 + (1L << 36);
+            long[][] regions1 = new long[REGIONS][];
+            for (int k = 0; k < REGIONS; k++) {
+                int first = pages1 * k / REGIONS, n = pages1 * (k + 1) / REGIONS - first;
+                regions1[k] = new long[] {base1 + (long) (first + k * GAP) * PageHash.PAGE_SIZE, n, PagemapImage.PE_PRESENT};
             }
+            Files.write(src.resolve("pagemap-1.img"), SyntheticImage.pagemap(1, regions1));
+            Files.write(src.resolve("pagemap-2.img"), SyntheticImage.pagemap(2, new long[][] {{base2, pages2, PagemapImage.PE_PRESENT}}));
             Files.write(src.resolve("inventory.img"), "inventory".getBytes());
+            // What the source reads live of the first process, in address order: the dump's pages, and when shifted some more and some fewer.
+            java.util.List<Long> live1 = new java.util.ArrayList<>();
+            java.util.List<Integer> liveFrom1 = new java.util.ArrayList<>(); // page of the dump, or -1: a page the dump does not have
+            for (int k = 0, page = 0; k < REGIONS; k++) {
+                int n = (int) regions1[k][1];
+                int read = shifted && ENDS_UNREAD.contains(k) ? n - END_UNREAD : n;
+                for (int i = 0; i < n; i++, page++) {
+                    if (i >= read) continue;
+                    live1.add(regions1[k][0] + (long) i * PageHash.PAGE_SIZE);
+                    liveFrom1.add(page);
+                }
+                if (shifted && GAPS_READ.contains(k) && k < REGIONS - 1) {
+                    for (int i = 0; i < GAP_READ; i++) {
+                        live1.add(regions1[k][0] + (long) (n + i) * PageHash.PAGE_SIZE);
+                        liveFrom1.add(-1);
+                    }
+                }
+            }
             System.out.printf(Locale.ROOT, "final round of %d MiB of pages (2 processes), %d pages changed since sent live, %d runs%s%n",
-                    mb, dirty, runs, shifted ? ", live pages one page off" : "");
+                    mb, dirty, runs, shifted ? String.format(Locale.ROOT, ", %d pages of the first process read live, %d dumped",
+                            live1.size(), pages1) : "");
             for (String delayArg : delays) {
                 boolean direct = delayArg.equals("direct");
                 long delay = direct ? 0 : Long.parseLong(delayArg);
@@ -85,26 +120,32 @@ public final class FinalRoundLatencyBenchmark {
                                     Files.write(src.resolve("core-" + (p + 1) + ".img"), core);
                                 }
                                 ImageScan scan = ImageScan.of(src, id, 1);
+                                java.util.Map<PageKey, Long> sentLive = new java.util.HashMap<>(); // what the sender knows the receiver holds
                                 for (int p = 0; p < 2; p++) { // live pages over the short path: only the final round is timed
                                     ImageScan.PagemapLayout l = scan.layoutOf("pages-" + (p + 1) + ".img").orElseThrow();
-                                    if (shifted && p == 0) { // a page read live that the dump does not have, ahead of all
-                                        long[] vaddrs = new long[l.vaddrs().length + 1];
-                                        vaddrs[0] = l.vaddrs()[0] - PageHash.PAGE_SIZE;
-                                        System.arraycopy(l.vaddrs(), 0, vaddrs, 1, l.vaddrs().length);
-                                        byte[] pages = new byte[content[p].length + PageHash.PAGE_SIZE];
+                                    long[] vaddrs = l.vaddrs();
+                                    byte[] pages = content[p];
+                                    if (p == 0) {
+                                        vaddrs = live1.stream().mapToLong(Long::longValue).toArray();
+                                        pages = new byte[vaddrs.length * PageHash.PAGE_SIZE];
                                         r.nextBytes(pages);
-                                        System.arraycopy(content[p], 0, pages, PageHash.PAGE_SIZE, content[p].length);
-                                        h.sender().sendLivePages(id, l.space(), vaddrs, pages, TransferOptions.defaults());
-                                    } else {
-                                        h.sender().sendLivePages(id, l.space(), l.vaddrs(), content[p], TransferOptions.defaults());
+                                        for (int i = 0; i < vaddrs.length; i++) {
+                                            int from = liveFrom1.get(i);
+                                            if (from >= 0) System.arraycopy(content[0], from * PageHash.PAGE_SIZE, pages, i * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
+                                        }
+                                    }
+                                    h.sender().sendLivePages(id, l.space(), vaddrs, pages, TransferOptions.defaults());
+                                    for (int i = 0; i < vaddrs.length; i++) {
+                                        sentLive.put(new PageKey(l.space(), vaddrs[i]), PageHash.of(pages, i * PageHash.PAGE_SIZE));
                                     }
                                 }
+                                DeltaPlanner.Holdings held = (key, digest) -> Long.valueOf(digest).equals(sentLive.get(key));
                                 byte[] changed = content[0].clone();
                                 for (int i = 0; i < dirty; i++) changed[r.nextInt(pages1) * PageHash.PAGE_SIZE + r.nextInt(PageHash.PAGE_SIZE)] ^= 1;
                                 Files.write(src.resolve("pages-1.img"), changed);
                                 long cpu0 = CPU.getProcessCpuTime();
                                 long t0 = System.nanoTime();
-                                TransferReport fin = senders[way].send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+                                TransferReport fin = senders[way].send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE, way == 0 ? held : null);
                                 ms[way][run] = (System.nanoTime() - t0) / 1e6;
                                 double cpu = (CPU.getProcessCpuTime() - cpu0) / 1e6;
                                 if (way == 0) {

@@ -112,6 +112,45 @@ class FinalRoundTripsTest extends InProcessTransfer {
         assertThat(counter.roundTrips()).isLessThanOrEqualTo(2);
     }
 
+    @Test
+    void aLiveReadThatDiffersFromTheDumpIsLaidOutByteForByteInOneRoundTrip() throws Exception {
+        // pages read live the dump no longer has, ahead of all (nothing in place: the held runs are copied) or
+        // between the regions (half in place: the live file becomes the pages file, the rest moved), and the
+        // last pages of the second region not read live (they travel)
+        for (long extrasAt : new long[] {0x7fd000L, 0x814000L}) {
+            migration = "m-shifted-" + Long.toHexString(extrasAt);
+            Path src = tmp.resolve("src-" + Long.toHexString(extrasAt));
+            SyntheticImage.write(src, 43);
+            byte[] other = new byte[40 * 4096];
+            new Random(44).nextBytes(other);
+            Files.write(src.resolve("pages-2.img"), other);
+            Files.write(src.resolve("pagemap-2.img"), SyntheticImage.pagemap(2, new long[][] {
+                {0x800000L, 20, PagemapImage.PE_PRESENT}, {0x900000L, 20, PagemapImage.PE_PRESENT}}));
+            Map<PageKey, Long> sentLive = sendLive(src, "pages-1.img");
+            ImageScan.PagemapLayout layout = ImageScan.of(src, migration, 1).layoutOf("pages-2.img").orElseThrow();
+            java.util.TreeMap<Long, byte[]> read = new java.util.TreeMap<>();
+            for (int i = 0; i < 38; i++) read.put(layout.vaddrs()[i], java.util.Arrays.copyOfRange(other, i * 4096, (i + 1) * 4096));
+            for (int k = 0; k < 3; k++) read.put(extrasAt + k * 4096L, new byte[4096]);
+            long[] vaddrs = read.keySet().stream().mapToLong(Long::longValue).toArray();
+            byte[] pages = new byte[vaddrs.length * 4096];
+            for (int i = 0; i < vaddrs.length; i++) {
+                System.arraycopy(read.get(vaddrs[i]), 0, pages, i * 4096, 4096);
+                sentLive.put(new PageKey(layout.space(), vaddrs[i]), PageHash.of(pages, i * 4096));
+            }
+            h.sender().sendLivePages(migration, layout.space(), vaddrs, pages, TransferOptions.defaults());
+            SyntheticImage.dirty(src, 5, 45);
+
+            RoundTripCounter counter = new RoundTripCounter();
+            ImageSender sender = new ImageSender(ClientInterceptors.intercept(h.channel, counter), Clock.systemUTC());
+            TransferReport r = sender.send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE,
+                    (key, digest) -> Long.valueOf(digest).equals(sentLive.get(key)));
+
+            TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+            assertThat(r.pagesSent()).as("the pages changed and the 2 not read live").isBetween(3L, 7L);
+            assertThat(counter.roundTrips()).as("sequential round trips of the final round").isEqualTo(1);
+        }
+    }
+
     /** SyntheticImage's process 1 and a second process of 40 random pages. */
     static Path twoProcessImage(Path src, long seed) throws Exception {
         SyntheticImage.write(src, seed);
@@ -124,10 +163,15 @@ class FinalRoundTripsTest extends InProcessTransfer {
 
     /** What pre-copy does before the final dump: every page of both processes sent live. Returns their digests. */
     private Map<PageKey, Long> sendLive(Path src) throws Exception {
+        return sendLive(src, "pages-1.img", "pages-2.img");
+    }
+
+    /** Every page of these pages files sent live. Returns their digests. */
+    private Map<PageKey, Long> sendLive(Path src, String... files) throws Exception {
         ImageScan scan = ImageScan.of(src, migration, 1);
         ImageSender live = h.sender();
         Map<PageKey, Long> sent = new HashMap<>();
-        for (String pages : new String[] {"pages-1.img", "pages-2.img"}) {
+        for (String pages : files) {
             ImageScan.PagemapLayout layout = scan.layoutOf(pages).orElseThrow();
             byte[] content = Files.readAllBytes(src.resolve(pages));
             live.sendLivePages(migration, layout.space(), layout.vaddrs(), content, TransferOptions.defaults());
