@@ -103,8 +103,10 @@ final class MigrationImages {
      */
     synchronized BeginResponse begin(int round, ImageManifest manifest, String sendId, List<Chunk> chunks, List<PageDigests> slices,
                                      List<PagesNeeded> predicted, List<Chunk> speculative) {
+        long t0 = System.nanoTime();
         BeginResponse answer = attempt(round, manifest, sendId, chunks, slices);
         if (speculative.isEmpty() || answer.hasPublished()) return answer;
+        long planned = System.nanoTime();
         if (!covers(predicted, answer.getPlansList())) {
             log.info("speculative upload not taken: the sender counted on pages not held here migration={} round={}"
                     + " sentNeeded={} plannedNeeded={}", migrationId, round, needed(predicted), needed(answer.getPlansList()));
@@ -117,7 +119,11 @@ final class MigrationImages {
             commit = s.takeSpeculative(speculative);
             taken = answer.toBuilder().clearFiles().addAllFiles(s.fileStates());
         }
+        long laid = System.nanoTime();
         if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
+        long done = System.nanoTime();
+        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}", migrationId,
+                round, commit != null, (planned - t0) / 1_000_000, (laid - planned) / 1_000_000, (done - laid) / 1_000_000);
         return taken.build();
     }
 
