@@ -53,11 +53,18 @@ public final class PreCopyPlan {
     /** The hard bound on rounds in any mode. */
     public static final int MAX_ROUNDS = 10;
 
-    /** One finished round: the bytes it put on the wire and how long the copy took. */
-    public record Round(long wireBytes, Duration elapsed) {
+    /**
+     * One finished round: the bytes it put on the wire and how long the copy took; or a probe
+     * ({@link #afterProbe}): the bytes a round would have sent, sent by none.
+     */
+    public record Round(long wireBytes, Duration elapsed, boolean probe) {
         public Round {
             if (wireBytes < 0) throw new IllegalArgumentException("negative bytes: " + wireBytes);
             Objects.requireNonNull(elapsed, "elapsed");
+        }
+
+        public Round(long wireBytes, Duration elapsed) {
+            this(wireBytes, elapsed, false);
         }
     }
 
@@ -98,6 +105,7 @@ public final class PreCopyPlan {
     public Decision next(List<Round> rounds, double bytesPerSecond) {
         if (rounds.isEmpty()) throw new IllegalArgumentException("next() needs at least one finished round");
         int done = rounds.size();
+        int sent = (int) rounds.stream().filter(r -> !r.probe()).count();
         if (mode instanceof Off) return Decision.freeze("pre-copy off");
         if (mode instanceof Fixed f) {
             return done < f.rounds() ? Decision.again("round " + (done + 1) + " of " + f.rounds())
@@ -115,12 +123,39 @@ public final class PreCopyPlan {
         if (done >= 2) {
             Round before = rounds.get(done - 2);
             if (last.wireBytes() > before.wireBytes() * SHRINK) {
-                return Decision.freeze("round " + done + " sent " + last.wireBytes() + " B, not less than "
-                        + (int) (SHRINK * 100) + "% of the " + before.wireBytes() + " B before: memory changes as fast as it is copied");
+                return Decision.freeze("round " + sent + " sent " + last.wireBytes() + " B, not less than "
+                        + (int) (SHRINK * 100) + "% of the " + before.wireBytes() + " B " + (before.probe() ? "the probe found changed"
+                        : "before") + ": memory changes as fast as it is copied");
             }
         }
         return Decision.again("predicted final transfer " + predicted.toMillis() + " ms exceeds the budget "
                 + Math.max(0, budget.toMillis()) + " ms");
+    }
+
+    /**
+     * Whether to measure before a second round: in {@code auto} mode, once, after the first round
+     * when it says copy again. A probe reads memory and counts what changed, sending nothing (see
+     * {@link #afterProbe}).
+     */
+    public boolean probesAfter(List<Round> rounds, Decision next) {
+        return mode instanceof Auto && rounds.size() == 1 && next.copyAgain();
+    }
+
+    /**
+     * After a probe that found {@code changed} (the bytes the pages changed since the first round
+     * would put on the wire): freeze if sending them as the final image fits the budget, else
+     * copy again. A second round sends the working set a running process rewrites all the time,
+     * and the final image sends it again; when it fits anyway, that round is bytes for nothing.
+     */
+    public Decision afterProbe(Round changed, double bytesPerSecond) {
+        Duration predicted = transferTime(changed.wireBytes(), bytesPerSecond);
+        Duration budget = maxDowntime.minus(freezeOverhead);
+        if (predicted.compareTo(budget) <= 0) {
+            return Decision.freeze("probe: " + changed.wireBytes() + " B changed since round 1, a final transfer of "
+                    + predicted.toMillis() + " ms fits the budget " + budget.toMillis() + " ms");
+        }
+        return Decision.again("probe: " + changed.wireBytes() + " B changed since round 1, a final transfer of "
+                + predicted.toMillis() + " ms exceeds the budget " + Math.max(0, budget.toMillis()) + " ms");
     }
 
     static Duration transferTime(long bytes, double bytesPerSecond) {

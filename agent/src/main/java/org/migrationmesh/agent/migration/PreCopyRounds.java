@@ -83,14 +83,27 @@ final class PreCopyRounds {
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
-            // The link's rate is what the largest round achieved: a small round's time is mostly reading
-            // memory and a round trip, and taken as the rate it predicts a final transfer several times too
-            // long, which on a WAN bought one more round sending the same working set again (~50 KB each).
+            // The link's rate is what the fastest round's sending achieved (its calls, not its reading of
+            // memory): taken over a whole round, a round that is mostly memory reading and round trips
+            // predicted a final transfer several times too long, which on a WAN bought more rounds sending
+            // the same working set again (~50 KB each).
             if (bytesAndPages[0] > 0) {
-                bytesPerSecond = Math.max(bytesPerSecond, bytesAndPages[0] / Math.max(1e-6, took.toNanos() / 1e9));
+                bytesPerSecond = Math.max(bytesPerSecond, bytesAndPages[0] / Math.max(1e-6, bytesAndPages[2] / 1e9));
             }
             node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
             d = plan.next(done, bytesPerSecond);
+            if (plan.probesAfter(done, d)) {
+                long p0 = System.nanoTime();
+                long changed = probe(lastPids);
+                PreCopyPlan.Decision afterProbe = plan.afterProbe(
+                        new PreCopyPlan.Round(changed, Duration.ofNanos(System.nanoTime() - p0)), bytesPerSecond);
+                log.info("pre-copy probe migration={} changedBytes={} ms={} next={} because={}", migration.getId(), changed,
+                        (System.nanoTime() - p0) / 1_000_000, afterProbe.copyAgain() ? "copy" : "freeze", afterProbe.reason());
+                if (!afterProbe.copyAgain()) d = afterProbe;
+                // Counted as a round that sent what changed, the next round must send clearly less than the
+                // probe found, or it shows the working set rewritten as fast as it is copied: then freeze.
+                else done.add(new PreCopyPlan.Round(changed, Duration.ofNanos(System.nanoTime() - p0), true));
+            }
             log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
                     migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, took.toMillis(),
                     d.copyAgain() ? "copy" : "freeze", d.reason());
@@ -197,13 +210,14 @@ final class PreCopyRounds {
 
     /**
      * One round over the given processes of the container; returns {bytes on the wire, pages
-     * sent}. A round read while the process is {@code frozen} compares every page by its digest
+     * sent, nanoseconds spent sending}. A round read while the process is {@code frozen} compares every page by its digest
      * with what the destination holds and ends, per process, with the mark that the destination
      * now holds every page read as the frozen process has it.
      */
     private long[] round(List<Integer> pids, boolean frozen) throws IOException {
         long bytes = 0;
         long pages = 0;
+        long sending = 0;
         for (int pid : pids) {
             String space = Integer.toString(LiveMemory.namespacePid(pid));
             Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
@@ -268,8 +282,48 @@ final class PreCopyRounds {
             }
             bytes += batch.bytes;
             pages += batch.pages;
+            sending += batch.sendingNanos;
         }
-        return new long[] {bytes, pages};
+        return new long[] {bytes, pages, sending};
+    }
+
+    /**
+     * Reads the container's memory as a round would and returns the bytes on the wire the pages
+     * that changed since the last round would cost (compressed as the final image compresses
+     * them), sending nothing and leaving what the rounds know as it was.
+     */
+    private long probe(List<Integer> pids) throws IOException {
+        long bytes = 0;
+        for (int pid : pids) {
+            String space = Integer.toString(LiveMemory.namespacePid(pid));
+            Map<Long, Integer> known = sent.getOrDefault(space, Map.of());
+            CRC32C crc = new CRC32C();
+            byte[] page = new byte[LiveMemory.PAGE_SIZE];
+            java.io.ByteArrayOutputStream changed = new java.io.ByteArrayOutputStream();
+            long[] wire = {0};
+            LiveMemory.read(pid, (vaddr, content) -> {
+                for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
+                    content.get(page);
+                    crc.reset();
+                    crc.update(page);
+                    Integer before = known.get(a);
+                    if (before != null && before == (int) crc.getValue()) continue;
+                    changed.write(page, 0, page.length);
+                    if (changed.size() >= (1 << 20)) wire[0] += compressedSize(changed);
+                }
+            });
+            bytes += wire[0] + compressedSize(changed);
+        }
+        return bytes;
+    }
+
+    /** What {@code pages} cost compressed as a chunk of the final image; empties it. */
+    private static long compressedSize(java.io.ByteArrayOutputStream pages) {
+        if (pages.size() == 0) return 0;
+        byte[] raw = pages.toByteArray();
+        pages.reset();
+        return org.migrationmesh.transfer.ChunkCodec.encode(raw, 0, raw.length, true).bytes().size()
+                + (long) raw.length / LiveMemory.PAGE_SIZE * 8; // and the page's digest
     }
 
     /** Pages of one address space waiting to be sent, flushed every {@value #BATCH_PAGES} pages. */
@@ -280,6 +334,7 @@ final class PreCopyRounds {
         private int n;
         long bytes;
         long pages;
+        long sendingNanos;
 
         Batch(String space) {
             this.space = space;
@@ -295,8 +350,10 @@ final class PreCopyRounds {
         void flush(PageRuns.Runs frozenMark) {
             if (n == 0 && frozenMark == null) return;
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
+            long t0 = System.nanoTime();
             bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
                     TransferOptions.defaults()).wireBytes();
+            sendingNanos += System.nanoTime() - t0;
             pages += n;
             n = 0;
             data.clear();

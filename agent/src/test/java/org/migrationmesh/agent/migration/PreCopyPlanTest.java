@@ -50,6 +50,29 @@ class PreCopyPlanTest {
     }
 
     @Test
+    void autoProbesOnceAfterTheFirstRoundAndFreezesWhenWhatChangedFits() {
+        PreCopyPlan p = new PreCopyPlan(new PreCopyPlan.Auto(), BUDGET, OVERHEAD);
+        List<PreCopyPlan.Round> rounds = new ArrayList<>(List.of(round(20L << 20)));
+        PreCopyPlan.Decision d = p.next(rounds, GBIT);
+        assertThat(p.probesAfter(rounds, d)).isTrue();
+        PreCopyPlan.Decision small = p.afterProbe(round(50_000), GBIT);
+        assertThat(small.copyAgain()).as("50 KB changed: the final image carries it, no round for it").isFalse();
+        assertThat(small.reason()).contains("probe: 50000 B changed").contains("fits the budget 300 ms");
+        PreCopyPlan.Decision large = p.afterProbe(round(100L << 20), GBIT); // 100 MiB at 1 Gbit/s: 839 ms
+        assertThat(large.copyAgain()).isTrue();
+        assertThat(large.reason()).contains("exceeds the budget 300 ms");
+        rounds.add(new PreCopyPlan.Round(100L << 20, Duration.ofMillis(50), true));
+        assertThat(p.probesAfter(rounds, p.next(rounds, GBIT))).as("only after the first round").isFalse();
+        rounds.add(round(90L << 20)); // the round after the probe sent nearly what the probe found: hot memory
+        PreCopyPlan.Decision hot = p.next(rounds, GBIT);
+        assertThat(hot.copyAgain()).isFalse();
+        assertThat(hot.reason()).startsWith("round 2 sent").contains("the probe found changed");
+        PreCopyPlan fixed = new PreCopyPlan(PreCopyPlan.Mode.parse("2"), BUDGET, OVERHEAD);
+        List<PreCopyPlan.Round> one = List.of(round(20L << 20));
+        assertThat(fixed.probesAfter(one, fixed.next(one, GBIT))).as("a fixed number of rounds is run as asked").isFalse();
+    }
+
+    @Test
     void autoStopsWhenRoundsDoNotShrink() {
         PreCopyPlan p = new PreCopyPlan(new PreCopyPlan.Auto(), BUDGET, OVERHEAD);
         // A slow link (10 Mbit/s): 50 MiB per round never fits, and it does not shrink.
