@@ -254,6 +254,91 @@ public final class FilePageStore implements PageStore {
         return frozen.contains(key) && index.containsKey(key);
     }
 
+    /**
+     * Holds the pages of {@code file} (a kept parent image, never written here) at the addresses
+     * {@code at} gives ({@code at[i]} for the page at offset {@code i * 4096}, -1 for none) of
+     * {@code space}, unless a page is held there already; returns, for each page taken, its
+     * address and digest ({@code [0]} addresses, {@code [1]} digests). Nothing is copied: the
+     * pages are read to compute their digests. Such pages stay held as live ones do (a round
+     * that publishes does not drop them), and a page sent live later replaces them.
+     */
+    public synchronized long[][] adoptParent(Path file, String space, long[] at) {
+        Segment seg = roundFiles.get(file);
+        try {
+            if (seg == null) {
+                seg = new Segment(FileChannel.open(file, StandardOpenOption.READ), file, Integer.MAX_VALUE);
+                roundFiles.put(file, seg);
+            }
+            if (seg.channel().size() != (long) at.length * PageHash.PAGE_SIZE) {
+                throw new IllegalArgumentException(file + " holds " + seg.channel().size() + " bytes for " + at.length + " pages");
+            }
+            long[] vaddrs = new long[at.length];
+            long[] digests = new long[at.length];
+            int n = 0;
+            ByteBuffer block = ByteBuffer.allocate(256 * PageHash.PAGE_SIZE);
+            for (int first = 0; first < at.length; first += 256) {
+                int pages = Math.min(256, at.length - first);
+                block.clear().limit(pages * PageHash.PAGE_SIZE);
+                long pos = (long) first * PageHash.PAGE_SIZE;
+                while (block.hasRemaining()) {
+                    int r = seg.channel().read(block, pos + block.position());
+                    if (r < 0) throw new IOException("short " + file);
+                }
+                for (int k = 0; k < pages; k++) {
+                    long v = at[first + k];
+                    if (v == -1) continue;
+                    PageKey key = new PageKey(space, v);
+                    if (index.containsKey(key)) continue;
+                    long digest = PageHash.of(block, k * PageHash.PAGE_SIZE);
+                    index.put(key, new Location(seg, (long) (first + k) * PageHash.PAGE_SIZE, digest));
+                    vaddrs[n] = v;
+                    digests[n++] = digest;
+                }
+            }
+            return new long[][] {java.util.Arrays.copyOf(vaddrs, n), java.util.Arrays.copyOf(digests, n)};
+        } catch (IOException e) {
+            throw new UncheckedIOException("adopting the parent pages " + file, e);
+        }
+    }
+
+    /**
+     * One file of held pages and what it holds: {@code vaddrs[i]} is the address (in
+     * {@code space}) of the page at offset {@code i * 4096}, or -1 where the file's page is not
+     * the newest held for its key (or belongs to no key).
+     */
+    public record HeldFile(Path path, String space, long[] vaddrs) {}
+
+    /**
+     * The files that hold the newest content of every key, with what each holds: for keeping the
+     * pages as they are (linked, not copied) once this store's migration has ended.
+     */
+    public synchronized java.util.List<HeldFile> heldFiles() {
+        Map<Segment, long[]> bySegment = new java.util.LinkedHashMap<>();
+        Map<Segment, String> spaceOf = new HashMap<>();
+        for (Map.Entry<PageKey, Location> e : index.entrySet()) {
+            Location l = e.getValue();
+            String previous = spaceOf.putIfAbsent(l.segment(), e.getKey().space());
+            if (previous != null && !previous.equals(e.getKey().space())) {
+                throw new IllegalStateException(l.segment().path() + " holds pages of " + previous + " and " + e.getKey().space());
+            }
+            long[] v = bySegment.computeIfAbsent(l.segment(), seg -> {
+                long[] a;
+                try {
+                    a = new long[Math.toIntExact(seg.channel().size() / PageHash.PAGE_SIZE)];
+                } catch (IOException x) {
+                    throw new UncheckedIOException("sizing " + seg.path(), x);
+                }
+                java.util.Arrays.fill(a, -1L);
+                return a;
+            });
+            int i = Math.toIntExact(l.offset() / PageHash.PAGE_SIZE);
+            if (i < v.length) v[i] = e.getKey().vaddr();
+        }
+        java.util.List<HeldFile> files = new java.util.ArrayList<>();
+        bySegment.forEach((seg, v) -> files.add(new HeldFile(seg.path(), spaceOf.get(seg), v)));
+        return files;
+    }
+
     /** The keys held, in no order. */
     public synchronized java.util.List<PageKey> heldKeys() {
         return new java.util.ArrayList<>(index.keySet());

@@ -10,16 +10,14 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
  * The last image of each container whose migration to this host ended here, kept by container
- * ({@code DIR/<container>/}: per address space {@code <space>.vaddrs}, the pages' addresses as
- * 8-byte big-endian numbers, and {@code <space>.pages}, the pages in that order). When the
+ * ({@code DIR/<container>/}: per file of pages {@code <space>-<n>.pages}, a link to a pages file
+ * of the migration, and {@code <space>-<n>.vaddrs}, the address of each of its pages as 8-byte
+ * big-endian numbers, -1 for a page that is not the newest of its address). When the
  * container comes back, its new migration starts from it (CRIU calls the image a dump builds on
  * its parent): most of a process's memory is what it was, and only pages that differ travel.
  * Only the newest image of a container is kept. Thread-safe.
@@ -36,33 +34,35 @@ final class ParentImages {
 
     /**
      * Makes the pages {@code store} holds (the newest content at each address) the parent image
-     * of {@code container}, replacing any before; returns the pages kept. Written aside and
-     * renamed into place, so a crash leaves the old image or the new one.
+     * of {@code container}, replacing any before; returns the pages kept. The store's files are
+     * linked, not copied (they no longer change once its migration has ended; a copy is the
+     * fallback), and each gets the addresses of its pages. Written aside and renamed into place,
+     * so a crash leaves the old image or the new one.
      */
     synchronized long keep(String container, FilePageStore store) {
         ImageManifest.checkName(container);
-        Map<String, TreeSet<Long>> spaces = new TreeMap<>();
-        for (PageKey k : store.heldKeys()) spaces.computeIfAbsent(k.space(), s -> new TreeSet<>()).add(k.vaddr());
-        if (spaces.isEmpty()) return 0;
+        List<FilePageStore.HeldFile> files = store.heldFiles();
+        if (files.isEmpty()) return 0;
         Path next = dir.resolve("." + container + "-" + UUID.randomUUID());
         long kept = 0;
         try {
             Files.createDirectories(next);
-            byte[] page = new byte[PageHash.PAGE_SIZE];
-            for (Map.Entry<String, TreeSet<Long>> e : spaces.entrySet()) {
-                ImageManifest.checkName(e.getKey());
-                ByteBuffer addrs = ByteBuffer.allocate(e.getValue().size() * Long.BYTES);
-                try (FileChannel pages = FileChannel.open(next.resolve(e.getKey() + ".pages"), StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE)) {
-                    for (long vaddr : e.getValue()) {
-                        if (!store.read(new PageKey(e.getKey(), vaddr), page, 0)) continue;
-                        ByteBuffer b = ByteBuffer.wrap(page);
-                        while (b.hasRemaining()) pages.write(b);
-                        addrs.putLong(vaddr);
-                        kept++;
-                    }
+            int n = 0;
+            for (FilePageStore.HeldFile f : files) {
+                ImageManifest.checkName(f.space());
+                String name = f.space() + "-" + n++;
+                Path pages = next.resolve(name + ".pages");
+                try {
+                    Files.createLink(pages, f.path());
+                } catch (UnsupportedOperationException | IOException e) {
+                    Files.copy(f.path(), pages);
                 }
-                Files.write(next.resolve(e.getKey() + ".vaddrs"), java.util.Arrays.copyOf(addrs.array(), addrs.position()));
+                ByteBuffer addrs = ByteBuffer.allocate(f.vaddrs().length * Long.BYTES);
+                for (long v : f.vaddrs()) {
+                    addrs.putLong(v);
+                    if (v != -1) kept++;
+                }
+                Files.write(next.resolve(name + ".vaddrs"), addrs.array());
             }
             Path target = dir.resolve(container);
             Path old = null;
@@ -83,10 +83,11 @@ final class ParentImages {
     }
 
     /**
-     * Puts the pages of the parent image of {@code container}, if one is kept, into
-     * {@code store} as live pages (pages sent live later replace them); returns what it put.
+     * Has {@code store} hold the pages of the parent image of {@code container}, if one is
+     * kept, where they are ({@link FilePageStore#adoptParent}: pages sent live later replace
+     * them); returns what it took.
      */
-    synchronized List<Seeded> seed(String container, PageStore store) {
+    synchronized List<Seeded> seed(String container, FilePageStore store) {
         ImageManifest.checkName(container);
         Path image = dir.resolve(container);
         List<Seeded> seeded = new ArrayList<>();
@@ -94,31 +95,16 @@ final class ParentImages {
         try (Stream<Path> files = Files.list(image)) {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".vaddrs")).sorted().toList()) {
                 String name = f.getFileName().toString();
-                String space = name.substring(0, name.length() - ".vaddrs".length());
+                String base = name.substring(0, name.length() - ".vaddrs".length());
+                int dash = base.lastIndexOf('-');
+                String space = dash > 0 ? base.substring(0, dash) : base;
                 ByteBuffer addrs = ByteBuffer.wrap(Files.readAllBytes(f));
-                long[] vaddrs = new long[addrs.remaining() / Long.BYTES];
-                for (int i = 0; i < vaddrs.length; i++) vaddrs[i] = addrs.getLong();
-                long[] digests = new long[vaddrs.length];
-                byte[] page = new byte[PageHash.PAGE_SIZE];
-                try (FileChannel pages = FileChannel.open(image.resolve(space + ".pages"), StandardOpenOption.READ)) {
-                    if (pages.size() != (long) vaddrs.length * PageHash.PAGE_SIZE) {
-                        throw new IOException(image.resolve(space + ".pages") + " holds " + pages.size() + " bytes for "
-                                + vaddrs.length + " pages");
-                    }
-                    for (int i = 0; i < vaddrs.length; i++) {
-                        ByteBuffer b = ByteBuffer.wrap(page);
-                        long pos = (long) i * PageHash.PAGE_SIZE;
-                        while (b.hasRemaining()) {
-                            int n = pages.read(b, pos + b.position());
-                            if (n < 0) throw new IOException("short " + image.resolve(space + ".pages"));
-                        }
-                        store.putLive(new PageKey(space, vaddrs[i]), page, 0);
-                        digests[i] = PageHash.of(page, 0);
-                    }
-                }
-                seeded.add(new Seeded(space, vaddrs, digests));
+                long[] at = new long[addrs.remaining() / Long.BYTES];
+                for (int i = 0; i < at.length; i++) at[i] = addrs.getLong();
+                long[][] taken = store.adoptParent(image.resolve(base + ".pages"), space, at);
+                seeded.add(new Seeded(space, taken[0], taken[1]));
             }
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
             // A damaged parent only costs bytes: the migration starts from nothing, as without one.
             drop(container);
             return List.of();

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,6 +43,39 @@ class ParentImageTest extends InProcessTransfer {
     }
 
     @Test
+    void parentPagesStayHeldWhenARoundIsPublishedAndArePassedOnLinkedNotCopied() throws Exception {
+        byte[] pages = new byte[4 * 4096];
+        new java.util.Random(31).nextBytes(pages);
+        Path parentFile = tmp.resolve("parent.pages");
+        Files.write(parentFile, pages);
+        Path roundFile = tmp.resolve("round.pages");
+        Files.write(roundFile, java.util.Arrays.copyOf(pages, 4096));
+        try (FilePageStore store = new FilePageStore(tmp.resolve("store"))) {
+            Files.createDirectories(tmp.resolve("store"));
+            long[][] taken = store.adoptParent(parentFile, "7", new long[] {0x1000, -1, 0x3000, 0x4000});
+            assertThat(taken[0]).containsExactly(0x1000, 0x3000, 0x4000);
+            assertThat(taken[1][1]).isEqualTo(PageHash.of(pages, 2 * 4096));
+            // a lazy round's image holds few pages: publishing it must not drop the parent's
+            store.adoptRound(1, roundFile, "7", new long[] {0x9000}, new long[] {PageHash.of(pages, 0)});
+            assertThat(store.holds(new PageKey("7", 0x3000), PageHash.of(pages, 2 * 4096))).isTrue();
+            store.putLive(new PageKey("7", 0x4000), new byte[4096], 0);
+            assertThat(store.holds(new PageKey("7", 0x4000), PageHash.ZERO)).as("sent live later: replaced").isTrue();
+            assertThat(Files.readAllBytes(parentFile)).as("never written").isEqualTo(pages);
+            List<FilePageStore.HeldFile> files = store.heldFiles();
+            FilePageStore.HeldFile parent = files.stream().filter(f -> f.path().equals(parentFile)).findFirst().orElseThrow();
+            assertThat(parent.vaddrs()).containsExactly(0x1000, -1, 0x3000, -1);
+
+            long n = new ParentImages(tmp.resolve("parents")).keep("c", store);
+            assertThat(n).isEqualTo(4); // 0x1000, 0x3000 from the parent, 0x4000 live, 0x9000 from the round
+            try (var linked = Files.list(tmp.resolve("parents/c"))) {
+                for (Path p : linked.filter(p -> p.toString().endsWith(".pages")).toList()) {
+                    assertThat((int) Files.getAttribute(p, "unix:nlink")).as(p.toString()).isGreaterThan(1);
+                }
+            }
+        }
+    }
+
+    @Test
     void withoutAParentNothingIsHeldAndADamagedOneIsDropped() throws Exception {
         assertThat(h.sender().heldPages(migration, "never-here", true, TransferOptions.defaults()).pages()).isZero();
 
@@ -49,7 +83,7 @@ class ParentImageTest extends InProcessTransfer {
         SyntheticImage.write(src, 23);
         h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
         h.receiver.keepAsParent(migration, "game");
-        Path pagesFile = tmp.resolve("receiver/.parents/game/1.pages");
+        Path pagesFile = tmp.resolve("receiver/.parents/game/1-0.pages");
         assertThat(pagesFile).exists();
         Files.write(pagesFile, Arrays.copyOf(Files.readAllBytes(pagesFile), 4096)); // cut short
         assertThat(h.sender().heldPages("m-other", "game", true, TransferOptions.defaults()).pages()).isZero();
