@@ -67,6 +67,20 @@ class PushingRelayTest {
     }
 
     /** A daemon: sends {@code batch}, reads the answers in order, checks them; returns the pages got. */
+    /** Asks for every lazy page, 16 at a time in address order, as the daemon's background fetch does; returns those it did not get. */
+    private static Set<List<Long>> askEveryPage(Socket s) throws IOException {
+        Set<List<Long>> missing = allPages();
+        for (Map.Entry<Long, long[]> e : LAZY.entrySet()) {
+            for (long a = e.getValue()[0]; a < e.getValue()[0] + e.getValue()[1] * P; ) {
+                long pagesLeft = Math.min(16, (e.getValue()[0] + e.getValue()[1] * P - a) / P);
+                Set<List<Long>> got = ask(s, List.of(PageServerIov.get(e.getKey(), a, pagesLeft)));
+                missing.removeAll(got);
+                a += (long) got.size() * P;
+            }
+        }
+        return missing;
+    }
+
     private static Set<List<Long>> ask(Socket s, List<PageServerIov> batch) throws IOException {
         OutputStream out = s.getOutputStream();
         for (PageServerIov q : batch) out.write(q.encode());
@@ -181,16 +195,7 @@ class PushingRelayTest {
                  Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
                 s.setSoTimeout(10_000);
                 settled(tunnel); // everything pushed ahead: the daemon's own requests would bring whole pages
-                Set<List<Long>> missing = allPages();
-                for (Map.Entry<Long, long[]> e : LAZY.entrySet()) {
-                    for (long a = e.getValue()[0]; a < e.getValue()[0] + e.getValue()[1] * P; ) {
-                        long pagesLeft = Math.min(16, (e.getValue()[0] + e.getValue()[1] * P - a) / P);
-                        Set<List<Long>> got = ask(s, List.of(PageServerIov.get(e.getKey(), a, pagesLeft)));
-                        missing.removeAll(got);
-                        a += (long) got.size() * P;
-                    }
-                }
-                assertThat(missing).isEmpty();
+                assertThat(askEveryPage(s)).as("pages the daemon did not get").isEmpty();
                 long wrong = java.util.stream.IntStream.range(0, pages).filter(i -> i % 25 == 0 && i % 10 != 0).count();
                 assertThat(tunnel.pagesFromPreCopy()).as("process 1's unchanged pages came from the copies")
                         .isEqualTo(sentUnchanged.size() - wrong);
@@ -237,16 +242,7 @@ class PushingRelayTest {
                  Socket s = new Socket(InetAddress.getLoopbackAddress(), tunnel.port())) {
                 s.setSoTimeout(10_000);
                 settled(tunnel);
-                Set<List<Long>> missing = allPages();
-                for (Map.Entry<Long, long[]> e : LAZY.entrySet()) {
-                    for (long a = e.getValue()[0]; a < e.getValue()[0] + e.getValue()[1] * P; ) {
-                        long pagesLeft = Math.min(16, (e.getValue()[0] + e.getValue()[1] * P - a) / P);
-                        Set<List<Long>> got = ask(s, List.of(PageServerIov.get(e.getKey(), a, pagesLeft)));
-                        missing.removeAll(got);
-                        a += (long) got.size() * P;
-                    }
-                }
-                assertThat(missing).isEmpty();
+                assertThat(askEveryPage(s)).as("pages the daemon did not get").isEmpty();
                 assertThat(tunnel.pagesFromPreCopy()).as("process 1's pages came from the store").isEqualTo(pages);
                 assertThat(tunnel.bytesFromSource()).as("only process 7's pages crossed the link")
                         .isLessThan(LAZY.get(7L)[1] * (P + 64) + 64L * 64);
