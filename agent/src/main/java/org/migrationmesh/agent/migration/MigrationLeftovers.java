@@ -201,6 +201,16 @@ public final class MigrationLeftovers implements AutoCloseable {
             }
         }
         List<String> lifted = plan.liftNetworkLock() ? host.runtime().networkLock().remove(host.settings().netns()) : List.of();
+        if (!plan.migrationDirs().isEmpty() || !plan.foreignContainers().isEmpty()) {
+            // An address a migration claimed here ahead of its restore goes with the migration's other
+            // leftovers, now that this replica knows how it ended, not at the next reconcile round
+            // (one ran at start-up, while the replica still saw the migration pending).
+            try {
+                host.floatingIps().reconcileNow();
+            } catch (RuntimeException e) {
+                log.warn("could not reconcile floating IPs after removing leftovers agent={} reason={}", self, e.getMessage());
+            }
+        }
         log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={} parentImagesDropped={}",
                 self, plan.migrationDirs(), plan.foreignContainers(), lifted, plan.staleParents());
     }
