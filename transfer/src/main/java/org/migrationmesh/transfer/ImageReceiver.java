@@ -110,7 +110,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 if (!req.getDigests()) continue;
                 HeldSpace.Builder space = HeldSpace.newBuilder().setSpace(s.space());
                 PageRuns.Runs runs = PageRuns.of(s.vaddrs(), 0, s.vaddrs().length);
-                for (int k = 0; k < runs.count(); k++) space.addRunStarts(runs.starts()[k]).addRunPages(runs.pages()[k]);
+                space.addAllRunStarts(runs.startList()).addAllRunPages(runs.pageList());
                 java.nio.ByteBuffer d = java.nio.ByteBuffer.allocate(s.digests().length * Integer.BYTES)
                         .order(java.nio.ByteOrder.LITTLE_ENDIAN);
                 for (long digest : s.digests()) d.putInt((int) digest);

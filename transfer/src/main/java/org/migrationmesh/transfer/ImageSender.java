@@ -180,14 +180,14 @@ public final class ImageSender {
                 LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
                         .setCodec(p.codec()).setPages(p.bytes());
                 PageRuns.Runs runs = PageRuns.of(vaddrs, first, first + n);
-                for (int k = 0; k < runs.count(); k++) b.addRunStarts(runs.starts()[k]).addRunPages(runs.pages()[k]);
+                b.addAllRunStarts(runs.startList()).addAllRunPages(runs.pageList());
                 LivePages message = b.build();
                 wire += message.getSerializedSize();
                 upload.send(message);
             }
             if (frozen != null) {
                 LivePages.Builder mark = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space).setFrozen(true);
-                for (int k = 0; k < frozen.count(); k++) mark.addRunStarts(frozen.starts()[k]).addRunPages(frozen.pages()[k]);
+                mark.addAllRunStarts(frozen.startList()).addAllRunPages(frozen.pageList());
                 LivePages message = mark.build();
                 wire += message.getSerializedSize();
                 upload.send(message);

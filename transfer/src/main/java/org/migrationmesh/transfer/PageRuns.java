@@ -17,24 +17,51 @@ public final class PageRuns {
         public int count() {
             return starts.length;
         }
+
+        /** {@link #starts} as the list a message's {@code run_starts} takes. */
+        public List<Long> startList() {
+            return Arrays.stream(starts).boxed().toList();
+        }
+
+        /** {@link #pages} as the list a message's {@code run_pages} takes. */
+        public List<Integer> pageList() {
+            return Arrays.stream(pages).boxed().toList();
+        }
+    }
+
+    /** Runs made page range by page range, in order; a range that continues the last run extends it. */
+    public static final class Builder {
+        private long[] starts = new long[16];
+        private int[] pages = new int[16];
+        private int n;
+
+        /** Adds {@code count} pages from {@code first}. */
+        public Builder add(long first, int count) {
+            if (n > 0 && first == starts[n - 1] + (long) pages[n - 1] * PageHash.PAGE_SIZE) {
+                pages[n - 1] += count;
+                return this;
+            }
+            if (n == starts.length) {
+                starts = Arrays.copyOf(starts, n * 2);
+                pages = Arrays.copyOf(pages, n * 2);
+            }
+            starts[n] = first;
+            pages[n++] = count;
+            return this;
+        }
+
+        public Runs build() {
+            return new Runs(Arrays.copyOf(starts, n), Arrays.copyOf(pages, n));
+        }
     }
 
     private PageRuns() {}
 
     /** The runs of {@code vaddrs[from .. to)}, in their order (not sorted: order is kept). */
     public static Runs of(long[] vaddrs, int from, int to) {
-        long[] starts = new long[Math.max(0, to - from)];
-        int[] pages = new int[starts.length];
-        int n = 0;
-        for (int i = from; i < to; i++) {
-            if (n > 0 && vaddrs[i] == starts[n - 1] + (long) pages[n - 1] * PageHash.PAGE_SIZE) {
-                pages[n - 1]++;
-            } else {
-                starts[n] = vaddrs[i];
-                pages[n++] = 1;
-            }
-        }
-        return new Runs(Arrays.copyOf(starts, n), Arrays.copyOf(pages, n));
+        Builder b = new Builder();
+        for (int i = from; i < to; i++) b.add(vaddrs[i], 1);
+        return b.build();
     }
 
     /**

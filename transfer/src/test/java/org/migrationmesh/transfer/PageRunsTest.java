@@ -21,6 +21,18 @@ class PageRunsTest {
     }
 
     @Test
+    void rangesThatContinueARunExtendItAndManyRunsFit() {
+        PageRuns.Runs runs = new PageRuns.Builder().add(0x1000, 2).add(0x3000, 3).add(0x9000, 1).build();
+        assertThat(runs.starts()).containsExactly(0x1000, 0x9000);
+        assertThat(runs.pages()).containsExactly(5, 1);
+        assertThat(runs.startList()).containsExactly(0x1000L, 0x9000L);
+        assertThat(runs.pageList()).containsExactly(5, 1);
+        long[] apart = new long[40];
+        for (int i = 0; i < apart.length; i++) apart[i] = (long) i * 2 * 4096;
+        assertThat(PageRuns.of(apart, 0, apart.length).count()).isEqualTo(40);
+    }
+
+    @Test
     void badRunsAreRefusedBeforeAnythingIsAllocated() {
         assertThatThrownBy(() -> PageRuns.expand(List.of(0x1001L), List.of(1), 10)).hasMessageContaining("not a page");
         assertThatThrownBy(() -> PageRuns.expand(List.of(0x1000L), List.of(0), 10)).hasMessageContaining("run 0 of 0 pages");

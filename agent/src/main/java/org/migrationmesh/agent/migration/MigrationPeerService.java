@@ -56,8 +56,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private final Map<String, Pulling> pulling = new ConcurrentHashMap<>();
     /** Channels to the sources of pending post-copy migrations to this agent, by migration. */
     private final Map<String, ManagedChannel> sourceChannels = new ConcurrentHashMap<>();
-    private final ExecutorService bundling = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "bundle-ahead");
+    /** Runs what a restore needs besides its image (the bundle, an early claim) while the image is on its way. */
+    private final ExecutorService ahead = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "restore-ahead");
         t.setDaemon(true);
         return t;
     });
@@ -128,8 +129,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     @Override
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
         LazyPageTunnel early = null;
-        boolean[] claimedEarly = {false};
-        Path[] bundle = {null};
+        boolean claimedEarly = false;
+        Path bundle = null;
         boolean restored = false;
         long asked = System.nanoTime();
         long[] appliedAt = {0};
@@ -152,9 +153,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     });
                 } finally {
                     claimAhead = claiming[0];
-                    claimedEarly[0] = claimed(claimAhead);
                 }
-                bundle[0] = bundleAhead.handle((b, e) -> b).join(); // a failed one is written again below, with its error
+                claimedEarly = claimed(claimAhead);
+                bundle = bundleAhead.handle((b, e) -> b).join(); // a failed one is written again below, with its error
             } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not applied index "
                         + req.getAppliedIndex() + " (RESTORE of " + req.getMigrationId() + ") within " + APPLY_WAIT)
@@ -173,7 +174,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     .withDescription("agent " + self + " has received no complete image for migration " + m.getId())
                     .asRuntimeException());
             long t0 = System.nanoTime();
-            if (!c.getFloatingIp().isEmpty() && !claimedEarly[0]) {
+            if (!c.getFloatingIp().isEmpty() && !claimedEarly) {
                 // The epoch COMMIT will give the address; the restored sockets bind it, so it comes
                 // first, but quietly: announced now, clients would reach it before the sockets exist
                 // and get resets.
@@ -189,7 +190,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 options = options.withLazyPages(true);
             }
             long pulling = System.nanoTime();
-            RestoreResult r = host.runtime().runc().restore(c.getId(), bundle[0] != null ? bundle[0] : writeBundle(c), options);
+            RestoreResult r = host.runtime().runc().restore(c.getId(), bundle != null ? bundle : writeBundle(c), options);
             if (Context.current().isCancelled() || !pending(m.getId())) {
                 // The source gave up while this restore ran (its final image failed, or it aborted):
                 // its own copy resumes, so this one must not run on.
@@ -197,7 +198,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 throw Status.CANCELLED.withDescription("migration " + m.getId() + " was cancelled or aborted by its source "
                         + m.getSource() + " during the restore on " + self + "; the restored copy is removed").asRuntimeException();
             }
-            if (!c.getFloatingIp().isEmpty() && !claimedEarly[0]) host.floatingIps().announce(host.address(c.getFloatingIp()));
+            if (!c.getFloatingIp().isEmpty() && !claimedEarly) host.floatingIps().announce(host.address(c.getFloatingIp()));
             restored = true;
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} restoreAppliedMs={} readyMs={} ipClaimMs={} restoreMs={}"
@@ -215,7 +216,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     + req.getMigrationId() + ": " + e.getMessage()).asRuntimeException());
         } finally {
             if (early != null) early.close(); // the restore did not get as far as pulling pages
-            if (!restored && (claimedEarly[0] || claimed(claimAhead))) releaseEarlyClaim(req.getMigrationId());
+            if (!restored && claimed(claimAhead)) releaseEarlyClaim(req.getMigrationId());
         }
     }
 
@@ -256,7 +257,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 .filter(m -> m.getDestination().equals(self) && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING)
                 .flatMap(m -> s.container(m.getContainerId())));
         return c.isEmpty() ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.supplyAsync(() -> step.apply(c.get()), bundling);
+                : CompletableFuture.supplyAsync(() -> step.apply(c.get()), ahead);
     }
 
     private Path writeBundle(Container c) {

@@ -226,13 +226,10 @@ final class PreCopyRounds {
             CRC32C crc = new CRC32C();
             byte[] page = new byte[LiveMemory.PAGE_SIZE];
             boolean parent = held.any(space);
-            List<long[]> read = new ArrayList<>(); // runs {first address, pages} of what the round read
+            PageRuns.Builder read = new PageRuns.Builder(); // what the frozen round read
             LiveMemory.read(pid, (vaddr, content) -> {
-                long[] last = read.isEmpty() ? null : read.get(read.size() - 1);
-                int n = content.remaining() / LiveMemory.PAGE_SIZE;
-                if (last != null && last[0] + last[1] * LiveMemory.PAGE_SIZE == vaddr) last[1] += n;
-                else read.add(new long[] {vaddr, n});
                 if (frozen) {
+                    read.add(vaddr, content.remaining() / LiveMemory.PAGE_SIZE);
                     for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
                         content.get(page);
                         long digest = PageHash.of(page, 0);
@@ -252,30 +249,23 @@ final class PreCopyRounds {
                     crc.update(page);
                     int sum = (int) crc.getValue();
                     Integer before = known.put(a, sum);
-                    if (before == null && parent) {
-                        long digest = PageHash.of(page, 0);
-                        if (held.holds(space, a, digest)) { // the destination has it from its parent image
-                            digests.put(a, digest);
-                            parentPages++;
-                            continue;
-                        }
+                    if (before != null && before == sum) continue; // unchanged CRC: unchanged page, same digest
+                    long digest = PageHash.of(page, 0);
+                    digests.put(a, digest);
+                    if (before == null && parent && held.holds(space, a, digest)) { // the destination has it from its parent image
+                        parentPages++;
+                        continue;
                     }
-                    if (before == null || before != sum) {
-                        batch.add(a, page);
-                        digests.put(a, PageHash.of(page, 0)); // unchanged CRC: unchanged page, same digest
-                    }
+                    batch.add(a, page);
                 }
             });
             if (frozen) {
-                long[] starts = new long[read.size()];
-                int[] counts = new int[read.size()];
-                for (int k = 0; k < starts.length; k++) {
-                    starts[k] = read.get(k)[0];
-                    counts[k] = Math.toIntExact(read.get(k)[1]);
-                }
-                batch.flush(new PageRuns.Runs(starts, counts));
+                PageRuns.Runs runs = read.build();
+                batch.flush(runs);
                 java.util.Set<Long> marked = new java.util.HashSet<>();
-                for (long[] r : read) for (long p = 0; p < r[1]; p++) marked.add(r[0] + p * LiveMemory.PAGE_SIZE);
+                for (int k = 0; k < runs.count(); k++) {
+                    for (long p = 0; p < runs.pages()[k]; p++) marked.add(runs.starts()[k] + p * LiveMemory.PAGE_SIZE);
+                }
                 frozenMarked.put(space, marked);
             } else {
                 batch.flush(null);
