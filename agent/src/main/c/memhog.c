@@ -5,6 +5,9 @@
  * (incompressible, no two pages alike), and rewrites DIRTY_PAGES_PER_SEC random pages per
  * second. With ADDR and UDP_PORT it answers each datagram with
  * "<payload> rounds <n> dirtied <pages> start <wall-ms>", so a test can see it continued.
+ * It also reads, never writes, every other page of 64 more: the kernel maps its shared zero
+ * page there, as in any process that reads memory it has not written yet (CRIU leaves those
+ * pages out of a dump).
  */
 #include "common.h"
 #include <poll.h>
@@ -26,6 +29,11 @@ int main(int argc, char **argv) {
     uint64_t *mem = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) die("mmap");
     for (size_t i = 0; i < pages * 512; i++) mem[i] = next_rand();
+    volatile uint64_t *untouched = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (untouched == MAP_FAILED) die("mmap");
+    uint64_t zeros = 0;
+    for (size_t p = 0; p < 64; p += 2) zeros += untouched[p * 512];
+    if (zeros != 0) return 3;
 
     int ufd = -1;
     if (argc == 5) {

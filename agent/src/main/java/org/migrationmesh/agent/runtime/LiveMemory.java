@@ -11,10 +11,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads the memory a checkpoint would contain from a process that keeps running: the private
- * pages that are present or swapped (by /proc/PID/pagemap), read from /proc/PID/mem. This is
- * pre-copy without kernel dirty tracking: pages read now are sent ahead, and the final dump's
- * transfer skips every page whose content at that address did not change.
+ * Reads the memory a checkpoint would contain from a process that keeps running: the pages
+ * CRIU's dump would write (criu/mem.c, should_dump_page), read from /proc/PID/mem. These are
+ * the private pages present or swapped (by /proc/PID/pagemap), less those that map the
+ * kernel's shared zero page (read but never written), plus the vDSO's and the first page of the
+ * first executable mapping, where CRIU's parasite injection writes its system call (so the
+ * dump finds that page copied on write, a private page, even in a process never dumped
+ * before: parasite-syscall.c, get_exec_start). This is pre-copy
+ * without kernel dirty tracking: pages read now are sent ahead, and the final dump's transfer
+ * skips every page whose content at that address did not change. The same set as the dump's
+ * matters beyond the pages it saves: the destination's copy of the pages, in address order,
+ * is then the dump's pages file as it stands, and becomes it without moving a page.
  *
  * <p>The process is not stopped, so a page may change while it is read; that is harmless,
  * because the final dump is compared by content and decides what is sent.
@@ -25,6 +32,12 @@ public final class LiveMemory {
     private static final long PM_PRESENT = 1L << 63;
     private static final long PM_SWAPPED = 1L << 62;
     private static final long PM_FILE_OR_SHARED = 1L << 61;
+    /** The page is mapped once (only here); the shared zero page never is. */
+    private static final long PM_EXCLUSIVE = 1L << 56;
+    private static final long PM_PFN = (1L << 55) - 1;
+    /** /proc/kpageflags: the page is the zero page (Documentation/admin-guide/mm/pagemap.rst, KPF_ZERO_PAGE). */
+    private static final long KPF_ZERO_PAGE = 1L << 24;
+    private static final Path KPAGEFLAGS = Path.of("/proc/kpageflags");
     /** Pages read from /proc/PID/mem in one call. */
     private static final int BATCH_PAGES = 256;
 
@@ -46,9 +59,14 @@ public final class LiveMemory {
             return perms.charAt(3) == 's';
         }
 
-        /** Kernel-provided areas that CRIU handles by itself and /proc/PID/mem cannot read usefully. */
+        /** Kernel-provided areas that CRIU does not dump and /proc/PID/mem cannot read usefully. */
         boolean special() {
-            return path.equals("[vsyscall]") || path.equals("[vvar]") || path.equals("[vdso]") || path.startsWith("[vvar");
+            return path.equals("[vsyscall]") || path.equals("[vvar]") || path.startsWith("[vvar");
+        }
+
+        /** The vDSO: its pages are the kernel's (file pages to pagemap, or not yet present), and CRIU dumps them all. */
+        boolean vdso() {
+            return path.equals("[vdso]");
         }
 
         public long pages() {
@@ -80,17 +98,86 @@ public final class LiveMemory {
     }
 
     /**
-     * Reads every private present page of process {@code pid} (host pid) into {@code sink},
+     * Whether a page {@link #worthReading} may be the shared zero page, which only
+     * /proc/kpageflags can tell: present and not mapped exclusively (a private page of this
+     * process alone is); pure. Only these few are looked up.
+     */
+    static boolean mayBeZeroPage(long pagemapEntry) {
+        return (pagemapEntry & PM_PRESENT) != 0 && (pagemapEntry & PM_EXCLUSIVE) == 0 && (pagemapEntry & PM_PFN) != 0;
+    }
+
+    /** Whether kpageflags {@code flags} are the zero page's; pure. */
+    static boolean zeroPage(long kpageflags) {
+        return (kpageflags & KPF_ZERO_PAGE) != 0;
+    }
+
+    /**
+     * Which pages of a region to read: {@link #worthReading}, less zero pages; {@code always}
+     * (the vDSO's, the injection page) whatever pagemap says. {@code zeroPages} looks up page
+     * frames in /proc/kpageflags (when it cannot be read, zero pages are read and sent like any).
+     */
+    private static boolean toRead(boolean always, long entry, ZeroPages zeroPages) throws IOException {
+        if (always) return true;
+        if (!worthReading(entry)) return false;
+        return !mayBeZeroPage(entry) || !zeroPages.is(entry & PM_PFN);
+    }
+
+    /** Where CRIU's parasite injection writes (parasite-syscall.c, get_exec_start): the first executable mapping's start, or -1. */
+    static long injectionPage(List<Region> regions) {
+        for (Region r : regions) {
+            if (r.special() || Long.compareUnsigned(r.start(), 1L << 56) >= 0) continue; // at or above the task size
+            if (r.perms().charAt(2) == 'x' && r.end() - r.start() >= PAGE_SIZE) return r.start();
+        }
+        return -1;
+    }
+
+    /** Page frames looked up in /proc/kpageflags during one read, and whether each is the zero page. */
+    private static final class ZeroPages implements AutoCloseable {
+        private final FileChannel flags;
+        private final java.util.Map<Long, Boolean> seen = new java.util.HashMap<>();
+        private final ByteBuffer one = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+
+        ZeroPages() {
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(KPAGEFLAGS, StandardOpenOption.READ);
+            } catch (IOException | SecurityException e) {
+                ch = null; // not root: zero pages are read like the others
+            }
+            flags = ch;
+        }
+
+        boolean is(long pfn) throws IOException {
+            if (flags == null) return false;
+            Boolean known = seen.get(pfn);
+            if (known != null) return known;
+            one.clear();
+            readFully(flags, one, pfn * 8);
+            boolean zero = zeroPage(one.getLong(0));
+            seen.put(pfn, zero);
+            return zero;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (flags != null) flags.close();
+        }
+    }
+
+    /**
+     * Reads the pages a dump of process {@code pid} (host pid) would write into {@code sink},
      * in address order, in runs of up to {@value #BATCH_PAGES} pages.
      */
     public static Scan read(int pid, PageSink sink) throws IOException {
         long start = System.nanoTime();
         Path proc = Path.of("/proc", Integer.toString(pid));
         List<Region> regions = parseMaps(Files.readString(proc.resolve("maps")));
+        long injection = injectionPage(regions);
         long pages = 0;
         long used = 0;
         try (FileChannel pagemap = FileChannel.open(proc.resolve("pagemap"), StandardOpenOption.READ);
-             FileChannel mem = FileChannel.open(proc.resolve("mem"), StandardOpenOption.READ)) {
+             FileChannel mem = FileChannel.open(proc.resolve("mem"), StandardOpenOption.READ);
+             ZeroPages zeroPages = new ZeroPages()) {
             ByteBuffer entries = ByteBuffer.allocateDirect(BATCH_PAGES * 8).order(ByteOrder.nativeOrder());
             ByteBuffer content = ByteBuffer.allocateDirect(BATCH_PAGES * PAGE_SIZE);
             for (Region r : regions) {
@@ -103,12 +190,15 @@ public final class LiveMemory {
                     entries.flip();
                     int i = 0;
                     while (i < n) {
-                        if (!worthReading(entries.getLong(i * 8))) {
+                        if (!toRead(r.vdso() || base + (long) i * PAGE_SIZE == injection, entries.getLong(i * 8), zeroPages)) {
                             i++;
                             continue;
                         }
                         int j = i;
-                        while (j < n && worthReading(entries.getLong(j * 8))) j++;
+                        while (j < n && toRead(r.vdso() || base + (long) j * PAGE_SIZE == injection, entries.getLong(j * 8),
+                                zeroPages)) {
+                            j++;
+                        }
                         long vaddr = base + (long) i * PAGE_SIZE;
                         content.clear().limit((j - i) * PAGE_SIZE);
                         if (readMem(mem, content, vaddr)) {
