@@ -135,7 +135,7 @@ public final class AgentProcesses implements AutoCloseable {
     public Result agentctl(SimulatedNetwork.Host client, String peer, long timeoutSeconds, String... args)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", client.netns(), java()));
-        cmd.addAll(jvm);
+        cmd.addAll(org.migrationmesh.agent.cli.AgentCtl.JVM_OPTIONS);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.migrationmesh.agent.cli.AgentCtl",
                 "--peer", control(peer)));
         cmd.addAll(List.of(args));
