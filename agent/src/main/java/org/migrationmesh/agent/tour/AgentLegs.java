@@ -104,7 +104,7 @@ final class AgentLegs {
         long t1 = prober.nowMs();
         JsonNode report = report(id);
         double pingAfter = world.ping(ip, 5);
-        long progressAfter = server.progress(world.agents().runc(at).state(container).pid());
+        long progressAfter = server.progressPast(world.agents().runc(at).state(container).pid(), progressBefore, GameServer.PROGRESS_WAIT);
         return new LegResult(METHOD, repetition, from, leg, report.path("downtimeMs").asLong(),
                 report.path("checkpointMs").asLong(), report.path("wireBytes").asLong() + sum(report.path("preCopyRoundBytes")),
                 report.path("totalMs").asLong(), prober.view(t0, t1), pingBefore, pingAfter, progressBefore, progressAfter);

@@ -188,6 +188,31 @@ public enum GameServer {
         return -1;
     }
 
+    /** How long the server's own clock may take to show it went on after a leg ({@link #progressPast}). */
+    static final java.time.Duration PROGRESS_WAIT = java.time.Duration.ofSeconds(10);
+
+    /**
+     * {@link #progress} once it is past {@code before}, waiting up to {@code timeout}: the game
+     * log gets a timed line only when something happens in the game (a kill, an item taken), and
+     * three bots can go two seconds without one. Returns what it last read (not past
+     * {@code before} if the server did not go on); at once for a server without progress.
+     */
+    long progressPast(int pid, long before, java.time.Duration timeout) throws InterruptedException {
+        return progressPast(() -> progress(pid), before, timeout);
+    }
+
+    /** {@link #progressPast(int, long, java.time.Duration)} of a server whose progress {@code progress} reads. */
+    static long progressPast(java.util.function.LongSupplier progress, long before, java.time.Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long now = progress.getAsLong();
+        while (before >= 0 && now <= before && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            now = progress.getAsLong();
+        }
+        return now;
+    }
+
     /** Makes what the server needs on this machine (e.g. its rootfs); fails saying what is missing. */
     void prepare() throws IOException, InterruptedException {
     }

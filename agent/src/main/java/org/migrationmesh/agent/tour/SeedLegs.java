@@ -104,7 +104,7 @@ final class SeedLegs implements AutoCloseable {
         Thread.sleep(1500);
         long t1 = prober.nowMs();
         double pingAfter = world.ping(ip, 5);
-        long progressAfter = server.progress(runc(at).state(container).pid());
+        long progressAfter = server.progressPast(runc(at).state(container).pid(), progressBefore, GameServer.PROGRESS_WAIT);
         Map<String, Long> phases = new HashMap<>();
         long rsyncBytes = 0;
         for (String l : ex.stdout().lines().toList()) {
