@@ -30,6 +30,11 @@ public final class FilePageStore implements PageStore {
 
     private record Segment(FileChannel channel, Path path, int round) {}
 
+    /**
+     * {@link #yieldLiveFile} gives the live file up only if the pages file leaves out at most this
+     * fraction (1/n) of the pages it holds: they would no longer be held.
+     */
+    private static final int LEFT_OUT_OF_YIELD = 8;
     /** Pages held out of file order that {@link #yieldLiveFile} moves into place at most (16 MiB). */
     private static final int MAX_MISPLACED = 4096;
     /** Held pages lying one after the other from this many on are copied by the kernel; fewer are gathered. */
@@ -157,6 +162,9 @@ public final class FilePageStore implements PageStore {
             }
         }
         if (inPlace.cardinality() * 2L < vaddrs.length) return Optional.empty(); // copying is cheaper than patching
+        long liveHeld = index.values().stream().filter(l -> l.segment() == live).count();
+        long taken = inPlace.cardinality() + nMisplaced;
+        if (liveHeld - taken > liveHeld / LEFT_OUT_OF_YIELD) return Optional.empty(); // the rest would be lost
         // Pages held out of place (the dump has a page or two more or less than what was read live) are read
         // before anything is overwritten, and written where the file wants them.
         byte[] moved = new byte[nMisplaced * PageHash.PAGE_SIZE];

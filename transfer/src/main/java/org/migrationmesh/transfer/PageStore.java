@@ -27,7 +27,10 @@ public interface PageStore extends AutoCloseable {
      * Gives up the file of live pages of {@code space}, moved to {@code target}, if it is laid
      * out nearly as the pages file of {@code vaddrs}/{@code digests} would be: at least half the
      * file's pages are held there with the digest asked for at their page index, and few held
-     * there are elsewhere (those are moved to their index). Returns which pages are then in
+     * there are elsewhere (those are moved to their index), and the pages file takes nearly every
+     * page the live file holds: a lazy dump's pages file has a few pages (the vDSO's, the text
+     * page CRIU's injection copied), which may well lie at the live file's start, and the
+     * others are still wanted, for the lazy restore. Returns which pages are then in
      * place (its other pages are stale or foreign, to be overwritten); the store no longer holds
      * any page of that file. Empty, and nothing changed, otherwise.
      */

@@ -1,0 +1,62 @@
+package org.migrationmesh.transfer;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** When the live pages of an address space become the pages file as they lie, and when they must stay held. */
+class FilePageStoreYieldTest {
+    @TempDir
+    Path tmp;
+
+    private static final int HELD = 64;
+
+    /** A store holding pages 0x1000.. (HELD of them) read live, in address order; their content is {@code pages}. */
+    private static FilePageStore liveStore(Path dir, byte[] pages) throws Exception {
+        Files.createDirectories(dir);
+        FilePageStore store = new FilePageStore(dir);
+        for (int i = 0; i < HELD; i++) store.putLive(new PageKey("1", 0x1000L * (i + 1)), pages, i * 4096);
+        return store;
+    }
+
+    private static long[][] file(byte[] pages, int count) {
+        long[] vaddrs = new long[count];
+        long[] digests = new long[count];
+        for (int i = 0; i < count; i++) {
+            vaddrs[i] = 0x1000L * (i + 1);
+            digests[i] = PageHash.of(pages, i * 4096);
+        }
+        return new long[][] {vaddrs, digests};
+    }
+
+    @Test
+    void theLiveFileBecomesAPagesFileThatTakesItsPages() throws Exception {
+        byte[] pages = new byte[HELD * 4096];
+        new Random(5).nextBytes(pages);
+        try (FilePageStore store = liveStore(tmp.resolve("store"), pages)) {
+            long[][] f = file(pages, HELD - 2); // a dump with two pages fewer at the end than were read live
+            Path target = tmp.resolve("pages-1.img");
+            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(HELD - 2));
+            assertThat(Files.size(target)).isGreaterThanOrEqualTo((HELD - 2) * 4096L);
+        }
+    }
+
+    @Test
+    void aLazyDumpsFewPagesDoNotTakeTheLiveFileTheRestoreStillNeeds() throws Exception {
+        byte[] pages = new byte[HELD * 4096];
+        new Random(6).nextBytes(pages);
+        try (FilePageStore store = liveStore(tmp.resolve("store"), pages)) {
+            // A lazy dump's pages file: only the first three pages (say, the text page CRIU's injection
+            // copied and two of the data segment), in place at the live file's start.
+            long[][] f = file(pages, 3);
+            assertThat(store.yieldLiveFile("1", f[0], f[1], tmp.resolve("pages-1.img"))).isEmpty();
+            assertThat(store.holds(new PageKey("1", 0x1000L * HELD), PageHash.of(pages, (HELD - 1) * 4096)))
+                    .as("the lazy pages are still held for the restore").isTrue();
+        }
+    }
+}
