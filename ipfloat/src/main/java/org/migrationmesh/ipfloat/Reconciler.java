@@ -32,17 +32,26 @@ public final class Reconciler implements AutoCloseable {
         this.owned = Objects.requireNonNull(owned);
     }
 
-    /** Reconciles once, now. */
+    /**
+     * Reconciles once, now. The ownership is read, and the plan applied, holding the addresses'
+     * lock ({@link FloatingIps} is synchronized): a migration that claims or releases an address
+     * meanwhile does so before the read, which then shows the address migrating and leaves it
+     * alone, or after the plan was applied. Read before, a stale view put back an address a
+     * migration's source had just released (seen: the source still held it after COMMIT).
+     */
     public Report reconcileOnce() {
-        Ownership ownership = owned.current();
-        List<ReconcilePlanner.Action> plan = ReconcilePlanner.plan(ownership, ips.held());
+        List<ReconcilePlanner.Action> plan;
         List<Change> changes = new ArrayList<>();
         List<FloatingIpException> failures = new ArrayList<>();
-        for (ReconcilePlanner.Action action : plan) {
-            try {
-                changes.add(apply(action));
-            } catch (FloatingIpException e) {
-                failures.add(e);
+        synchronized (ips) {
+            Ownership ownership = owned.current();
+            plan = ReconcilePlanner.plan(ownership, ips.held());
+            for (ReconcilePlanner.Action action : plan) {
+                try {
+                    changes.add(apply(action));
+                } catch (FloatingIpException e) {
+                    failures.add(e);
+                }
             }
         }
         if (!plan.isEmpty()) {
