@@ -27,6 +27,18 @@ public final class PageRuns {
         public List<Integer> pageList() {
             return Arrays.stream(pages).boxed().toList();
         }
+
+        /** The address of every page of the runs, in their order. */
+        public long[] addresses() {
+            long total = 0;
+            for (int p : pages) total += p;
+            long[] vaddrs = new long[Math.toIntExact(total)];
+            int i = 0;
+            for (int k = 0; k < starts.length; k++) {
+                for (int p = 0; p < pages[k]; p++) vaddrs[i++] = starts[k] + (long) p * PageHash.PAGE_SIZE;
+            }
+            return vaddrs;
+        }
     }
 
     /** Runs made page range by page range, in order; a range that continues the last run extends it. */
@@ -86,12 +98,7 @@ public final class PageRuns {
             total += n;
             if (total > maxPages) throw new IllegalArgumentException("more than " + maxPages + " pages in runs");
         }
-        long[] vaddrs = new long[(int) total];
-        int i = 0;
-        for (int k = 0; k < pages.size(); k++) {
-            long start = starts.get(k);
-            for (int p = 0; p < pages.get(k); p++) vaddrs[i++] = start + (long) p * PageHash.PAGE_SIZE;
-        }
-        return vaddrs;
+        return new Runs(starts.stream().mapToLong(Long::longValue).toArray(), pages.stream().mapToInt(Integer::intValue).toArray())
+                .addresses();
     }
 }

@@ -263,9 +263,7 @@ final class PreCopyRounds {
                 PageRuns.Runs runs = read.build();
                 batch.flush(runs);
                 java.util.Set<Long> marked = new java.util.HashSet<>();
-                for (int k = 0; k < runs.count(); k++) {
-                    for (long p = 0; p < runs.pages()[k]; p++) marked.add(runs.starts()[k] + p * LiveMemory.PAGE_SIZE);
-                }
+                for (long a : runs.addresses()) marked.add(a);
                 frozenMarked.put(space, marked);
             } else {
                 batch.flush(null);

@@ -112,12 +112,13 @@ public final class LiveMemory {
     }
 
     /**
-     * Which pages of a region to read: {@link #worthReading}, less zero pages; {@code always}
-     * (the vDSO's, the injection page) whatever pagemap says. {@code zeroPages} looks up page
-     * frames in /proc/kpageflags (when it cannot be read, zero pages are read and sent like any).
+     * Whether to read the page at {@code vaddr} of region {@code r}, whose pagemap entry is
+     * {@code entry}: the vDSO's and the injection page whatever pagemap says, else
+     * {@link #worthReading} less zero pages. {@code zeroPages} looks up page frames in
+     * /proc/kpageflags (when it cannot be read, zero pages are read and sent like any).
      */
-    private static boolean toRead(boolean always, long entry, ZeroPages zeroPages) throws IOException {
-        if (always) return true;
+    private static boolean toRead(Region r, long vaddr, long injection, long entry, ZeroPages zeroPages) throws IOException {
+        if (r.vdso() || vaddr == injection) return true;
         if (!worthReading(entry)) return false;
         return !mayBeZeroPage(entry) || !zeroPages.is(entry & PM_PFN);
     }
@@ -190,15 +191,12 @@ public final class LiveMemory {
                     entries.flip();
                     int i = 0;
                     while (i < n) {
-                        if (!toRead(r.vdso() || base + (long) i * PAGE_SIZE == injection, entries.getLong(i * 8), zeroPages)) {
+                        if (!toRead(r, base + (long) i * PAGE_SIZE, injection, entries.getLong(i * 8), zeroPages)) {
                             i++;
                             continue;
                         }
                         int j = i;
-                        while (j < n && toRead(r.vdso() || base + (long) j * PAGE_SIZE == injection, entries.getLong(j * 8),
-                                zeroPages)) {
-                            j++;
-                        }
+                        while (j < n && toRead(r, base + (long) j * PAGE_SIZE, injection, entries.getLong(j * 8), zeroPages)) j++;
                         long vaddr = base + (long) i * PAGE_SIZE;
                         content.clear().limit((j - i) * PAGE_SIZE);
                         if (readMem(mem, content, vaddr)) {
