@@ -16,6 +16,8 @@ import org.migrationmesh.proto.transfer.LivePages;
 import org.migrationmesh.proto.transfer.LivePagesAck;
 import org.migrationmesh.proto.transfer.PageDigests;
 import org.migrationmesh.proto.transfer.PagesNeeded;
+import org.migrationmesh.proto.transfer.PingReply;
+import org.migrationmesh.proto.transfer.PingRequest;
 import org.migrationmesh.proto.transfer.UploadAck;
 import org.migrationmesh.transfer.TransferRefusedException.Reason;
 import org.slf4j.Logger;
@@ -118,6 +120,12 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             }
             return reply.build();
         });
+    }
+
+    @Override
+    public void ping(PingRequest req, StreamObserver<PingReply> out) {
+        out.onNext(PingReply.getDefaultInstance());
+        out.onCompleted();
     }
 
     @Override

@@ -15,6 +15,7 @@ import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
 import org.migrationmesh.proto.transfer.LivePagesAck;
 import org.migrationmesh.proto.transfer.PagesNeeded;
+import org.migrationmesh.proto.transfer.PingRequest;
 import org.migrationmesh.proto.transfer.UploadAck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -216,6 +217,25 @@ public final class ImageSender {
             throw new TransferException(migrationId, 0, "pages held for container " + containerId + " not known: "
                     + e.getStatus(), e);
         }
+    }
+
+    /**
+     * The link's round trip: the shortest of {@code pings} calls the receiver answers at once (the
+     * first may still pay for the connection). Zero if the receiver cannot say (an older one).
+     */
+    public Duration roundTrip(String migrationId, int pings, TransferOptions options) {
+        long best = Long.MAX_VALUE;
+        try {
+            for (int i = 0; i < pings; i++) {
+                long t0 = System.nanoTime();
+                deadline(options).ping(PingRequest.getDefaultInstance());
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) return Duration.ZERO;
+            throw new TransferException(migrationId, 0, "no answer to a ping: " + e.getStatus(), e);
+        }
+        return best == Long.MAX_VALUE ? Duration.ZERO : Duration.ofNanos(best);
     }
 
     /** What {@link #sendLivePages} sent: pages the receiver took, bytes of the messages on the wire. */

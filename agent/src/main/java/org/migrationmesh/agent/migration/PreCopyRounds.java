@@ -74,6 +74,7 @@ final class PreCopyRounds {
                 Duration.ofMillis(Math.max(1, migration.getOptions().getMaxDowntimeMs())), Duration.ofMillis(300));
         PreCopyPlan.Decision d = plan.first();
         held = heldByDestination(d.copyAgain());
+        long roundTrip = d.copyAgain() ? roundTrip() : 0;
         List<PreCopyPlan.Round> done = new ArrayList<>();
         double bytesPerSecond = 0;
         while (d.copyAgain()) {
@@ -84,12 +85,11 @@ final class PreCopyRounds {
             roundBytes.add(bytesAndPages[0]);
             done.add(new PreCopyPlan.Round(bytesAndPages[0], took));
             // The link's rate is what the fastest round's sending achieved (its calls, not its reading of
-            // memory): taken over a whole round, a round that is mostly memory reading and round trips
-            // predicted a final transfer several times too long, which on a WAN bought more rounds sending
-            // the same working set again (~50 KB each).
-            if (bytesAndPages[0] > 0) {
-                bytesPerSecond = Math.max(bytesPerSecond, bytesAndPages[0] / Math.max(1e-6, bytesAndPages[2] / 1e9));
-            }
+            // memory, and not the round trip each call waits: see PreCopyPlan.linkRate): taken over a whole
+            // round, a round that is mostly memory reading and round trips predicted a final transfer several
+            // times too long, which on a WAN bought more rounds sending the same working set again (~50 KB each).
+            bytesPerSecond = Math.max(bytesPerSecond,
+                    PreCopyPlan.linkRate(bytesAndPages[0], bytesAndPages[2], (int) bytesAndPages[3], roundTrip));
             node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
             d = plan.next(done, bytesPerSecond);
             if (plan.probesAfter(done, d)) {
@@ -107,6 +107,20 @@ final class PreCopyRounds {
             log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
                     migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, took.toMillis(),
                     d.copyAgain() ? "copy" : "freeze", d.reason());
+        }
+    }
+
+    /** The link's round trip to the destination in ns, 0 if not known (then rates count it in, as before). */
+    private long roundTrip() {
+        try {
+            long rtt = sender.roundTrip(migration.getId(), 2, TransferOptions.defaults()).toNanos();
+            log.info("round trip to the destination migration={} destination={} us={}", migration.getId(),
+                    migration.getDestination(), rtt / 1000);
+            return rtt;
+        } catch (RuntimeException e) {
+            log.warn("round trip to the destination not known; rates count it in migration={} destination={} reason={}",
+                    migration.getId(), migration.getDestination(), e.getMessage());
+            return 0;
         }
     }
 
@@ -210,7 +224,7 @@ final class PreCopyRounds {
 
     /**
      * One round over the given processes of the container; returns {bytes on the wire, pages
-     * sent, nanoseconds spent sending}. A round read while the process is {@code frozen} compares every page by its digest
+     * sent, nanoseconds spent sending, calls made}. A round read while the process is {@code frozen} compares every page by its digest
      * with what the destination holds and ends, per process, with the mark that the destination
      * now holds every page read as the frozen process has it.
      */
@@ -218,6 +232,7 @@ final class PreCopyRounds {
         long bytes = 0;
         long pages = 0;
         long sending = 0;
+        long calls = 0;
         for (int pid : pids) {
             String space = Integer.toString(LiveMemory.namespacePid(pid));
             Map<Long, Integer> known = sent.computeIfAbsent(space, k -> new HashMap<>());
@@ -271,8 +286,9 @@ final class PreCopyRounds {
             bytes += batch.bytes;
             pages += batch.pages;
             sending += batch.sendingNanos;
+            calls += batch.calls;
         }
-        return new long[] {bytes, pages, sending};
+        return new long[] {bytes, pages, sending, calls};
     }
 
     /**
@@ -323,6 +339,7 @@ final class PreCopyRounds {
         long bytes;
         long pages;
         long sendingNanos;
+        long calls;
 
         Batch(String space) {
             this.space = space;
@@ -342,6 +359,7 @@ final class PreCopyRounds {
             bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
                     TransferOptions.defaults()).wireBytes();
             sendingNanos += System.nanoTime() - t0;
+            calls++;
             pages += n;
             n = 0;
             data.clear();

@@ -106,4 +106,25 @@ class PreCopyPlanTest {
             }
         }
     }
+
+    @Test
+    void theLinkRateLeavesTheRoundTripsOut() {
+        long ms = 1_000_000;
+        // Singapore -> Strasbourg, seen: round 1 sent 107 KB in one call of ~185 ms, 165 of them the round trip.
+        double plain = PreCopyPlan.linkRate(107_000, 185 * ms, 1, 0);
+        double apart = PreCopyPlan.linkRate(107_000, 185 * ms, 1, 165 * ms);
+        assertThat(apart / plain).isCloseTo(185.0 / 20, org.assertj.core.data.Offset.offset(0.01));
+        assertThat(PreCopyPlan.transferTime(55_000, plain).toMillis()).isEqualTo(95);
+        assertThat(PreCopyPlan.transferTime(55_000, apart).toMillis()).isEqualTo(10);
+        PreCopyPlan tight = new PreCopyPlan(new PreCopyPlan.Auto(), Duration.ofMillis(350), Duration.ofMillis(300));
+        assertThat(tight.afterProbe(round(55_000), plain).copyAgain()).as("50 ms budget, round trip counted in").isTrue();
+        assertThat(tight.afterProbe(round(55_000), apart).copyAgain()).as("10 ms of bytes fit 50 ms").isFalse();
+        // A large round is mostly bytes: its round trips barely move the rate.
+        double big = PreCopyPlan.linkRate(400L << 20, 70_000 * ms, 25, 165 * ms);
+        assertThat(big / PreCopyPlan.linkRate(400L << 20, 70_000 * ms, 25, 0)).isLessThan(1.07);
+        // An overestimated round trip (longer than the calls) makes the link at most ten times faster.
+        assertThat(PreCopyPlan.linkRate(1_000_000, 100 * ms, 2, 90 * ms) / PreCopyPlan.linkRate(1_000_000, 100 * ms, 2, 0))
+                .isEqualTo(10.0);
+        assertThat(PreCopyPlan.linkRate(0, 100 * ms, 1, 0)).isZero();
+    }
 }
