@@ -200,13 +200,7 @@ public final class FilePageStore implements PageStore {
     @Override
     public synchronized void putLive(PageKey key, byte[] src, int off) {
         try {
-            Segment live = liveFiles.get(key.space());
-            if (live == null) {
-                Path p = directory.resolve("live-" + liveFilesMade++ + ".bin");
-                live = new Segment(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
-                liveFiles.put(key.space(), live);
-            }
+            Segment live = liveSegment(key.space());
             Location before = index.get(key);
             long pos = before != null && before.segment() == live ? before.offset() : live.channel().size();
             ByteBuffer b = ByteBuffer.wrap(src, off, PageHash.PAGE_SIZE);
@@ -270,6 +264,42 @@ public final class FilePageStore implements PageStore {
      * pages are read to compute their digests. Such pages stay held as live ones do (a round
      * that publishes does not drop them), and a page sent live later replaces them.
      */
+    @Override
+    public synchronized int putLiveHeld(String space, long[] vaddrs, int from, int to) {
+        long[] keys = new long[to - from];
+        long[] digests = new long[to - from];
+        int n = 0;
+        try {
+            Segment live = liveSegment(space);
+            for (int i = from; i < to; i++) {
+                Location l = index.get(new PageKey(space, vaddrs[i]));
+                if (l == null || l.segment() == live) continue; // not held, or in the live file already
+                keys[n] = vaddrs[i];
+                digests[n++] = l.digest();
+            }
+            long at = live.channel().size();
+            int copied = transferRun(space, keys, digests, 0, n, live.channel(), at);
+            for (int k = 0; k < copied; k++) {
+                index.put(new PageKey(space, keys[k]), new Location(live, at + (long) k * PageHash.PAGE_SIZE, digests[k]));
+            }
+            return copied;
+        } catch (IOException e) {
+            throw new UncheckedIOException("placing held pages of " + space + " in its live file in " + directory, e);
+        }
+    }
+
+    /** The file of live pages of {@code space}, made when first needed. */
+    private Segment liveSegment(String space) throws IOException {
+        Segment live = liveFiles.get(space);
+        if (live == null) {
+            Path p = directory.resolve("live-" + liveFilesMade++ + ".bin");
+            live = new Segment(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
+            liveFiles.put(space, live);
+        }
+        return live;
+    }
+
     public synchronized long[][] adoptParent(Path file, String space, long[] at) {
         Segment seg = roundFiles.get(file);
         try {

@@ -224,14 +224,39 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         return new StreamObserver<>() {
             private long pages;
             private boolean failed;
+            /** Pages of the stream held here already, to be placed among those carried, by address. */
+            private long[] held = new long[0];
+            private int heldPlaced;
+            private PageStore heldStore;
+            private String heldSpace;
+
+            /** Places the held pages below {@code vaddr} (all of them for Long.MAX_VALUE) in the live file. */
+            private void placeHeldBelow(long vaddr) {
+                int to = heldPlaced;
+                while (to < held.length && Long.compareUnsigned(held[to], vaddr) < 0) to++;
+                if (to > heldPlaced) heldStore.putLiveHeld(heldSpace, held, heldPlaced, to);
+                heldPlaced = to;
+            }
 
             @Override
             public void onNext(LivePages lp) {
                 if (failed) return;
                 try {
+                    if (lp.getHeldRunStartsCount() > 0) {
+                        if (held.length > 0) throw new IllegalArgumentException("held pages of " + lp.getSpace() + " sent twice");
+                        held = PageRuns.expand(lp.getHeldRunStartsList(), lp.getHeldRunPagesList(), PageRuns.MAX_PAGES);
+                        for (int i = 1; i < held.length; i++) {
+                            if (Long.compareUnsigned(held[i - 1], held[i]) >= 0) {
+                                throw new IllegalArgumentException("held pages of " + lp.getSpace() + " not in address order");
+                            }
+                        }
+                        heldStore = migration(lp.getMigrationId()).store();
+                        heldSpace = lp.getSpace();
+                    }
                     long[] vaddrs = lp.getRunStartsCount() > 0
                             ? PageRuns.expand(lp.getRunStartsList(), lp.getRunPagesList(), PageRuns.MAX_PAGES)
                             : lp.getVaddrsList().stream().mapToLong(Long::longValue).toArray();
+                    if (vaddrs.length == 0 && !lp.getFrozen()) return; // only held pages, placed as the stream goes on
                     if (lp.getFrozen()) {
                         if (!lp.getPages().isEmpty()) {
                             throw new IllegalArgumentException("the frozen mark of " + lp.getSpace() + " carries pages");
@@ -249,7 +274,12 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                                 + " pages: " + e.getMessage(), e);
                     }
                     PageStore store = migration(lp.getMigrationId()).store();
+                    boolean placing = heldPlaced < held.length;
+                    if (placing && !lp.getSpace().equals(heldSpace)) {
+                        throw new IllegalArgumentException("pages of " + lp.getSpace() + " in a stream of " + heldSpace);
+                    }
                     for (int i = 0; i < vaddrs.length; i++) {
+                        if (placing) placeHeldBelow(vaddrs[i]);
                         store.putLive(new PageKey(lp.getSpace(), vaddrs[i]), bytes, i * PageHash.PAGE_SIZE);
                     }
                     pages += vaddrs.length;
@@ -267,6 +297,13 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             @Override
             public void onCompleted() {
                 if (failed) return;
+                try {
+                    if (heldPlaced < held.length) placeHeldBelow(-1L); // the largest unsigned address: all the rest
+                } catch (RuntimeException e) {
+                    responses.onError(Status.INTERNAL.withDescription("held pages of " + heldSpace + " not placed: "
+                            + e.getMessage()).asRuntimeException());
+                    return;
+                }
                 responses.onNext(LivePagesAck.newBuilder().setPages(pages).build());
                 responses.onCompleted();
             }

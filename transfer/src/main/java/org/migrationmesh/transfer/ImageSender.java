@@ -167,6 +167,18 @@ public final class ImageSender {
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
                                        TransferOptions options) {
+        return sendLivePages(migrationId, space, vaddrs, pages, frozen, null, options);
+    }
+
+    /**
+     * As {@link #sendLivePages(String, String, long[], byte[], PageRuns.Runs, TransferOptions)}, with
+     * {@code held} (ascending, or null): the pages among these, by address, that the receiver
+     * holds already from its parent image and that were left out; it puts them in its live file
+     * where they belong ({@link PageStore#putLiveHeld}), so that the file lies in the order of the
+     * pages file the final dump will write.
+     */
+    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
+                                       long[] held, TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
             throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
         }
@@ -174,6 +186,13 @@ public final class ImageSender {
         FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
         try {
             long wire = 0;
+            if (held != null && held.length > 0) {
+                PageRuns.Runs runs = PageRuns.of(held, 0, held.length);
+                LivePages message = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
+                        .addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList()).build();
+                wire += message.getSerializedSize();
+                upload.send(message);
+            }
             for (int first = 0; first < vaddrs.length; first += perMessage) {
                 int n = Math.min(perMessage, vaddrs.length - first);
                 ChunkCodec.Payload p = ChunkCodec.encodeDense(pages, first * PageHash.PAGE_SIZE, n * PageHash.PAGE_SIZE,

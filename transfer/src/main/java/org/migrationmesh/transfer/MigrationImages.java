@@ -115,15 +115,18 @@ final class MigrationImages {
         ReceiveSession s = session(round);
         CommitRequest commit;
         BeginResponse.Builder taken;
+        int[] laidOut;
         synchronized (s) {
             commit = s.takeSpeculative(speculative);
             taken = answer.toBuilder().clearFiles().addAllFiles(s.fileStates());
+            laidOut = s.laidOut();
         }
         long laid = System.nanoTime();
         if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
         long done = System.nanoTime();
-        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}", migrationId,
-                round, commit != null, (planned - t0) / 1_000_000, (laid - planned) / 1_000_000, (done - laid) / 1_000_000);
+        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}"
+                        + " pagesInPlace={} pagesCopied={}", migrationId, round, commit != null, (planned - t0) / 1_000_000,
+                (laid - planned) / 1_000_000, (done - laid) / 1_000_000, laidOut[0], laidOut[1]);
         return taken.build();
     }
 

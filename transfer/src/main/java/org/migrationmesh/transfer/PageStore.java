@@ -43,6 +43,17 @@ public interface PageStore extends AutoCloseable {
     void putLive(PageKey key, byte[] src, int off);
 
     /**
+     * Puts the pages this store holds at {@code vaddrs[from..to)} of {@code space} (from a parent
+     * image: a live round left them out because they are held) after the live pages taken so far,
+     * in that order, as if they had been sent live: the live file then lies in the order of the
+     * process's pages file and can become it ({@link #yieldLiveFile}). A page not held is left out;
+     * one in the live file already stays where it is. Returns the pages placed.
+     */
+    default int putLiveHeld(String space, long[] vaddrs, int from, int to) {
+        return 0;
+    }
+
+    /**
      * Adopts the pages file of a just published round: page i of {@code pagesFile} is at
      * {@code vaddrs[i]} of {@code space} and has digest {@code digests[i]}. Pages of older rounds
      * are forgotten (their files may be deleted afterwards); live pages not covered stay.

@@ -69,6 +69,18 @@ final class ReceiveSession {
     private final byte[][] finalSha;
     private final PageStore store;
     private final FileHashing hashing;
+    /** Over this session's pages files: {pages taken in place with a live file, pages copied from other held files}. */
+    synchronized int[] laidOut() {
+        int[] sum = new int[2];
+        for (StagedPages sp : staged) {
+            if (sp == null) continue;
+            int[] one = sp.laidOut();
+            sum[0] += one[0];
+            sum[1] += one[1];
+        }
+        return sum;
+    }
+
     /** Lays out planned pages files while the plan's answer travels ({@link StagedPages#layOutInBackground}); made when first needed. */
     private java.util.concurrent.ExecutorService layouts;
     private long attempt;

@@ -30,6 +30,9 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
     private final BitSet inPlace;
     private final long[] inPlaceDigests;
     private FileChannel channel;
+    /** Pages the last layout took in place with the live file, and pages it copied from other files. */
+    private volatile int yielded;
+    private volatile int copied;
     /** A layout running in the background, or null. Touched only by the session's thread of the moment. */
     private CompletableFuture<Void> layingOut;
 
@@ -80,6 +83,7 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
                 closeChannel();
                 Optional<BitSet> yielded = store.yieldLiveFile(space, vaddrs, digests, path);
                 if (yielded.isPresent()) {
+                    this.yielded = yielded.get().cardinality();
                     inPlace.or(yielded.get());
                     for (int p = inPlace.nextSetBit(0); p >= 0; p = inPlace.nextSetBit(p + 1)) inPlaceDigests[p] = digests[p];
                 }
@@ -94,6 +98,7 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
                 int run = 1;
                 while (p + run < vaddrs.length && held.get(p + run) && !inPlace.get(p + run)) run++;
                 int got = store.transferRun(space, vaddrs, digests, p, run, ch, (long) p * PageHash.PAGE_SIZE);
+                copied += Math.max(got, 0);
                 if (got > 0) {
                     inPlace.set(p, p + got);
                     System.arraycopy(digests, p, inPlaceDigests, p, got);
@@ -103,6 +108,12 @@ final class StagedPages implements ChunkCodec.PagesTarget, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("laying out staged " + path, e);
         }
+    }
+
+    /** {pages taken in place with the live file, pages copied from other held files} by the layouts so far. */
+    int[] laidOut() {
+        awaitLayOut();
+        return new int[] {yielded, copied};
     }
 
     /** Pages {@code [from, to)} may have been overwritten (a refused chunk): none of them counts as held any more. */

@@ -59,4 +59,32 @@ class FilePageStoreYieldTest {
                     .as("the lazy pages are still held for the restore").isTrue();
         }
     }
+
+    @Test
+    void aRevisitsLivePagesPlacedAmongTheParentsBecomeThePagesFileInPlace() throws Exception {
+        byte[] parent = new byte[HELD * 4096];
+        new Random(7).nextBytes(parent);
+        Path parentFile = tmp.resolve("parent.pages");
+        Files.write(parentFile, parent);
+        long[] at = new long[HELD];
+        for (int i = 0; i < HELD; i++) at[i] = 0x1000L * (i + 1);
+        Files.createDirectories(tmp.resolve("store"));
+        try (FilePageStore store = new FilePageStore(tmp.resolve("store"))) {
+            store.adoptParent(parentFile, "1", at);
+            // Round 1 sends pages 10..19, changed since the parent image, and leaves the others out: held.
+            byte[] now = parent.clone();
+            byte[] changed = new byte[10 * 4096];
+            new Random(8).nextBytes(changed);
+            System.arraycopy(changed, 0, now, 10 * 4096, changed.length);
+            assertThat(store.putLiveHeld("1", at, 0, 10)).isEqualTo(10);
+            for (int i = 10; i < 20; i++) store.putLive(new PageKey("1", at[i]), now, i * 4096);
+            assertThat(store.putLiveHeld("1", at, 20, HELD)).isEqualTo(HELD - 20);
+            assertThat(store.putLiveHeld("1", new long[] {0x999000L}, 0, 1)).as("a page not held is left out").isZero();
+            long[][] f = file(now, HELD);
+            Path target = tmp.resolve("pages-1.img");
+            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(HELD));
+            assertThat(Files.readAllBytes(target)).isEqualTo(now);
+            assertThat(Files.readAllBytes(parentFile)).as("the parent image is read, not changed").isEqualTo(parent);
+        }
+    }
 }

@@ -269,6 +269,7 @@ final class PreCopyRounds {
                     digests.put(a, digest);
                     if (before == null && parent && held.holds(space, a, digest)) { // the destination has it from its parent image
                         parentPages++;
+                        batch.hold(a);
                         continue;
                     }
                     batch.add(a, page);
@@ -336,6 +337,9 @@ final class PreCopyRounds {
         private final long[] vaddrs = new long[BATCH_PAGES];
         private final ByteBuffer data = ByteBuffer.allocate(BATCH_PAGES * LiveMemory.PAGE_SIZE);
         private int n;
+        /** Pages left out because the destination holds them from its parent image, in address order among the others. */
+        private long[] heldVaddrs = new long[64];
+        private int held;
         long bytes;
         long pages;
         long sendingNanos;
@@ -351,13 +355,24 @@ final class PreCopyRounds {
             if (n == BATCH_PAGES) flush(null);
         }
 
+        /**
+         * Notes a page left out because the destination holds it: it puts it in its live file among
+         * those sent, so that the file lies as the final dump's pages file will, and a revisit's final
+         * image takes it in place instead of copying the parent image's pages into a new file.
+         */
+        void hold(long vaddr) {
+            if (held == heldVaddrs.length) heldVaddrs = java.util.Arrays.copyOf(heldVaddrs, held * 2);
+            heldVaddrs[held++] = vaddr;
+        }
+
         /** Sends what is waiting, then {@code frozenMark} if not null (see {@link ImageSender#sendLivePages}). */
         void flush(PageRuns.Runs frozenMark) {
-            if (n == 0 && frozenMark == null) return;
+            if (n == 0 && held == 0 && frozenMark == null) return;
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
             long t0 = System.nanoTime();
             bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
-                    TransferOptions.defaults()).wireBytes();
+                    java.util.Arrays.copyOf(heldVaddrs, held), TransferOptions.defaults()).wireBytes();
+            held = 0;
             sendingNanos += System.nanoTime() - t0;
             calls++;
             pages += n;
