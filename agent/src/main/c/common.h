@@ -3,6 +3,7 @@
 #define MM_COMMON_H
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,18 @@ static inline int64_t wall_ms(void) {
 static inline void die(const char *what) {
     fprintf(stderr, "%s: %s\n", what, strerror(errno));
     exit(1);
+}
+
+/*
+ * Makes the caller a real-time task (SCHED_FIFO at prio): a simulated wire, or the probe that
+ * times the gaps, must not wait for the CPU behind the work it carries or measures (a real link
+ * does not). Returns 0, or -1 if refused (not root): the caller then runs as an ordinary task.
+ */
+static inline int realtime(int prio) {
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = prio;
+    return sched_setscheduler(0, SCHED_FIFO, &sp);
 }
 
 static inline struct sockaddr_in addr_of(const char *ip, const char *port) {

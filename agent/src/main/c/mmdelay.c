@@ -10,6 +10,7 @@
  * Offloads (GSO/GRO/TSO) must be off on both interfaces, so that every frame fits the MTU.
  * Stops on SIGTERM/SIGINT. Prints "ready" once both sockets are open.
  */
+#define _GNU_SOURCE
 #include "common.h"
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -107,14 +108,20 @@ int main(int argc, char **argv) {
     struct queue ab = {.slots = calloc(QUEUE_LEN, sizeof(struct frame))};
     struct queue ba = {.slots = calloc(QUEUE_LEN, sizeof(struct frame))};
     if (!ab.slots || !ba.slots) die("calloc");
+    /* Frames leave when due even while the machine's CPUs are busy (a migration's dump and restore,
+     * four agents and two servers on two cores): a relay waiting for its turn added its wait to every
+     * frame in flight. And it sleeps to the microsecond, not up to the next millisecond. */
+    int rt = realtime(50);
     printf("ready\n");
     fflush(stdout);
+    if (rt != 0) fprintf(stderr, "mmdelay: not real-time (%s): frames wait for the CPU when it is busy\n", strerror(errno));
     while (!stop) {
         int64_t w1 = transmit(fb, &ab), w2 = transmit(fa, &ba);
         int64_t wait = w1 < 0 ? w2 : (w2 < 0 ? w1 : (w1 < w2 ? w1 : w2));
         struct pollfd p[2] = {{.fd = fa, .events = POLLIN}, {.fd = fb, .events = POLLIN}};
-        int timeout_ms = wait < 0 ? 100 : (int)((wait + 999) / 1000);
-        if (poll(p, 2, timeout_ms) < 0 && errno != EINTR) die("poll");
+        if (wait < 0) wait = 100000;
+        struct timespec timeout = {.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
+        if (ppoll(p, 2, &timeout, NULL) < 0 && errno != EINTR) die("ppoll");
         if (p[0].revents & POLLIN) receive(fa, &ab, delay_us);
         if (p[1].revents & POLLIN) receive(fb, &ba, delay_us);
     }

@@ -346,6 +346,8 @@ static int q3_probe(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* Replies are stamped when read: a probe waiting for the CPU would stretch the gaps it reports. */
+    if (realtime(40) != 0) fprintf(stderr, "mmprobe: not real-time (%s): gaps may include waits for the CPU\n", strerror(errno));
     if (argc == 5 && strcmp(argv[1], "tcp") == 0) return tcp_probe(argv[2], argv[3], atoi(argv[4]));
     if (argc == 6 && strcmp(argv[1], "udp") == 0) return udp_probe(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     if (argc >= 6 && argc <= 8 && strcmp(argv[1], "q3") == 0) return q3_probe(argc - 2, argv + 2);
