@@ -44,6 +44,8 @@ public final class FilePageStore implements PageStore {
     private final Map<PageKey, Location> index = new HashMap<>();
     private final Map<Path, Segment> roundFiles = new HashMap<>();
     private final Map<String, Segment> liveFiles = new HashMap<>();
+    /** Where the next page goes in each live file: its size but for holes kept for pages not held. */
+    private final Map<String, Long> liveEnds = new HashMap<>();
     /** Keys whose held page is the frozen process's ({@link #markFrozen}). */
     private final java.util.Set<PageKey> frozen = new java.util.HashSet<>();
     private final Path directory;
@@ -179,6 +181,7 @@ public final class FilePageStore implements PageStore {
             }
             index.values().removeIf(l -> l.segment() == live);
             liveFiles.remove(space);
+            liveEnds.remove(space);
             closeChannel(live.channel());
             Files.move(live.path(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             if (nMisplaced > 0) {
@@ -202,7 +205,9 @@ public final class FilePageStore implements PageStore {
         try {
             Segment live = liveSegment(key.space());
             Location before = index.get(key);
-            long pos = before != null && before.segment() == live ? before.offset() : live.channel().size();
+            long end = liveEnds.get(key.space());
+            long pos = before != null && before.segment() == live ? before.offset() : end;
+            if (pos == end) liveEnds.put(key.space(), end + PageHash.PAGE_SIZE);
             ByteBuffer b = ByteBuffer.wrap(src, off, PageHash.PAGE_SIZE);
             long p = pos;
             while (b.hasRemaining()) p += live.channel().write(b, p);
@@ -268,21 +273,32 @@ public final class FilePageStore implements PageStore {
     public synchronized int putLiveHeld(String space, long[] vaddrs, int from, int to) {
         long[] keys = new long[to - from];
         long[] digests = new long[to - from];
-        int n = 0;
+        int placed = 0;
         try {
             Segment live = liveSegment(space);
-            for (int i = from; i < to; i++) {
-                Location l = index.get(new PageKey(space, vaddrs[i]));
-                if (l == null || l.segment() == live) continue; // not held, or in the live file already
-                keys[n] = vaddrs[i];
-                digests[n++] = l.digest();
+            long end = liveEnds.get(space);
+            int n = 0; // held pages waiting to go, one after the other, at the end of the live file
+            for (int i = from; i <= to; i++) {
+                Location l = i < to ? index.get(new PageKey(space, vaddrs[i])) : null;
+                if (i < to && l != null && l.segment() == live) continue; // in the live file already
+                if (i < to && l != null) {
+                    keys[n] = vaddrs[i];
+                    digests[n++] = l.digest();
+                    continue;
+                }
+                if (n > 0) { // a page not held (or the end): what waits goes first
+                    int copied = transferRun(space, keys, digests, 0, n, live.channel(), end);
+                    for (int k = 0; k < copied; k++) {
+                        index.put(new PageKey(space, keys[k]), new Location(live, end + (long) k * PageHash.PAGE_SIZE, digests[k]));
+                    }
+                    placed += copied;
+                    end += (long) n * PageHash.PAGE_SIZE;
+                    n = 0;
+                }
+                if (i < to) end += PageHash.PAGE_SIZE; // its place stays empty, for the final image to fill
             }
-            long at = live.channel().size();
-            int copied = transferRun(space, keys, digests, 0, n, live.channel(), at);
-            for (int k = 0; k < copied; k++) {
-                index.put(new PageKey(space, keys[k]), new Location(live, at + (long) k * PageHash.PAGE_SIZE, digests[k]));
-            }
-            return copied;
+            liveEnds.put(space, end);
+            return placed;
         } catch (IOException e) {
             throw new UncheckedIOException("placing held pages of " + space + " in its live file in " + directory, e);
         }
@@ -296,6 +312,7 @@ public final class FilePageStore implements PageStore {
             live = new Segment(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
             liveFiles.put(space, live);
+            liveEnds.put(space, 0L);
         }
         return live;
     }
@@ -393,6 +410,7 @@ public final class FilePageStore implements PageStore {
         roundFiles.clear();
         liveFiles.values().forEach(s -> closeChannel(s.channel()));
         liveFiles.clear();
+        liveEnds.clear();
         index.clear();
         frozen.clear();
     }

@@ -15,18 +15,25 @@ import java.util.Map;
  * which it plans with the full digest.
  */
 public final class HeldPages {
-    public static final HeldPages NONE = new HeldPages(Map.of(), 0);
+    public static final HeldPages NONE = new HeldPages(Map.of(), 0, 0);
 
     private final Map<String, Map<Long, Integer>> bySpace;
     private final long pages;
+    private final long wireBytes;
 
-    private HeldPages(Map<String, Map<Long, Integer>> bySpace, long pages) {
+    private HeldPages(Map<String, Map<Long, Integer>> bySpace, long pages, long wireBytes) {
         this.bySpace = bySpace;
         this.pages = pages;
+        this.wireBytes = wireBytes;
     }
 
     /** Reads a receiver's answer; refuses one whose runs and digests disagree. */
     public static HeldPages of(HeldPagesReply reply) {
+        return of(reply, reply.getSerializedSize());
+    }
+
+    /** As {@link #of(HeldPagesReply)}, the question and the answer having taken {@code wireBytes} on the wire. */
+    public static HeldPages of(HeldPagesReply reply, long wireBytes) {
         Map<String, Map<Long, Integer>> bySpace = new HashMap<>();
         long n = 0;
         for (HeldSpace s : reply.getSpacesList()) {
@@ -40,7 +47,7 @@ public final class HeldPages {
             for (long vaddr : vaddrs) held.put(vaddr, d.getInt());
             n += vaddrs.length;
         }
-        return new HeldPages(bySpace, Math.max(n, reply.getPages()));
+        return new HeldPages(bySpace, Math.max(n, reply.getPages()), wireBytes);
     }
 
     /** Whether the receiver holds, at {@code vaddr} of {@code space}, a page whose digest seems to be {@code digest}. */
@@ -53,6 +60,11 @@ public final class HeldPages {
     /** Whether anything is held at all in {@code space} (so that a page there is worth a digest). */
     public boolean any(String space) {
         return bySpace.containsKey(space);
+    }
+
+    /** Bytes the question and the answer took on the wire (the digests, 4 bytes a page held). */
+    public long wireBytes() {
+        return wireBytes;
     }
 
     /** Pages the receiver holds from its parent image. */

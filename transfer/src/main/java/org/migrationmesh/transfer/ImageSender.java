@@ -10,6 +10,7 @@ import org.migrationmesh.proto.transfer.CommitRequest;
 import org.migrationmesh.proto.transfer.CommitResponse;
 import org.migrationmesh.proto.transfer.FileDigest;
 import org.migrationmesh.proto.transfer.FileState;
+import org.migrationmesh.proto.transfer.HeldPagesReply;
 import org.migrationmesh.proto.transfer.HeldPagesRequest;
 import org.migrationmesh.proto.transfer.ImageTransferGrpc;
 import org.migrationmesh.proto.transfer.LivePages;
@@ -229,8 +230,10 @@ public final class ImageSender {
      */
     public HeldPages heldPages(String migrationId, String containerId, boolean digests, TransferOptions options) {
         try {
-            return HeldPages.of(deadline(options).heldPages(HeldPagesRequest.newBuilder().setMigrationId(migrationId)
-                    .setContainerId(containerId).setDigests(digests).build()));
+            HeldPagesRequest req = HeldPagesRequest.newBuilder().setMigrationId(migrationId).setContainerId(containerId)
+                    .setDigests(digests).build();
+            HeldPagesReply reply = deadline(options).heldPages(req);
+            return HeldPages.of(reply, req.getSerializedSize() + reply.getSerializedSize());
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) return HeldPages.NONE;
             throw new TransferException(migrationId, 0, "pages held for container " + containerId + " not known: "

@@ -46,8 +46,9 @@ public interface PageStore extends AutoCloseable {
      * Puts the pages this store holds at {@code vaddrs[from..to)} of {@code space} (from a parent
      * image: a live round left them out because they are held) after the live pages taken so far,
      * in that order, as if they had been sent live: the live file then lies in the order of the
-     * process's pages file and can become it ({@link #yieldLiveFile}). A page not held is left out;
-     * one in the live file already stays where it is. Returns the pages placed.
+     * process's pages file and can become it ({@link #yieldLiveFile}). A page not held keeps its
+     * place empty (the final image fills it); one in the live file already stays where it is.
+     * Returns the pages placed.
      */
     default int putLiveHeld(String space, long[] vaddrs, int from, int to) {
         return 0;

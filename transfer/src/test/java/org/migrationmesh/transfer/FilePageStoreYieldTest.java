@@ -34,6 +34,15 @@ class FilePageStoreYieldTest {
         return new long[][] {vaddrs, digests};
     }
 
+    /** A store started from a parent image file {@code parentFile} of the pages {@code parent} at 0x1000... */
+    private FilePageStore parentStore(Path parentFile, byte[] parent) throws Exception {
+        Files.write(parentFile, parent);
+        Files.createDirectories(tmp.resolve("store"));
+        FilePageStore store = new FilePageStore(tmp.resolve("store"));
+        store.adoptParent(parentFile, "1", file(parent, parent.length / 4096)[0]);
+        return store;
+    }
+
     @Test
     void theLiveFileBecomesAPagesFileThatTakesItsPages() throws Exception {
         byte[] pages = new byte[HELD * 4096];
@@ -65,12 +74,8 @@ class FilePageStoreYieldTest {
         byte[] parent = new byte[HELD * 4096];
         new Random(7).nextBytes(parent);
         Path parentFile = tmp.resolve("parent.pages");
-        Files.write(parentFile, parent);
-        long[] at = new long[HELD];
-        for (int i = 0; i < HELD; i++) at[i] = 0x1000L * (i + 1);
-        Files.createDirectories(tmp.resolve("store"));
-        try (FilePageStore store = new FilePageStore(tmp.resolve("store"))) {
-            store.adoptParent(parentFile, "1", at);
+        long[] at = file(parent, HELD)[0];
+        try (FilePageStore store = parentStore(parentFile, parent)) {
             // Round 1 sends pages 10..19, changed since the parent image, and leaves the others out: held.
             byte[] now = parent.clone();
             byte[] changed = new byte[10 * 4096];
@@ -79,12 +84,43 @@ class FilePageStoreYieldTest {
             assertThat(store.putLiveHeld("1", at, 0, 10)).isEqualTo(10);
             for (int i = 10; i < 20; i++) store.putLive(new PageKey("1", at[i]), now, i * 4096);
             assertThat(store.putLiveHeld("1", at, 20, HELD)).isEqualTo(HELD - 20);
-            assertThat(store.putLiveHeld("1", new long[] {0x999000L}, 0, 1)).as("a page not held is left out").isZero();
             long[][] f = file(now, HELD);
             Path target = tmp.resolve("pages-1.img");
             assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(HELD));
             assertThat(Files.readAllBytes(target)).isEqualTo(now);
             assertThat(Files.readAllBytes(parentFile)).as("the parent image is read, not changed").isEqualTo(parent);
+        }
+    }
+
+    @Test
+    void laidOutAheadOfAStopAndCopyDumpAPageNotHeldKeepsItsPlaceEmpty() throws Exception {
+        byte[] parent = new byte[HELD * 4096];
+        new Random(11).nextBytes(parent);
+        long[] at = file(parent, HELD)[0];
+        try (FilePageStore store = parentStore(tmp.resolve("parent.pages"), parent)) {
+            // The dump to come has a page more, between the 30th and the 31st: its addresses, in file order.
+            long added = 0x1000L * 30 + 0x800_0000L;
+            long[] dump = new long[HELD + 1];
+            for (int i = 0, j = 0; i < dump.length; i++) dump[i] = i == 30 ? added : at[j++];
+            dump = java.util.Arrays.stream(dump).sorted().toArray();
+            int addedAt = java.util.Arrays.binarySearch(dump, added);
+            assertThat(store.putLiveHeld("1", dump, 0, dump.length)).isEqualTo(HELD);
+            long[] digests = new long[dump.length];
+            byte[] now = new byte[dump.length * 4096];
+            for (int i = 0, j = 0; i < dump.length; i++) {
+                if (i == addedAt) continue;
+                System.arraycopy(parent, j * 4096, now, i * 4096, 4096);
+                digests[i] = PageHash.of(parent, j++ * 4096);
+            }
+            digests[addedAt] = PageHash.of(new byte[4096], 0) ^ 1; // content the store does not have
+            Path target = tmp.resolve("pages-1.img");
+            assertThat(store.yieldLiveFile("1", dump, digests, target))
+                    .hasValueSatisfying(b -> {
+                        assertThat(b.cardinality()).isEqualTo(HELD);
+                        assertThat(b.get(addedAt)).as("the new page is for the final image to bring").isFalse();
+                    });
+            byte[] laid = java.util.Arrays.copyOf(Files.readAllBytes(target), now.length);
+            assertThat(laid).as("every held page where the dump puts it, the new one's place empty").isEqualTo(now);
         }
     }
 }

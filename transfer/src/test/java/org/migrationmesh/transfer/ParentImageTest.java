@@ -42,14 +42,19 @@ class ParentImageTest extends InProcessTransfer {
         assertThat(again.wireBytes()).isLessThan(first.wireBytes() / 4);
     }
 
-    @Test
-    void liveRoundsOfARevisitLayTheHeldPagesAmongTheSentOnesInFileOrder() throws Exception {
+    /** A synthetic image (seed {@code seed}) sent to the receiver as {@link #migration}, whose pages it keeps as container "game"'s parent. */
+    private Path migratedAwayAndKeptAsParent(int seed) throws Exception {
         Path src = tmp.resolve("src");
-        SyntheticImage.write(src, 41);
+        SyntheticImage.write(src, seed);
         h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
         h.receiver.keepAsParent(migration, "game");
         h.receiver.discard(migration);
+        return src;
+    }
 
+    @Test
+    void liveRoundsOfARevisitLayTheHeldPagesAmongTheSentOnesInFileOrder() throws Exception {
+        Path src = migratedAwayAndKeptAsParent(41);
         SyntheticImage.dirty(src, 4, 42);
         String back = "m-back-" + migration;
         HeldPages held = h.sender().heldPages(back, "game", true, TransferOptions.defaults());
@@ -135,11 +140,7 @@ class ParentImageTest extends InProcessTransfer {
 
     @Test
     void keepingAgainReplacesTheParentImage() throws Exception {
-        Path src = tmp.resolve("src");
-        SyntheticImage.write(src, 24);
-        h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE);
-        h.receiver.keepAsParent(migration, "game");
-        h.receiver.discard(migration);
+        Path src = migratedAwayAndKeptAsParent(24);
         SyntheticImage.dirty(src, 30, 25);
         String second = "m-second-" + migration;
         h.sender().send(second, 1, src, TransferOptions.defaults(), TransferListener.NONE);

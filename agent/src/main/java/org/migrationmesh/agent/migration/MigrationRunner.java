@@ -268,7 +268,7 @@ public final class MigrationRunner implements AutoCloseable {
                     .setCheckpointMs(ms(dumpedAt - freeze))
                     // CRIU's stats of a lazy dump hold no valid frozen time (seen: garbage); report none.
                     .setFrozenMs(postCopy ? 0 : dump.frozen().toMillis())
-                    .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes() + frozenRoundBytes).setTransferMs(ms(sentAt - dumpedAt))
+                    .setImageBytes(dump.imageBytes()).setWireBytes(sent.wireBytes() + frozenRoundBytes + preCopy.aheadBytes()).setTransferMs(ms(sentAt - dumpedAt))
                     .setIpClaimMs(restored.getIpClaimMicros() / 1000).setRestoreMs(restored.getRestoreMicros() / 1000)
                     .setDowntimeMs(ms(restoredAt - freeze)).setPagesPulledMs(ms(pagesAt - restoredAt))
                     .setTotalMs(ms(System.nanoTime() - start)).setDamagedChunkResends(resends[0]).build();

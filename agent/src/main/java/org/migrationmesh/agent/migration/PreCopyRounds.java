@@ -60,6 +60,17 @@ final class PreCopyRounds {
     /** Per space, the pages the destination acknowledged holding as the frozen process has them. */
     private final Map<String, java.util.Set<Long>> frozenMarked = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /**
+     * Bytes on the wire besides the rounds' pages: which pages the destination holds from before
+     * (its answer carries their digests) and, without rounds, where its pages go.
+     */
+    private long aheadBytes;
+
+    /** {@link #aheadBytes}: counted with the migration's bytes on the wire, as rsync's --stats counts both ways. */
+    long aheadBytes() {
+        return aheadBytes;
+    }
+
     PreCopyRounds(Migration migration, Container container, ContainerHost host, ImageSender sender, ClusterNode node) {
         this.migration = migration;
         this.container = container;
@@ -74,6 +85,8 @@ final class PreCopyRounds {
                 Duration.ofMillis(Math.max(1, migration.getOptions().getMaxDowntimeMs())), Duration.ofMillis(300));
         PreCopyPlan.Decision d = plan.first();
         held = heldByDestination(d.copyAgain());
+        aheadBytes += held.wireBytes();
+        if (!d.copyAgain() && held.pages() > 0) layOutParentAhead();
         long roundTrip = d.copyAgain() ? roundTrip() : 0;
         List<PreCopyPlan.Round> done = new ArrayList<>();
         double bytesPerSecond = 0;
@@ -107,6 +120,32 @@ final class PreCopyRounds {
             log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
                     migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, took.toMillis(),
                     d.copyAgain() ? "copy" : "freeze", d.reason());
+        }
+    }
+
+    /**
+     * Without rounds (stop-and-copy) to a destination that kept the container's last image: tells
+     * it where each page of the coming dump will lie (addresses only, read from the page tables),
+     * so that it lays the pages it holds out in that order before the freeze, and the dump's pages
+     * file is then its file in place, patched where pages changed, instead of a copy of ~all the
+     * memory made inside the freeze. Not knowing only costs that copy.
+     */
+    private void layOutParentAhead() {
+        long t0 = System.nanoTime();
+        try {
+            long pages = 0;
+            for (int pid : host.runtime().runc().ps(container.getId())) {
+                long[] addresses = LiveMemory.addresses(pid);
+                String space = Integer.toString(LiveMemory.namespacePid(pid));
+                aheadBytes += sender.sendLivePages(migration.getId(), space, new long[0], new byte[0], null, addresses,
+                        TransferOptions.defaults()).wireBytes();
+                pages += addresses.length;
+            }
+            log.info("destination laid its pages out ahead of the dump migration={} pages={} ms={}", migration.getId(), pages,
+                    (System.nanoTime() - t0) / 1_000_000);
+        } catch (IOException | RuntimeException e) {
+            log.warn("destination's pages not laid out ahead; its final image copies them migration={} destination={} reason={}",
+                    migration.getId(), migration.getDestination(), e.getMessage());
         }
     }
 

@@ -170,6 +170,39 @@ public final class LiveMemory {
      * in address order, in runs of up to {@value #BATCH_PAGES} pages.
      */
     public static Scan read(int pid, PageSink sink) throws IOException {
+        ByteBuffer content = ByteBuffer.allocateDirect(BATCH_PAGES * PAGE_SIZE);
+        return walk(pid, (mem, vaddr, pages) -> {
+            content.clear().limit(pages * PAGE_SIZE);
+            if (!readMem(mem, content, vaddr)) return 0;
+            content.flip();
+            sink.pages(vaddr, content);
+            return pages;
+        });
+    }
+
+    /**
+     * The addresses of the pages a dump of process {@code pid} (host pid) would write, in the
+     * order of its pages file, without reading them: where each page will lie in that file.
+     */
+    public static long[] addresses(int pid) throws IOException {
+        long[][] out = {new long[1024]};
+        int[] n = {0};
+        walk(pid, (mem, vaddr, pages) -> {
+            while (n[0] + pages > out[0].length) out[0] = java.util.Arrays.copyOf(out[0], out[0].length * 2);
+            for (int k = 0; k < pages; k++) out[0][n[0]++] = vaddr + (long) k * PAGE_SIZE;
+            return pages;
+        });
+        return java.util.Arrays.copyOf(out[0], n[0]);
+    }
+
+    /** A run of consecutive pages a dump would write; returns the pages taken. */
+    @FunctionalInterface
+    private interface RunSink {
+        int run(FileChannel mem, long vaddr, int pages) throws IOException;
+    }
+
+    /** Goes over the pages a dump of {@code pid} would write, in address order, in runs of up to {@value #BATCH_PAGES}. */
+    private static Scan walk(int pid, RunSink sink) throws IOException {
         long start = System.nanoTime();
         Path proc = Path.of("/proc", Integer.toString(pid));
         List<Region> regions = parseMaps(Files.readString(proc.resolve("maps")));
@@ -180,7 +213,6 @@ public final class LiveMemory {
              FileChannel mem = FileChannel.open(proc.resolve("mem"), StandardOpenOption.READ);
              ZeroPages zeroPages = new ZeroPages()) {
             ByteBuffer entries = ByteBuffer.allocateDirect(BATCH_PAGES * 8).order(ByteOrder.nativeOrder());
-            ByteBuffer content = ByteBuffer.allocateDirect(BATCH_PAGES * PAGE_SIZE);
             for (Region r : regions) {
                 if (!r.readable() || r.shared() || r.special()) continue;
                 used++;
@@ -197,13 +229,7 @@ public final class LiveMemory {
                         }
                         int j = i;
                         while (j < n && toRead(r, base + (long) j * PAGE_SIZE, injection, entries.getLong(j * 8), zeroPages)) j++;
-                        long vaddr = base + (long) i * PAGE_SIZE;
-                        content.clear().limit((j - i) * PAGE_SIZE);
-                        if (readMem(mem, content, vaddr)) {
-                            content.flip();
-                            sink.pages(vaddr, content);
-                            pages += j - i;
-                        }
+                        pages += sink.run(mem, base + (long) i * PAGE_SIZE, j - i);
                         i = j;
                     }
                 }

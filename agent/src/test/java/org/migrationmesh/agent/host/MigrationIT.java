@@ -31,7 +31,9 @@ class MigrationIT {
 
     @Test
     void migrateMovesARunningContainerAroundThreeAgentsAndItsClientStaysConnected() throws Exception {
-        moveTickServer("mg", false, "a1", "a2", "a3", "a1");
+        // The last hop goes back to a2, which kept the container's image from the first: the source tells it where the
+        // dump's pages will lie, and a2 lays out what it holds before the freeze.
+        moveTickServer("mg", false, "a1", "a2", "a3", "a2");
     }
 
     /** Post-copy: restored at once on a2, its pages pulled from a1 through the agents' relay. */

@@ -57,6 +57,7 @@ class LiveMemoryIT {
         LiveMemory.read(pid, (vaddr, content) -> {
             for (long a = vaddr; a < vaddr + content.remaining(); a += LiveMemory.PAGE_SIZE) live.add(a);
         });
+        long[] addresses = LiveMemory.addresses(pid);
 
         java.nio.file.Path images = fx.dir.resolve("same-images");
         fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("same-work")).withLeaveRunning(true));
@@ -67,6 +68,7 @@ class LiveMemoryIT {
         // memhog reads 32 pages it never wrote (the zero page): read live before, never dumped.
         assertThat(live).as("pages read live, in address order, are the dump's pages file's")
                 .containsExactly(java.util.Arrays.stream(dumped).boxed().toArray(Long[]::new));
+        assertThat(addresses).as("the addresses alone, from the page tables: the same, in the same order").containsExactly(dumped);
     }
 
     private static Map<Long, String> hashes(int pid) throws Exception {
