@@ -304,6 +304,21 @@ public final class FilePageStore implements PageStore {
         }
     }
 
+    @Override
+    public synchronized java.util.OptionalLong digestOf(PageKey key) {
+        Location l = index.get(key);
+        return l == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(l.digest());
+    }
+
+    @Override
+    public synchronized void forget(String space, long[] vaddrs, int from, int to) {
+        for (int i = from; i < to; i++) {
+            PageKey key = new PageKey(space, vaddrs[i]);
+            index.remove(key);
+            frozen.remove(key);
+        }
+    }
+
     /** The file of live pages of {@code space}, made when first needed. */
     private Segment liveSegment(String space) throws IOException {
         Segment live = liveFiles.get(space);

@@ -230,6 +230,36 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             private PageStore heldStore;
             private String heldSpace;
 
+            /**
+             * Forgets each held run whose pages here are not those the sender's check names (it left them out
+             * on a partial digest): they are then places to fill, and nothing takes these copies for the
+             * process's pages (a lazy restore reads pages marked frozen without a check).
+             */
+            private void forgetRunsHeldOtherwise(LivePages lp) {
+                if (lp.getHeldRunChecksCount() != lp.getHeldRunStartsCount()) {
+                    throw new IllegalArgumentException(lp.getHeldRunChecksCount() + " checks for " + lp.getHeldRunStartsCount()
+                            + " held runs of " + lp.getSpace());
+                }
+                long[] digests = new long[held.length];
+                int forgotten = 0;
+                for (int k = 0, first = 0; k < lp.getHeldRunStartsCount(); first += lp.getHeldRunPages(k), k++) {
+                    int end = first + lp.getHeldRunPages(k);
+                    boolean all = true;
+                    for (int i = first; i < end && all; i++) {
+                        java.util.OptionalLong d = heldStore.digestOf(new PageKey(heldSpace, held[i]));
+                        all = d.isPresent();
+                        if (all) digests[i] = d.getAsLong();
+                    }
+                    if (all && PageRuns.check(digests, first, end) == lp.getHeldRunChecks(k)) continue;
+                    heldStore.forget(heldSpace, held, first, end);
+                    forgotten += end - first;
+                }
+                if (forgotten > 0) {
+                    log.info("held pages differ from the source's, forgotten migration={} space={} pages={}", lp.getMigrationId(),
+                            heldSpace, forgotten);
+                }
+            }
+
             /** Places the held pages below {@code vaddr} (all of them for Long.MAX_VALUE) in the live file. */
             private void placeHeldBelow(long vaddr) {
                 int to = heldPlaced;
@@ -252,6 +282,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                         }
                         heldStore = migration(lp.getMigrationId()).store();
                         heldSpace = lp.getSpace();
+                        if (lp.getHeldRunChecksCount() > 0) forgetRunsHeldOtherwise(lp);
                     }
                     long[] vaddrs = lp.getRunStartsCount() > 0
                             ? PageRuns.expand(lp.getRunStartsList(), lp.getRunPagesList(), PageRuns.MAX_PAGES)

@@ -180,6 +180,16 @@ public final class ImageSender {
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
                                        long[] held, TransferOptions options) {
+        return sendLivePages(migrationId, space, vaddrs, pages, frozen, held, null, options);
+    }
+
+    /**
+     * As {@link #sendLivePages(String, String, long[], byte[], PageRuns.Runs, long[], TransferOptions)},
+     * with the 64-bit digests of the {@code held} pages as the sender read them ({@code heldDigests},
+     * or null if it did not): the receiver then keeps a held run only if its copies match them.
+     */
+    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
+                                       long[] held, long[] heldDigests, TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
             throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
         }
@@ -189,8 +199,14 @@ public final class ImageSender {
             long wire = 0;
             if (held != null && held.length > 0) {
                 PageRuns.Runs runs = PageRuns.of(held, 0, held.length);
-                LivePages message = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
-                        .addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList()).build();
+                LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
+                        .addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList());
+                if (heldDigests != null) {
+                    for (int k = 0, first = 0; k < runs.pages().length; first += runs.pages()[k], k++) {
+                        b.addHeldRunChecks(PageRuns.check(heldDigests, first, first + runs.pages()[k]));
+                    }
+                }
+                LivePages message = b.build();
                 wire += message.getSerializedSize();
                 upload.send(message);
             }

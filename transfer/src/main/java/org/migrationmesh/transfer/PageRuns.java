@@ -70,6 +70,20 @@ public final class PageRuns {
     private PageRuns() {}
 
     /** The runs of {@code vaddrs[from .. to)}, in their order (not sorted: order is kept). */
+    /**
+     * One 64-bit check over the page digests {@code digests[from..to)}, in order: what a run of
+     * pages held from a parent image is checked with, the sender having named the run by its
+     * addresses only. Pure.
+     */
+    public static long check(long[] digests, int from, int to) {
+        long h = 0x9E3779B97F4A7C15L;
+        for (int i = from; i < to; i++) {
+            h = (h ^ digests[i]) * 0xBF58476D1CE4E5B9L;
+            h ^= h >>> 31;
+        }
+        return h;
+    }
+
     public static Runs of(long[] vaddrs, int from, int to) {
         Builder b = new Builder();
         for (int i = from; i < to; i++) b.add(vaddrs[i], 1);

@@ -54,6 +54,15 @@ public interface PageStore extends AutoCloseable {
         return 0;
     }
 
+    /** The digest of the page held at {@code key}, if one is. */
+    default java.util.OptionalLong digestOf(PageKey key) {
+        return java.util.OptionalLong.empty();
+    }
+
+    /** Holds the pages at {@code vaddrs[from..to)} of {@code space} no more. */
+    default void forget(String space, long[] vaddrs, int from, int to) {
+    }
+
     /**
      * Adopts the pages file of a just published round: page i of {@code pagesFile} is at
      * {@code vaddrs[i]} of {@code space} and has digest {@code digests[i]}. Pages of older rounds

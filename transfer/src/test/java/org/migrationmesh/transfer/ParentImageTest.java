@@ -54,40 +54,72 @@ class ParentImageTest extends InProcessTransfer {
 
     @Test
     void liveRoundsOfARevisitLayTheHeldPagesAmongTheSentOnesInFileOrder() throws Exception {
+        String back = revisitWithALiveRound(-1);
+        assertThat(yieldedInPlace(back)).as("the live file lies as the pages file: taken in place, nothing to copy")
+                .isEqualTo(liveLayout.vaddrs().length);
+        assertThat(Files.readAllBytes(tmp.resolve("laid-out.img"))).isEqualTo(livePages);
+    }
+
+    @Test
+    void aHeldRunWhoseCopiesDifferFromTheSourcesIsForgotten() throws Exception {
+        // The source took page 0 for held on the low bits of its digest, but the copy here differs (the
+        // source's digest is changed below to stand for that): the run is forgotten, its places left empty.
+        String back = revisitWithALiveRound(0);
+        PageKey first = new PageKey(liveLayout.space(), liveLayout.vaddrs()[0]);
+        assertThat(h.receiver.pageStore(back).digestOf(first)).as("no copy taken for the process's page").isEmpty();
+        int inPlace = yieldedInPlace(back);
+        assertThat(inPlace).isLessThan(liveLayout.vaddrs().length).isGreaterThan(liveLayout.vaddrs().length / 2);
+        byte[] laid = Files.readAllBytes(tmp.resolve("laid-out.img"));
+        assertThat(Arrays.copyOfRange(laid, 0, 4096)).as("its place is empty, for the final image").isEqualTo(new byte[4096]);
+    }
+
+    private ImageScan.PagemapLayout liveLayout;
+    private byte[] livePages;
+
+    /**
+     * Moves a synthetic image back to the receiver that kept it, as one live round in three batches
+     * (the pages the receiver lacks, and the others named as held, by address, with their digests);
+     * with {@code wrongDigestAt} >= 0, the source's digest of that page, if held, is changed.
+     */
+    private String revisitWithALiveRound(int wrongDigestAt) throws Exception {
         Path src = migratedAwayAndKeptAsParent(41);
         SyntheticImage.dirty(src, 4, 42);
         String back = "m-back-" + migration;
         HeldPages held = h.sender().heldPages(back, "game", true, TransferOptions.defaults());
-        ImageScan.PagemapLayout layout = ImageScan.of(src, back, 1).layoutOf("pages-1.img").orElseThrow();
-        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
-        long[] vaddrs = layout.vaddrs();
-        long[] digests = new long[vaddrs.length];
-        // A live round as pre-copy sends it, in batches: the pages the receiver lacks, and the others by address.
+        liveLayout = ImageScan.of(src, back, 1).layoutOf("pages-1.img").orElseThrow();
+        livePages = Files.readAllBytes(src.resolve("pages-1.img"));
+        long[] vaddrs = liveLayout.vaddrs();
         int batch = vaddrs.length / 3;
         for (int from = 0; from < vaddrs.length; from += batch) {
             int to = Math.min(vaddrs.length, from + batch);
             long[] sent = new long[to - from];
             long[] kept = new long[to - from];
+            long[] keptDigests = new long[to - from];
             java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
             int s = 0;
             int k = 0;
             for (int i = from; i < to; i++) {
-                digests[i] = PageHash.of(pages, i * 4096);
-                if (held.holds(layout.space(), vaddrs[i], digests[i])) {
+                long digest = PageHash.of(livePages, i * 4096);
+                if (held.holds(liveLayout.space(), vaddrs[i], digest)) {
+                    keptDigests[k] = i == wrongDigestAt ? digest ^ (1L << 40) : digest;
                     kept[k++] = vaddrs[i];
                 } else {
                     sent[s++] = vaddrs[i];
-                    bytes.write(pages, i * 4096, 4096);
+                    bytes.write(livePages, i * 4096, 4096);
                 }
             }
-            h.sender().sendLivePages(back, layout.space(), Arrays.copyOf(sent, s), bytes.toByteArray(), null,
-                    Arrays.copyOf(kept, k), TransferOptions.defaults());
+            h.sender().sendLivePages(back, liveLayout.space(), Arrays.copyOf(sent, s), bytes.toByteArray(), null,
+                    Arrays.copyOf(kept, k), Arrays.copyOf(keptDigests, k), TransferOptions.defaults());
         }
-        Path target = tmp.resolve("laid-out.img");
-        assertThat(h.receiver.pageStore(back).yieldLiveFile(layout.space(), vaddrs, digests, target))
-                .as("the live file lies as the pages file: taken in place, nothing to copy")
-                .hasValueSatisfying(inPlace -> assertThat(inPlace.cardinality()).isEqualTo(vaddrs.length));
-        assertThat(Files.readAllBytes(target)).isEqualTo(pages);
+        return back;
+    }
+
+    /** Pages the receiver's live file of {@link #liveLayout} gives in place to a pages file at laid-out.img. */
+    private int yieldedInPlace(String migrationId) {
+        long[] digests = new long[liveLayout.vaddrs().length];
+        for (int i = 0; i < digests.length; i++) digests[i] = PageHash.of(livePages, i * 4096);
+        return h.receiver.pageStore(migrationId).yieldLiveFile(liveLayout.space(), liveLayout.vaddrs(), digests,
+                tmp.resolve("laid-out.img")).orElseThrow().cardinality();
     }
 
     @Test

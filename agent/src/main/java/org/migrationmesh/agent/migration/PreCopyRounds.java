@@ -308,7 +308,7 @@ final class PreCopyRounds {
                     digests.put(a, digest);
                     if (before == null && parent && held.holds(space, a, digest)) { // the destination has it from its parent image
                         parentPages++;
-                        batch.hold(a);
+                        batch.hold(a, digest);
                         continue;
                     }
                     batch.add(a, page);
@@ -378,6 +378,7 @@ final class PreCopyRounds {
         private int n;
         /** Pages left out because the destination holds them from its parent image, in address order among the others. */
         private long[] heldVaddrs = new long[64];
+        private long[] heldDigests = new long[64];
         private int held;
         long bytes;
         long pages;
@@ -395,13 +396,18 @@ final class PreCopyRounds {
         }
 
         /**
-         * Notes a page left out because the destination holds it: it puts it in its live file among
+         * Notes a page left out because the destination holds it (by the low bits of {@code digest}, the
+         * whole of which goes along for the destination to check its copy): it puts it in its live file among
          * those sent, so that the file lies as the final dump's pages file will, and a revisit's final
          * image takes it in place instead of copying the parent image's pages into a new file.
          */
-        void hold(long vaddr) {
-            if (held == heldVaddrs.length) heldVaddrs = java.util.Arrays.copyOf(heldVaddrs, held * 2);
-            heldVaddrs[held++] = vaddr;
+        void hold(long vaddr, long digest) {
+            if (held == heldVaddrs.length) {
+                heldVaddrs = java.util.Arrays.copyOf(heldVaddrs, held * 2);
+                heldDigests = java.util.Arrays.copyOf(heldDigests, held * 2);
+            }
+            heldVaddrs[held] = vaddr;
+            heldDigests[held++] = digest;
         }
 
         /** Sends what is waiting, then {@code frozenMark} if not null (see {@link ImageSender#sendLivePages}). */
@@ -410,7 +416,8 @@ final class PreCopyRounds {
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
             long t0 = System.nanoTime();
             bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
-                    java.util.Arrays.copyOf(heldVaddrs, held), TransferOptions.defaults()).wireBytes();
+                    java.util.Arrays.copyOf(heldVaddrs, held), java.util.Arrays.copyOf(heldDigests, held),
+                    TransferOptions.defaults()).wireBytes();
             held = 0;
             sendingNanos += System.nanoTime() - t0;
             calls++;
