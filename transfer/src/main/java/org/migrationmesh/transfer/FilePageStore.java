@@ -278,30 +278,33 @@ public final class FilePageStore implements PageStore {
             Segment live = liveSegment(space);
             long end = liveEnds.get(space);
             int n = 0; // held pages waiting to go, one after the other, at the end of the live file
-            for (int i = from; i <= to; i++) {
-                Location l = i < to ? index.get(new PageKey(space, vaddrs[i])) : null;
-                if (i < to && l != null && l.segment() == live) continue; // in the live file already
-                if (i < to && l != null) {
+            for (int i = from; i < to; i++) {
+                Location l = index.get(new PageKey(space, vaddrs[i]));
+                if (l != null && l.segment() == live) continue; // in the live file already
+                if (l != null) {
                     keys[n] = vaddrs[i];
                     digests[n++] = l.digest();
                     continue;
                 }
-                if (n > 0) { // a page not held (or the end): what waits goes first
-                    int copied = transferRun(space, keys, digests, 0, n, live.channel(), end);
-                    for (int k = 0; k < copied; k++) {
-                        index.put(new PageKey(space, keys[k]), new Location(live, end + (long) k * PageHash.PAGE_SIZE, digests[k]));
-                    }
-                    placed += copied;
-                    end += (long) n * PageHash.PAGE_SIZE;
-                    n = 0;
-                }
-                if (i < to) end += PageHash.PAGE_SIZE; // its place stays empty, for the final image to fill
+                placed += placeInLiveFile(space, live, keys, digests, n, end); // what waits goes first
+                end += (long) (n + 1) * PageHash.PAGE_SIZE; // and this page's place stays empty, for the final image
+                n = 0;
             }
-            liveEnds.put(space, end);
+            placed += placeInLiveFile(space, live, keys, digests, n, end);
+            liveEnds.put(space, end + (long) n * PageHash.PAGE_SIZE);
             return placed;
         } catch (IOException e) {
             throw new UncheckedIOException("placing held pages of " + space + " in its live file in " + directory, e);
         }
+    }
+
+    /** Copies the held pages {@code keys[0..n)} of {@code space} into {@code live} from {@code at} on; returns those copied. */
+    private int placeInLiveFile(String space, Segment live, long[] keys, long[] digests, int n, long at) {
+        int copied = transferRun(space, keys, digests, 0, n, live.channel(), at);
+        for (int k = 0; k < copied; k++) {
+            index.put(new PageKey(space, keys[k]), new Location(live, at + (long) k * PageHash.PAGE_SIZE, digests[k]));
+        }
+        return copied;
     }
 
     @Override

@@ -27,12 +27,10 @@ public final class HeldPages {
         this.wireBytes = wireBytes;
     }
 
-    /** Reads a receiver's answer; refuses one whose runs and digests disagree. */
-    public static HeldPages of(HeldPagesReply reply) {
-        return of(reply, reply.getSerializedSize());
-    }
-
-    /** As {@link #of(HeldPagesReply)}, the question and the answer having taken {@code wireBytes} on the wire. */
+    /**
+     * Reads a receiver's answer, the question and the answer having taken {@code wireBytes} on the
+     * wire; refuses one whose runs and digests disagree.
+     */
     public static HeldPages of(HeldPagesReply reply, long wireBytes) {
         Map<String, Map<Long, Integer>> bySpace = new HashMap<>();
         long n = 0;

@@ -168,7 +168,7 @@ public final class ImageSender {
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
                                        TransferOptions options) {
-        return sendLivePages(migrationId, space, vaddrs, pages, frozen, null, options);
+        return sendLivePages(migrationId, space, vaddrs, pages, frozen, null, null, options);
     }
 
     /**
@@ -176,17 +176,8 @@ public final class ImageSender {
      * {@code held} (ascending, or null): the pages among these, by address, that the receiver
      * holds already from its parent image and that were left out; it puts them in its live file
      * where they belong ({@link PageStore#putLiveHeld}), so that the file lies in the order of the
-     * pages file the final dump will write.
-     */
-    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
-                                       long[] held, TransferOptions options) {
-        return sendLivePages(migrationId, space, vaddrs, pages, frozen, held, null, options);
-    }
-
-    /**
-     * As {@link #sendLivePages(String, String, long[], byte[], PageRuns.Runs, long[], TransferOptions)},
-     * with the 64-bit digests of the {@code held} pages as the sender read them ({@code heldDigests},
-     * or null if it did not): the receiver then keeps a held run only if its copies match them.
+     * pages file the final dump will write. With {@code heldDigests}, their 64-bit digests as the
+     * sender read them (null if it did not), the receiver keeps a held run only if its copies match.
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
                                        long[] held, long[] heldDigests, TransferOptions options) {

@@ -137,7 +137,7 @@ final class PreCopyRounds {
             for (int pid : host.runtime().runc().ps(container.getId())) {
                 long[] addresses = LiveMemory.addresses(pid);
                 String space = Integer.toString(LiveMemory.namespacePid(pid));
-                aheadBytes += sender.sendLivePages(migration.getId(), space, new long[0], new byte[0], null, addresses,
+                aheadBytes += sender.sendLivePages(migration.getId(), space, new long[0], new byte[0], null, addresses, null,
                         TransferOptions.defaults()).wireBytes();
                 pages += addresses.length;
             }

@@ -185,14 +185,12 @@ public final class LiveMemory {
      * order of its pages file, without reading them: where each page will lie in that file.
      */
     public static long[] addresses(int pid) throws IOException {
-        long[][] out = {new long[1024]};
-        int[] n = {0};
+        java.util.stream.LongStream.Builder out = java.util.stream.LongStream.builder();
         walk(pid, (mem, vaddr, pages) -> {
-            while (n[0] + pages > out[0].length) out[0] = java.util.Arrays.copyOf(out[0], out[0].length * 2);
-            for (int k = 0; k < pages; k++) out[0][n[0]++] = vaddr + (long) k * PAGE_SIZE;
+            for (int k = 0; k < pages; k++) out.add(vaddr + (long) k * PAGE_SIZE);
             return pages;
         });
-        return java.util.Arrays.copyOf(out[0], n[0]);
+        return out.build().toArray();
     }
 
     /** A run of consecutive pages a dump would write; returns the pages taken. */
