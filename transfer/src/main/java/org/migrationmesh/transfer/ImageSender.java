@@ -106,7 +106,8 @@ public final class ImageSender {
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
         tally.scanned(Duration.between(start, clock.instant()));
         Map<Integer, byte[]> fileDigests = new HashMap<>();
-        PagePlanning planning = PagePlanning.of(scan, migrationId, round, options, digestsPerMessage, beginBudget);
+        PagePlanning planning = PagePlanning.of(scan, migrationId, round, options, digestsPerMessage, beginBudget,
+                options.deltas() ? receiverHolds : null);
         String sendId = UUID.randomUUID().toString(); // a retry after a commit whose answer was lost gets that answer
         for (int attempt = 1; ; attempt++) {
             try {
@@ -116,6 +117,14 @@ public final class ImageSender {
                         Duration.between(start, clock.instant()), done.getImageDir());
             } catch (StatusRuntimeException e) {
                 Optional<TransferRefusedException> refused = Refusals.fromStatus(migrationId, round, e);
+                if (refused.isPresent() && refused.get().reason() == TransferRefusedException.Reason.HELD_DIGESTS_DIFFER
+                        && planning.leavesOutHeld()) {
+                    // the receiver does not hold what the rounds counted on (it lost or forgot pages): every digest, then
+                    log.info("migration {} round {}: the receiver holds other pages than counted on ({}), sending every page digest",
+                            migrationId, round, refused.get().getMessage());
+                    planning = PagePlanning.of(scan, migrationId, round, options, digestsPerMessage, beginBudget, null);
+                    continue;
+                }
                 if (refused.isPresent()) throw refused.get();
                 if (attempt >= options.maxAttempts()) {
                     throw new TransferException(migrationId, round, "gave up after " + attempt + " attempts", e);

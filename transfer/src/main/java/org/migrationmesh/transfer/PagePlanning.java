@@ -41,6 +41,8 @@ final class PagePlanning {
     private final Map<Integer, List<PageDigests>> slices = new TreeMap<>();
     /** How many of a file's slices ride along with Begin. */
     private final Map<Integer, Integer> inBegin = new HashMap<>();
+    /** Whether some slice leaves out digests of pages the receiver holds. */
+    private boolean leavesOutHeld;
 
     private PagePlanning(ImageScan scan, List<Chunk> pagemapChunks) {
         this.scan = scan;
@@ -51,9 +53,11 @@ final class PagePlanning {
      * Encodes the slices of {@code scan}'s page digests ({@code digestsPerMessage} per slice) and
      * decides what rides with Begin: the pagemaps if they take at most half of {@code budget}
      * bytes, and then as many slices of each file, in order, as the rest of the budget holds.
+     * With {@code receiverHolds} (null: not known), the digests of pages the receiver holds with
+     * that digest at that address are left out ({@link HeldDigests}).
      */
     static PagePlanning of(ImageScan scan, String migrationId, int round, TransferOptions options, int digestsPerMessage,
-                           int budget) {
+                           int budget, DeltaPlanner.Holdings receiverHolds) {
         List<ImageManifest.File> files = scan.manifest().files();
         long pagemapBytes = 0;
         for (ImageManifest.File f : files) if (PagemapImage.spaceOf(f.name()).isPresent()) pagemapBytes += f.length();
@@ -68,16 +72,27 @@ final class PagePlanning {
         for (int i = 0; i < files.size(); i++) {
             ImageManifest.File f = files.get(i);
             long[] digests = scan.pageDigests().get(f.name());
-            if (digests == null || scan.layoutOf(f.name()).isEmpty()) continue;
+            Optional<ImageScan.PagemapLayout> layout = scan.layoutOf(f.name());
+            if (digests == null || layout.isEmpty()) continue;
+            java.util.function.IntPredicate held = receiverHolds == null ? page -> false
+                    : page -> receiverHolds.holds(new PageKey(layout.get().space(), layout.get().vaddrs()[page]), digests[page]);
             List<PageDigests> fileSlices = new ArrayList<>();
             for (int first = 0; first < digests.length || first == 0; first += digestsPerMessage) {
                 int n = Math.min(digestsPerMessage, digests.length - first);
-                ByteBuffer bytes = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
-                bytes.asLongBuffer().put(digests, first, n);
-                ChunkCodec.Payload encoded = ChunkCodec.encodeOwned(bytes.array(), n * 8, options.compress());
-                fileSlices.add(PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
+                HeldDigests.Slice slice = HeldDigests.leaveOut(digests, first, n, held);
+                p.leavesOutHeld |= slice.leftOut() > 0;
+                long[] carried = slice.carried();
+                ByteBuffer bytes = ByteBuffer.allocate(carried.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.asLongBuffer().put(carried);
+                ChunkCodec.Payload encoded = ChunkCodec.encodeOwned(bytes.array(), carried.length * 8, options.compress());
+                PageDigests.Builder b = PageDigests.newBuilder().setMigrationId(migrationId).setRound(round).setFileIndex(i)
                         .setFirstPage(first).setTotalPages(digests.length).setCodec(encoded.codec())
-                        .setDigests(encoded.bytes()).build());
+                        .setDigests(encoded.bytes());
+                if (slice.leftOut() > 0) {
+                    for (int r : slice.runs()) b.addHeldRuns(r);
+                    b.setHeldCheck(slice.check());
+                }
+                fileSlices.add(b.build());
                 if (n == 0) break;
             }
             p.slices.put(i, fileSlices);
@@ -109,6 +124,11 @@ final class PagePlanning {
             size += c.getSerializedSize();
         }
         return size;
+    }
+
+    /** Whether some slice leaves out the digests of pages the receiver was counted on to hold. */
+    boolean leavesOutHeld() {
+        return leavesOutHeld;
     }
 
     /** Whether the pagemaps ride along with Begin (else they must be uploaded before anything is planned). */

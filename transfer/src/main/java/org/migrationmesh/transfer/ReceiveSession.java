@@ -160,11 +160,19 @@ final class ReceiveSession {
         }
         BeginResponse.Builder answer = BeginResponse.newBuilder().addAllFiles(Arrays.asList(states)).setAttempt(attempt)
                 .setOneUpload(true);
-        BitSet unplannable = new BitSet();
-        for (PageDigests slice : slices) {
-            int i = slice.getFileIndex();
+        // every slice's digests first: one whose held pages differ is refused before anything is planned
+        long[][] digestsOf = new long[slices.size()][];
+        for (int k = 0; k < slices.size(); k++) {
+            int i = slices.get(k).getFileIndex();
             if (i < 0 || i >= states.length) throw refused(Reason.BAD_MANIFEST, null, "page digests for file " + i);
-            PagesNeeded plan = states[i].getComplete() || unplannable.get(i) ? PagesNeeded.getDefaultInstance() : plan(slice);
+            if (!states[i].getComplete()) digestsOf[k] = digestsOf(slices.get(k));
+        }
+        BitSet unplannable = new BitSet();
+        for (int k = 0; k < slices.size(); k++) {
+            PageDigests slice = slices.get(k);
+            int i = slice.getFileIndex();
+            PagesNeeded plan = states[i].getComplete() || unplannable.get(i) ? PagesNeeded.getDefaultInstance()
+                    : plan(slice, digestsOf[k]);
             if (plan.getPages() == 0) unplannable.set(i); // no plan: later slices of the file have none either
             answer.addPlans(plan);
         }
@@ -221,22 +229,56 @@ final class ReceiveSession {
         }
     }
 
-    /** {@link #plan(int, int, int, byte[])} of a PlanPages request (or a slice of a Begin), its digests decoded. */
+    /** {@link #plan(int, int, int, long[])} of a PlanPages request. */
     PagesNeeded plan(PageDigests req) {
-        byte[] digestBytes;
-        try {
-            long most = 8L * Math.max(0, (long) req.getTotalPages() - req.getFirstPage());
-            digestBytes = ChunkCodec.decodeUpTo(req.getCodec(), req.getDigests(), (int) Math.min(most, Integer.MAX_VALUE));
-        } catch (ChunkCodec.BadChunkException e) {
-            throw refused(Reason.BAD_MANIFEST, null, "page digests: " + e.getMessage(), e);
-        }
-        if (req.getFileIndex() < 0 || req.getFileIndex() >= states.length) {
-            throw refused(Reason.BAD_MANIFEST, null, "page digests for file " + req.getFileIndex());
-        }
-        Optional<BitSet> need = plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(), digestBytes);
+        return plan(req, digestsOf(req));
+    }
+
+    /** {@link #plan(int, int, int, long[])} of a slice whose digests are {@code digests}. */
+    private PagesNeeded plan(PageDigests req, long[] digests) {
+        Optional<BitSet> need = plan(req.getFileIndex(), req.getFirstPage(), req.getTotalPages(), digests);
         PagesNeeded.Builder b = PagesNeeded.newBuilder();
         need.ifPresent(n -> b.setPages(req.getTotalPages()).setNeedBitmap(ByteString.copyFrom(n.toByteArray())));
         return b.build();
+    }
+
+    /**
+     * The digests of a slice's pages: decoded, and those it left out as held here
+     * ({@link HeldDigests}) taken from the store; refused (HELD_DIGESTS_DIFFER) when the store
+     * does not hold those pages with the digests the sender checked them with.
+     */
+    private long[] digestsOf(PageDigests req) {
+        int i = req.getFileIndex();
+        if (i < 0 || i >= states.length) throw refused(Reason.BAD_MANIFEST, null, "page digests for file " + i);
+        ImageManifest.File f = file(i);
+        byte[] bytes;
+        try {
+            long most = 8L * Math.max(0, (long) req.getTotalPages() - req.getFirstPage());
+            bytes = ChunkCodec.decodeUpTo(req.getCodec(), req.getDigests(), (int) Math.min(most, Integer.MAX_VALUE));
+        } catch (ChunkCodec.BadChunkException e) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), "page digests: " + e.getMessage(), e);
+        }
+        if (bytes.length % 8 != 0) throw refused(Reason.BAD_MANIFEST, f.name(), bytes.length + " bytes of page digests");
+        long[] carried = new long[bytes.length / 8];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(carried);
+        if (req.getHeldRunsCount() == 0) return carried;
+        Layout layout = f.isPages() && !f.hasSha256() ? layoutOf(f).orElse(null) : null;
+        if (layout == null) throw refused(Reason.BAD_MANIFEST, f.name(), "page digests left out of a file no pagemap lays out");
+        int first = req.getFirstPage();
+        long[] vaddrs = layout.vaddrs();
+        Optional<long[]> all;
+        try {
+            all = HeldDigests.fillIn(req.getHeldRunsList(), carried, req.getHeldCheck(), Math.max(0, vaddrs.length - first),
+                    page -> first + page < vaddrs.length
+                    ? store.digestOf(new PageKey(layout.space(), vaddrs[first + page])) : java.util.OptionalLong.empty());
+        } catch (IllegalArgumentException e) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), "page digests from page " + first + ": " + e.getMessage(), e);
+        }
+        if (all.isEmpty()) {
+            throw refused(Reason.HELD_DIGESTS_DIFFER, f.name(), "pages from page " + first
+                    + " left out as held here are not held, or not with the digests the sender has");
+        }
+        return all.get();
     }
 
     /**
@@ -244,7 +286,7 @@ final class ReceiveSession {
      * page 0): which of those pages it must send, as bits relative to {@code firstPage}. Empty
      * when the file cannot be laid out by a received pagemap; it then travels as plain bytes.
      */
-    Optional<BitSet> plan(int i, int firstPage, int totalPages, byte[] digestBytes) {
+    Optional<BitSet> plan(int i, int firstPage, int totalPages, long[] digests) {
         ImageManifest.File f = file(i);
         if (!f.isPages()) throw refused(Reason.NOT_PLANNED, f.name(), "not a pages file");
         if (firstPage == 0) {
@@ -265,12 +307,11 @@ final class ReceiveSession {
             throw refused(Reason.NOT_PLANNED, f.name(), "digest slice from page " + firstPage + " out of order");
         }
         long[] all = senderPageDigests[i];
-        if (digestBytes.length % 8 != 0 || firstPage + digestBytes.length / 8 > all.length) {
-            throw refused(Reason.BAD_MANIFEST, f.name(), digestBytes.length + " digest bytes from page " + firstPage
-                    + " of " + all.length);
+        if (firstPage + (long) digests.length > all.length) {
+            throw refused(Reason.BAD_MANIFEST, f.name(), digests.length + " digests from page " + firstPage + " of " + all.length);
         }
-        int n = digestBytes.length / 8;
-        ByteBuffer.wrap(digestBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(all, firstPage, n);
+        int n = digests.length;
+        System.arraycopy(digests, 0, all, firstPage, n);
         digestsPlanned[i] = firstPage + n;
         BitSet need = DeltaPlanner.needed(spaces[i], Arrays.copyOfRange(pageAddresses[i], firstPage, firstPage + n),
                 Arrays.copyOfRange(all, firstPage, firstPage + n), store::holds);

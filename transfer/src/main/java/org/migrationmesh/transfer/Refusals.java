@@ -18,7 +18,7 @@ final class Refusals {
         trailers.put(REASON, e.reason().name());
         if (e.file() != null) trailers.put(FILE, e.file());
         Status status = switch (e.reason()) {
-            case NO_SESSION, NOT_PLANNED -> Status.FAILED_PRECONDITION;
+            case NO_SESSION, NOT_PLANNED, HELD_DIGESTS_DIFFER -> Status.FAILED_PRECONDITION;
             case CORRUPT_CHUNK, FILE_DIGEST_MISMATCH -> Status.DATA_LOSS;
             default -> Status.INVALID_ARGUMENT;
         };

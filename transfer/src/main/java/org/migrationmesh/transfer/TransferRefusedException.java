@@ -9,7 +9,9 @@ public class TransferRefusedException extends TransferException {
     /** Why the data was refused. */
     public enum Reason {
         BAD_NAME, BAD_MANIFEST, NO_SESSION, OUT_OF_ORDER, OVERSIZED, CORRUPT_CHUNK, TRUNCATED,
-        FILE_DIGEST_MISMATCH, NOT_PLANNED, NOT_A_REGULAR_FILE
+        FILE_DIGEST_MISMATCH, NOT_PLANNED, NOT_A_REGULAR_FILE,
+        /** Page digests left out as held by the receiver are not what it holds: sent again in full. */
+        HELD_DIGESTS_DIFFER
     }
 
     private final Reason reason;

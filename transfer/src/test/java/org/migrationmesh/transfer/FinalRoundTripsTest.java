@@ -1,6 +1,7 @@
 package org.migrationmesh.transfer;
 
 import io.grpc.ClientInterceptors;
+import org.migrationmesh.proto.transfer.BeginRequest;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ class FinalRoundTripsTest extends InProcessTransfer {
     }
 
     @Test
-    void aSenderThatCountsOnPagesTheReceiverLacksCostsARoundTripNotTheImage() throws Exception {
+    void aSenderThatCountsOnPagesTheReceiverLacksCostsRoundTripsNotTheImage() throws Exception {
         Path src = twoProcessImage(tmp.resolve("src"), 41);
         sendLive(src);
         SyntheticImage.dirty(src, 5, 42);
@@ -65,7 +66,48 @@ class FinalRoundTripsTest extends InProcessTransfer {
                 (key, digest) -> true); // it holds every page: not the 5 changed ones
         TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
         assertThat(r.pagesSent()).as("pages the receiver lacked, as it planned them").isBetween(1L, 5L);
-        assertThat(counter.roundTrips()).isEqualTo(2);
+        // the Begin that left out the digests of every page is refused (the receiver's own differ), then
+        // every digest with the Begin, and the upload
+        assertThat(counter.roundTrips()).isEqualTo(3);
+    }
+
+    @Test
+    void aSenderThatCountsOnPagesNeverSentStillPublishesTheImage() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 57);
+        Map<PageKey, Long> sentLive = sendLive(src, "pages-1.img");
+        SyntheticImage.dirty(src, 5, 58);
+        ImageScan.PagemapLayout second = ImageScan.of(src, migration, 1).layoutOf("pages-2.img").orElseThrow();
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE,
+                (key, digest) -> key.space().equals(second.space()) || Long.valueOf(digest).equals(sentLive.get(key)));
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.pagesSent()).as("process 2's pages, never sent live").isGreaterThanOrEqualTo(40L);
+    }
+
+    @Test
+    void theFinalRoundCarriesTheDigestsOfChangedPagesOnly() throws Exception {
+        Path src = twoProcessImage(tmp.resolve("src"), 53);
+        Map<PageKey, Long> sentLive = sendLive(src);
+        SyntheticImage.dirty(src, 5, 54);
+        DeltaPlanner.Holdings held = (key, digest) -> Long.valueOf(digest).equals(sentLive.get(key));
+        ImageScan scan = ImageScan.of(src, migration, 1);
+
+        BeginRequest all = PagePlanning.of(scan, migration, 1, TransferOptions.defaults(), 1 << 16, PagePlanning.BEGIN_BUDGET, null)
+                .addTo(BeginRequest.newBuilder()).build();
+        PagePlanning leavingOut = PagePlanning.of(scan, migration, 1, TransferOptions.defaults(), 1 << 16,
+                PagePlanning.BEGIN_BUDGET, held);
+        BeginRequest begin = leavingOut.addTo(BeginRequest.newBuilder()).build();
+        assertThat(leavingOut.leavesOutHeld()).isTrue();
+        assertThat(digestBytes(all)).as("every page's digest").isGreaterThan(8L * SyntheticImage.PAGES / 2);
+        assertThat(digestBytes(begin)).as("the changed pages' digests").isLessThanOrEqualTo(5 * 8);
+        assertThat(begin.getSerializedSize()).isLessThan(all.getSerializedSize() - 8 * SyntheticImage.PAGES / 2);
+
+        TransferReport r = h.sender().send(migration, 1, src, TransferOptions.defaults(), TransferListener.NONE, held);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+        assertThat(r.attempts()).isEqualTo(1);
+    }
+
+    private static long digestBytes(BeginRequest b) {
+        return b.getPageDigestsList().stream().mapToLong(d -> d.getDigests().size()).sum();
     }
 
     @Test
