@@ -260,6 +260,15 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 }
             }
 
+            private static long[] ascending(long[] vaddrs, String what, String space) {
+                for (int i = 1; i < vaddrs.length; i++) {
+                    if (Long.compareUnsigned(vaddrs[i - 1], vaddrs[i]) >= 0) {
+                        throw new IllegalArgumentException(what + " pages of " + space + " not in address order");
+                    }
+                }
+                return vaddrs;
+            }
+
             /** Places the held pages below {@code vaddr} (all of them for Long.MAX_VALUE) in the live file. */
             private void placeHeldBelow(long vaddr) {
                 int to = heldPlaced;
@@ -272,17 +281,18 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             public void onNext(LivePages lp) {
                 if (failed) return;
                 try {
-                    if (lp.getHeldRunStartsCount() > 0) {
-                        if (held.length > 0) throw new IllegalArgumentException("held pages of " + lp.getSpace() + " sent twice");
-                        held = PageRuns.expand(lp.getHeldRunStartsList(), lp.getHeldRunPagesList(), PageRuns.MAX_PAGES);
-                        for (int i = 1; i < held.length; i++) {
-                            if (Long.compareUnsigned(held[i - 1], held[i]) >= 0) {
-                                throw new IllegalArgumentException("held pages of " + lp.getSpace() + " not in address order");
-                            }
-                        }
+                    if (lp.getHeldRunStartsCount() > 0 || lp.getHotRunStartsCount() > 0) {
+                        if (heldStore != null) throw new IllegalArgumentException("held pages of " + lp.getSpace() + " sent twice");
+                        held = ascending(PageRuns.expand(lp.getHeldRunStartsList(), lp.getHeldRunPagesList(), PageRuns.MAX_PAGES),
+                                "held", lp.getSpace());
                         heldStore = migration(lp.getMigrationId()).store();
                         heldSpace = lp.getSpace();
                         if (lp.getHeldRunChecksCount() > 0) forgetRunsHeldOtherwise(lp);
+                        // the places of pages left for the final image are kept as those of held ones are: with
+                        // what this store holds there, if anything, to be overwritten by the final image
+                        long[] hot = ascending(PageRuns.expand(lp.getHotRunStartsList(), lp.getHotRunPagesList(),
+                                PageRuns.MAX_PAGES), "hot", lp.getSpace());
+                        if (hot.length > 0) held = PageRuns.merge(held, hot);
                     }
                     long[] vaddrs = lp.getRunStartsCount() > 0
                             ? PageRuns.expand(lp.getRunStartsList(), lp.getRunPagesList(), PageRuns.MAX_PAGES)

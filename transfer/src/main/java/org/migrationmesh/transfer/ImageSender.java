@@ -190,6 +190,16 @@ public final class ImageSender {
      */
     public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
                                        long[] held, long[] heldDigests, TransferOptions options) {
+        return sendLivePages(migrationId, space, vaddrs, pages, frozen, held, heldDigests, null, options);
+    }
+
+    /**
+     * As {@link #sendLivePages(String, String, long[], byte[], PageRuns.Runs, long[], long[], TransferOptions)},
+     * with {@code hot} (ascending, none among {@code held}, or null): pages among these, by address,
+     * left for the final image, whose places the receiver keeps in its live file.
+     */
+    public LivePagesSent sendLivePages(String migrationId, String space, long[] vaddrs, byte[] pages, PageRuns.Runs frozen,
+                                       long[] held, long[] heldDigests, long[] hot, TransferOptions options) {
         if (pages.length != vaddrs.length * PageHash.PAGE_SIZE) {
             throw new IllegalArgumentException(pages.length + " bytes for " + vaddrs.length + " pages");
         }
@@ -197,11 +207,16 @@ public final class ImageSender {
         FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
         try {
             long wire = 0;
-            if (held != null && held.length > 0) {
-                PageRuns.Runs runs = PageRuns.of(held, 0, held.length);
-                LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space)
-                        .addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList());
-                if (heldDigests != null) {
+            boolean anyHeld = held != null && held.length > 0;
+            if (anyHeld || hot != null && hot.length > 0) {
+                LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space);
+                PageRuns.Runs runs = anyHeld ? PageRuns.of(held, 0, held.length) : PageRuns.of(new long[0], 0, 0);
+                b.addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList());
+                if (hot != null && hot.length > 0) {
+                    PageRuns.Runs hotRuns = PageRuns.of(hot, 0, hot.length);
+                    b.addAllHotRunStarts(hotRuns.startList()).addAllHotRunPages(hotRuns.pageList());
+                }
+                if (anyHeld && heldDigests != null) {
                     for (int k = 0, first = 0; k < runs.pages().length; first += runs.pages()[k], k++) {
                         b.addHeldRunChecks(PageRuns.check(heldDigests, first, first + runs.pages()[k]));
                     }

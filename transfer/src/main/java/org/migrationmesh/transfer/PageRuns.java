@@ -84,6 +84,24 @@ public final class PageRuns {
         return h;
     }
 
+    /**
+     * The addresses of {@code a} and {@code b} (each ascending, unsigned) in one ascending array.
+     *
+     * @throws IllegalArgumentException when an address is in both
+     */
+    public static long[] merge(long[] a, long[] b) {
+        long[] out = new long[a.length + b.length];
+        int i = 0, j = 0, k = 0;
+        while (i < a.length && j < b.length) {
+            int c = Long.compareUnsigned(a[i], b[j]);
+            if (c == 0) throw new IllegalArgumentException("page 0x" + Long.toHexString(a[i]) + " named twice");
+            out[k++] = c < 0 ? a[i++] : b[j++];
+        }
+        while (i < a.length) out[k++] = a[i++];
+        while (j < b.length) out[k++] = b[j++];
+        return out;
+    }
+
     public static Runs of(long[] vaddrs, int from, int to) {
         Builder b = new Builder();
         for (int i = from; i < to; i++) b.add(vaddrs[i], 1);

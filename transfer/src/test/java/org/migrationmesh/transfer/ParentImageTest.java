@@ -73,6 +73,58 @@ class ParentImageTest extends InProcessTransfer {
         assertThat(Arrays.copyOfRange(laid, 0, 4096)).as("its place is empty, for the final image").isEqualTo(new byte[4096]);
     }
 
+    @Test
+    void pagesLeftForTheFinalImageKeepTheirPlacesInTheLiveFile() throws Exception {
+        for (boolean revisit : new boolean[] {false, true}) {
+            migration = "m-hot-" + revisit;
+            Path src = revisit ? migratedAwayAndKeptAsParent(51) : tmp.resolve("src-first");
+            if (!revisit) SyntheticImage.write(src, 51);
+            SyntheticImage.dirty(src, 4, 52);
+            String id = revisit ? "m-back-" + migration : migration;
+            HeldPages held = revisit ? h.sender().heldPages(id, "game", true, TransferOptions.defaults()) : HeldPages.NONE;
+            liveLayout = ImageScan.of(src, id, 1).layoutOf("pages-1.img").orElseThrow();
+            livePages = Files.readAllBytes(src.resolve("pages-1.img"));
+            long[] vaddrs = liveLayout.vaddrs();
+            java.util.Set<Integer> hot = java.util.Set.of(0, 5, 6, 100, vaddrs.length - 1);
+            long[] sent = new long[vaddrs.length], kept = new long[vaddrs.length], keptDigests = new long[vaddrs.length];
+            long[] left = new long[hot.size()];
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            int s = 0, k = 0, l = 0;
+            for (int i = 0; i < vaddrs.length; i++) {
+                long digest = PageHash.of(livePages, i * 4096);
+                if (hot.contains(i)) {
+                    left[l++] = vaddrs[i];
+                } else if (held.holds(liveLayout.space(), vaddrs[i], digest)) {
+                    keptDigests[k] = digest;
+                    kept[k++] = vaddrs[i];
+                } else {
+                    sent[s++] = vaddrs[i];
+                    bytes.write(livePages, i * 4096, 4096);
+                }
+            }
+            h.sender().sendLivePages(id, liveLayout.space(), Arrays.copyOf(sent, s), bytes.toByteArray(), null,
+                    Arrays.copyOf(kept, k), Arrays.copyOf(keptDigests, k), left, TransferOptions.defaults());
+            if (revisit) assertThat(k).as("pages held from the parent").isGreaterThan(vaddrs.length / 2);
+            for (int i : hot) {
+                if (revisit) continue; // there the parent's copy may fill the place
+                assertThat(h.receiver.pageStore(id).digestOf(new PageKey(liveLayout.space(), vaddrs[i])))
+                        .as("page " + i + " is not sent ahead").isEmpty();
+            }
+            assertThat(yieldedInPlace(id)).as("every other page in place (revisit " + revisit + ")")
+                    .isGreaterThanOrEqualTo(vaddrs.length - hot.size());
+            byte[] laid = Files.readAllBytes(tmp.resolve("laid-out.img"));
+            for (int i = 0; i < vaddrs.length; i++) {
+                if (hot.contains(i)) continue;
+                assertThat(Arrays.copyOfRange(laid, i * 4096, (i + 1) * 4096)).as("page " + i)
+                        .isEqualTo(Arrays.copyOfRange(livePages, i * 4096, (i + 1) * 4096));
+            }
+            if (!revisit) {
+                assertThat(Arrays.copyOfRange(laid, 5 * 4096, 6 * 4096)).as("an empty place, for the final image")
+                        .isEqualTo(new byte[4096]);
+            }
+        }
+    }
+
     private ImageScan.PagemapLayout liveLayout;
     private byte[] livePages;
 

@@ -39,6 +39,8 @@ import java.util.zip.CRC32C;
 final class PreCopyRounds {
     private static final Logger log = LoggerFactory.getLogger(PreCopyRounds.class);
     private static final int BATCH_PAGES = 4096; // 16 MiB per live-pages call
+    /** Between the two looks for hot pages: more than a frame of a game server at 20 frames a second. */
+    private static final long LOOKS_APART_MS = 80;
 
     private final Migration migration;
     private final Container container;
@@ -54,6 +56,9 @@ final class PreCopyRounds {
     private HeldPages held = HeldPages.NONE;
     /** Pages the rounds left out because the destination held them from its parent image. */
     private long parentPages;
+    /** Pages rewritten all the time, by space ({@link HotPages}): the rounds leave them for the final image. */
+    private Map<String, java.util.Set<Long>> hot = Map.of();
+    private long hotPagesLeft;
     private volatile CompletableFuture<?> frozenRound = CompletableFuture.completedFuture(null);
     /** {@link #sentDigests} as they were when the frozen round started, if it did. */
     private volatile Map<String, Map<Long, Long>> digestsBeforeFrozenRound;
@@ -88,6 +93,7 @@ final class PreCopyRounds {
         aheadBytes += held.wireBytes();
         if (!d.copyAgain() && held.pages() > 0) layOutParentAhead();
         long roundTrip = d.copyAgain() ? roundTrip() : 0;
+        if (d.copyAgain()) hot = hotPages();
         List<PreCopyPlan.Round> done = new ArrayList<>();
         double bytesPerSecond = 0;
         while (d.copyAgain()) {
@@ -117,9 +123,9 @@ final class PreCopyRounds {
                 // probe found, or it shows the working set rewritten as fast as it is copied: then freeze.
                 else done.add(new PreCopyPlan.Round(changed, Duration.ofNanos(System.nanoTime() - p0), true));
             }
-            log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} ms={} next={} because={}",
-                    migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, took.toMillis(),
-                    d.copyAgain() ? "copy" : "freeze", d.reason());
+            log.info("pre-copy round migration={} round={} pages={} bytes={} heldFromParent={} hotLeft={} ms={} next={} because={}",
+                    migration.getId(), roundBytes.size(), bytesAndPages[1], bytesAndPages[0], parentPages, hotPagesLeft,
+                    took.toMillis(), d.copyAgain() ? "copy" : "freeze", d.reason());
         }
     }
 
@@ -147,6 +153,49 @@ final class PreCopyRounds {
             log.warn("destination's pages not laid out ahead; its final image copies them migration={} destination={} reason={}",
                     migration.getId(), migration.getDestination(), e.getMessage());
         }
+    }
+
+    /**
+     * Looks at the container's memory twice, {@value #LOOKS_APART_MS} ms apart, for the pages it
+     * rewrites all the time ({@link HotPages}). Not knowing only costs bytes: the rounds then send them.
+     */
+    private Map<String, java.util.Set<Long>> hotPages() {
+        long t0 = System.nanoTime();
+        try {
+            List<Integer> pids = host.runtime().runc().ps(container.getId());
+            Map<String, Map<Long, Integer>> first = look(pids);
+            Thread.sleep(LOOKS_APART_MS);
+            Map<String, java.util.Set<Long>> found = HotPages.between(first, look(pids), HotPages.MAX_PAGES);
+            log.info("hot pages left for the final image migration={} pages={} ms={}", migration.getId(),
+                    found.values().stream().mapToInt(java.util.Set::size).sum(), (System.nanoTime() - t0) / 1_000_000);
+            return found;
+        } catch (IOException | RuntimeException e) {
+            log.warn("hot pages not known; the rounds send them migration={} reason={}", migration.getId(), e.getMessage());
+            return Map.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Map.of();
+        }
+    }
+
+    /** The CRC32C of every page a dump of these processes would write, by space and address. */
+    private static Map<String, Map<Long, Integer>> look(List<Integer> pids) throws IOException {
+        Map<String, Map<Long, Integer>> out = new HashMap<>();
+        CRC32C crc = new CRC32C();
+        byte[] page = new byte[LiveMemory.PAGE_SIZE];
+        for (int pid : pids) {
+            Map<Long, Integer> crcs = new HashMap<>();
+            LiveMemory.read(pid, (vaddr, content) -> {
+                for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
+                    content.get(page);
+                    crc.reset();
+                    crc.update(page);
+                    crcs.put(a, (int) crc.getValue());
+                }
+            });
+            out.put(Integer.toString(LiveMemory.namespacePid(pid)), crcs);
+        }
+        return out;
     }
 
     /** The link's round trip to the destination in ns, 0 if not known (then rates count it in, as before). */
@@ -280,6 +329,9 @@ final class PreCopyRounds {
             CRC32C crc = new CRC32C();
             byte[] page = new byte[LiveMemory.PAGE_SIZE];
             boolean parent = held.any(space);
+            // hot pages go with the final image (or the frozen round); the first round keeps their places
+            java.util.Set<Long> hotHere = frozen ? java.util.Set.of() : hot.getOrDefault(space, java.util.Set.of());
+            boolean placing = known.isEmpty();
             PageRuns.Builder read = new PageRuns.Builder(); // what the frozen round read
             LiveMemory.read(pid, (vaddr, content) -> {
                 if (frozen) {
@@ -299,6 +351,10 @@ final class PreCopyRounds {
                 }
                 for (long a = vaddr; content.hasRemaining(); a += LiveMemory.PAGE_SIZE) {
                     content.get(page);
+                    if (hotHere.contains(a)) {
+                        if (placing) batch.keepBack(a);
+                        continue;
+                    }
                     crc.reset();
                     crc.update(page);
                     int sum = (int) crc.getValue();
@@ -380,6 +436,9 @@ final class PreCopyRounds {
         private long[] heldVaddrs = new long[64];
         private long[] heldDigests = new long[64];
         private int held;
+        /** Hot pages left for the final image, in address order among the others: their places go with the stream. */
+        private long[] hotVaddrs = new long[64];
+        private int hotLeft;
         long bytes;
         long pages;
         long sendingNanos;
@@ -410,15 +469,23 @@ final class PreCopyRounds {
             heldDigests[held++] = digest;
         }
 
+        /** Notes a hot page left for the final image: the destination keeps its place in its live file. */
+        void keepBack(long vaddr) {
+            if (hotLeft == hotVaddrs.length) hotVaddrs = java.util.Arrays.copyOf(hotVaddrs, hotLeft * 2);
+            hotVaddrs[hotLeft++] = vaddr;
+            hotPagesLeft++;
+        }
+
         /** Sends what is waiting, then {@code frozenMark} if not null (see {@link ImageSender#sendLivePages}). */
         void flush(PageRuns.Runs frozenMark) {
-            if (n == 0 && held == 0 && frozenMark == null) return;
+            if (n == 0 && held == 0 && hotLeft == 0 && frozenMark == null) return;
             byte[] payload = n == BATCH_PAGES ? data.array() : java.util.Arrays.copyOf(data.array(), n * LiveMemory.PAGE_SIZE);
             long t0 = System.nanoTime();
             bytes += sender.sendLivePages(migration.getId(), space, java.util.Arrays.copyOf(vaddrs, n), payload, frozenMark,
                     java.util.Arrays.copyOf(heldVaddrs, held), java.util.Arrays.copyOf(heldDigests, held),
-                    TransferOptions.defaults()).wireBytes();
+                    java.util.Arrays.copyOf(hotVaddrs, hotLeft), TransferOptions.defaults()).wireBytes();
             held = 0;
+            hotLeft = 0;
             sendingNanos += System.nanoTime() - t0;
             calls++;
             pages += n;
