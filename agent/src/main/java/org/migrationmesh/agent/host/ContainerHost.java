@@ -164,7 +164,7 @@ public final class ContainerHost implements AutoCloseable {
      */
     private Path writeCriuConfig(String id, boolean dump, boolean networkLock) throws IOException {
         Path conf = criuDir().resolve(id + ".conf");
-        new CriuConfig(dump ? criuDir().resolve("mmfreeze") : null, networkLock).write(conf);
+        new CriuConfig(dump ? criuDir().resolve("mmfreeze") : null, networkLock, runtime.maskSource()).write(conf);
         return conf;
     }
 

@@ -20,6 +20,11 @@ public final class BundleWriter {
     /** The annotation by which runc hands CRIU a container's own configuration file. */
     public static final String CRIU_CONFIG_ANNOTATION = "org.criu.config";
     private static final List<String> CAPS = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW");
+    /** The masked paths that are directories (runc mounts an empty read-only tmpfs on each that exists). */
+    public static final List<String> MASKED_DIRECTORIES = List.of("/proc/acpi", "/proc/scsi", "/sys/firmware");
+    /** The masked paths that are files (runc binds /dev/null on each that exists). */
+    private static final List<String> MASKED_FILES = List.of("/proc/kcore", "/proc/keys", "/proc/latency_stats",
+            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug");
 
     private BundleWriter() {}
 
@@ -64,8 +69,9 @@ public final class BundleWriter {
         for (String type : List.of("pid", "ipc", "uts", "mount")) ns.addObject().put("type", type);
         ObjectNode net = ns.addObject().put("type", "network");
         if (spec.netnsPath() != null) net.put("path", spec.netnsPath().toString());
-        strings(linux.putArray("maskedPaths"), List.of("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"));
+        ArrayNode masked = linux.putArray("maskedPaths");
+        strings(masked, MASKED_DIRECTORIES);
+        strings(masked, MASKED_FILES);
         strings(linux.putArray("readonlyPaths"), List.of("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
                 "/proc/sys", "/proc/sysrq-trigger"));
         return c;

@@ -12,19 +12,29 @@ public final class ContainerRuntime {
     private final Criu criu;
     private final NetworkLock networkLock;
     private final RuntimeCapabilities capabilities;
+    private final CommandRunner runner;
+    private java.nio.file.Path maskSource;
 
-    private ContainerRuntime(Runc runc, Criu criu, NetworkLock networkLock, RuntimeCapabilities capabilities) {
+    private ContainerRuntime(Runc runc, Criu criu, NetworkLock networkLock, RuntimeCapabilities capabilities,
+                             CommandRunner runner) {
         this.runc = runc;
         this.criu = criu;
         this.networkLock = networkLock;
         this.capabilities = capabilities;
+        this.runner = runner;
+    }
+
+    /** The empty read-only file system restores put on runc's masked directories ({@link MaskSource}), mounted on first use. */
+    public synchronized java.nio.file.Path maskSource() throws java.io.IOException {
+        if (maskSource == null) maskSource = MaskSource.ensure(MaskSource.DEFAULT, runner);
+        return maskSource;
     }
 
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
         Criu criu = new Criu(config.criu(), runner);
         RuntimeCapabilities caps = criu.detect(config.runc());
-        return new ContainerRuntime(new Runc(config, runner), criu, new NetworkLock(runner), caps);
+        return new ContainerRuntime(new Runc(config, runner), criu, new NetworkLock(runner), caps, runner);
     }
 
     public RuntimeCapabilities capabilities() {
