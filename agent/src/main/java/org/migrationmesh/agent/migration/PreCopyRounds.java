@@ -163,9 +163,12 @@ final class PreCopyRounds {
         long t0 = System.nanoTime();
         try {
             List<Integer> pids = host.runtime().runc().ps(container.getId());
-            Map<String, Map<Long, Integer>> first = look(pids);
-            Thread.sleep(LOOKS_APART_MS);
-            Map<String, java.util.Set<Long>> found = HotPages.between(first, look(pids), HotPages.MAX_PAGES);
+            List<Map<String, Map<Long, Integer>>> looks = new ArrayList<>();
+            for (int k = 0; k < HotPages.LOOKS; k++) {
+                if (k > 0) Thread.sleep(LOOKS_APART_MS);
+                looks.add(look(pids));
+            }
+            Map<String, java.util.Set<Long>> found = HotPages.changedInEach(looks, HotPages.MAX_PAGES);
             log.info("hot pages left for the final image migration={} pages={} ms={}", migration.getId(),
                     found.values().stream().mapToInt(java.util.Set::size).sum(), (System.nanoTime() - t0) / 1_000_000);
             return found;

@@ -26,4 +26,14 @@ class HotPagesTest {
         assertThat(HotPages.between(Map.of("1", before), Map.of("1", after), HotPages.MAX_PAGES)).isEmpty();
         assertThat(HotPages.between(Map.of("1", before), Map.of("1", after), 300).get("1")).hasSize(300);
     }
+
+    @Test
+    void aPageThatChangedOnceAmongThreeLooksIsNotHot() {
+        Map<String, Map<Long, Integer>> a = Map.of("1", Map.of(0x1000L, 1, 0x2000L, 1, 0x3000L, 1));
+        Map<String, Map<Long, Integer>> b = Map.of("1", Map.of(0x1000L, 2, 0x2000L, 2, 0x3000L, 1));
+        Map<String, Map<Long, Integer>> c = Map.of("1", Map.of(0x1000L, 3, 0x2000L, 2, 0x3000L, 4));
+        assertThat(HotPages.changedInEach(java.util.List.of(a, b, c), 10)).isEqualTo(Map.of("1", java.util.Set.of(0x1000L)));
+        assertThat(HotPages.changedInEach(java.util.List.of(a, b, c), 0)).isEmpty();
+        assertThat(HotPages.changedInEach(java.util.List.of(a), 10)).isEmpty();
+    }
 }
