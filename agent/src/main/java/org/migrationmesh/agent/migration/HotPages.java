@@ -21,6 +21,8 @@ import java.util.Set;
 final class HotPages {
     /** At most this many pages (1 MiB) are left for the final image; more changed pages: none is. */
     static final int MAX_PAGES = 256;
+    /** No looks at a memory of more pages (256 MiB): three reads of it cost more than the few pages they save. */
+    static final int MAX_LOOK_PAGES = 65536;
     /** Looks taken: a hot page changed between every two in a row. */
     static final int LOOKS = 3;
 

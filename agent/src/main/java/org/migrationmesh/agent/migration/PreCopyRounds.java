@@ -156,8 +156,10 @@ final class PreCopyRounds {
     }
 
     /**
-     * Looks at the container's memory twice, {@value #LOOKS_APART_MS} ms apart, for the pages it
-     * rewrites all the time ({@link HotPages}). Not knowing only costs bytes: the rounds then send them.
+     * Looks at the container's memory {@value HotPages#LOOKS} times, {@value #LOOKS_APART_MS} ms
+     * apart, for the pages it rewrites all the time ({@link HotPages}); not at a memory larger than
+     * {@value HotPages#MAX_LOOK_PAGES} pages (reading it again and again would cost more than the
+     * few pages it could save). Not knowing only costs bytes: the rounds then send them.
      */
     private Map<String, java.util.Set<Long>> hotPages() {
         long t0 = System.nanoTime();
@@ -167,6 +169,12 @@ final class PreCopyRounds {
             for (int k = 0; k < HotPages.LOOKS; k++) {
                 if (k > 0) Thread.sleep(LOOKS_APART_MS);
                 looks.add(look(pids));
+                int pages = looks.get(0).values().stream().mapToInt(Map::size).sum();
+                if (pages > HotPages.MAX_LOOK_PAGES) {
+                    log.info("no look for hot pages migration={} pages={} (more than {})", migration.getId(), pages,
+                            HotPages.MAX_LOOK_PAGES);
+                    return Map.of();
+                }
             }
             Map<String, java.util.Set<Long>> found = HotPages.changedInEach(looks, HotPages.MAX_PAGES);
             log.info("hot pages left for the final image migration={} pages={} ms={}", migration.getId(),

@@ -24,11 +24,26 @@ public final class ContainerRuntime {
         this.runner = runner;
     }
 
-    /** The empty read-only file system restores put on runc's masked directories ({@link MaskSource}), mounted on first use. */
-    public synchronized java.nio.file.Path maskSource() throws java.io.IOException {
-        if (maskSource == null) maskSource = MaskSource.ensure(MaskSource.DEFAULT, runner);
+    /**
+     * The empty read-only file system restores put on runc's masked directories
+     * ({@link MaskSource}), mounted on first use; null if it cannot be (then dumps archive the
+     * masked directories, as CRIU does by default, and restores of images that name them
+     * external fail with CRIU's error on this host).
+     */
+    public synchronized java.nio.file.Path maskSource() {
+        if (maskSource == null && !maskSourceFailed) {
+            try {
+                maskSource = MaskSource.ensure(MaskSource.DEFAULT, runner);
+            } catch (java.io.IOException | RuntimeException e) {
+                maskSourceFailed = true;
+                org.slf4j.LoggerFactory.getLogger(ContainerRuntime.class).warn(
+                        "masked directories will be archived in every dump: {}", e.getMessage());
+            }
+        }
         return maskSource;
     }
+
+    private boolean maskSourceFailed;
 
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
