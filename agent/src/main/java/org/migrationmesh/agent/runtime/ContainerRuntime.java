@@ -13,7 +13,6 @@ public final class ContainerRuntime {
     private final NetworkLock networkLock;
     private final RuntimeCapabilities capabilities;
     private final CommandRunner runner;
-    private java.nio.file.Path maskSource;
 
     private ContainerRuntime(Runc runc, Criu criu, NetworkLock networkLock, RuntimeCapabilities capabilities,
                              CommandRunner runner) {
@@ -26,21 +25,21 @@ public final class ContainerRuntime {
 
     /**
      * The empty read-only file system restores put on runc's masked directories
-     * ({@link MaskSource}), mounted on first use; null if it cannot be (then dumps archive the
-     * masked directories, as CRIU does by default, and restores of images that name them
-     * external fail with CRIU's error on this host).
+     * ({@link MaskSource}), checked (and mounted if it is not, e.g. after someone unmounted it)
+     * each time, so that no restore binds the plain directory under it; null if it cannot be
+     * mounted (then dumps archive the masked directories, as CRIU does by default, and restores
+     * of images that name them external fail with CRIU's error on this host).
      */
     public synchronized java.nio.file.Path maskSource() {
-        if (maskSource == null && !maskSourceFailed) {
-            try {
-                maskSource = MaskSource.ensure(MaskSource.DEFAULT, runner);
-            } catch (java.io.IOException | RuntimeException e) {
-                maskSourceFailed = true;
-                org.slf4j.LoggerFactory.getLogger(ContainerRuntime.class).warn(
-                        "masked directories will be archived in every dump: {}", e.getMessage());
-            }
+        if (maskSourceFailed) return null;
+        try {
+            return MaskSource.ensure(MaskSource.DEFAULT, runner);
+        } catch (java.io.IOException | RuntimeException e) {
+            maskSourceFailed = true;
+            org.slf4j.LoggerFactory.getLogger(ContainerRuntime.class).warn(
+                    "masked directories will be archived in every dump: {}", e.getMessage());
+            return null;
         }
-        return maskSource;
     }
 
     private boolean maskSourceFailed;

@@ -31,6 +31,8 @@ public final class MaskSource {
         try (FileChannel lock = FileChannel.open(dir.resolveSibling(dir.getFileName() + ".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock held = lock.lock()) {
             if (mountedReadOnlyTmpfs(Files.readString(Path.of("/proc/self/mountinfo")), dir)) return dir; // another agent did
+            // the directory under the mount: nobody writes there either, should the mount ever be gone
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
             CommandRunner.Execution e = runner.run(Command.of(Duration.ofSeconds(10), List.of("mount", "-t", "tmpfs", "-o",
                     "ro,nosuid,nodev,noexec,size=4k,nr_inodes=2,mode=0555", "migration-mesh-masked", dir.toString())));
             if (!e.succeeded()) {
