@@ -125,6 +125,16 @@ public final class ClusterNode implements AutoCloseable {
         return client.submit(command);
     }
 
+    /** {@link ClusterClient#submitInOrder}: several commands, in order, in one round trip to the leader. */
+    public List<CommandResult> submitInOrder(List<Command> commands) {
+        return client.submitInOrder(commands);
+    }
+
+    /** {@link ClusterClient#submitAsync}: committed in order with what this agent sends without waiting. */
+    public java.util.concurrent.CompletableFuture<CommandResult> submitAsync(Command command) {
+        return client.submitAsync(command);
+    }
+
     /** The client this agent commits through (shared; do not close). */
     public ClusterClient client() {
         return client;

@@ -76,4 +76,33 @@ class ClusterNodeTest {
             assertThat(node.submit(Commands.heartbeat("solo")).getApplied()).isTrue();
         }
     }
+
+    @Test
+    void commandsSubmittedInOrderApplyInOrderInOneGo() throws Exception {
+        NodeSettings settings = settings(freePort());
+        try (ClusterNode node = ClusterNode.start(settings, Clock.systemUTC())) {
+            node.submit(Commands.join("solo", settings.raftAddress(), "127.0.0.1:1", "eu", null));
+            node.submit(Commands.join("b", "127.0.0.1:2", "127.0.0.1:3", "eu", null));
+            node.submit(Commands.register("web", "sha256:1", "solo", "10.1.0.1", ContainerState.RUNNING));
+            for (int i = 0; i < 10; i++) { // RESTORE is refused unless FREEZE was applied before it
+                String id = "m" + i;
+                long epoch = node.read(st -> st.container("web").orElseThrow().getEpoch());
+                long token = node.submit(Commands.startMigration(id, "web", "solo", "b", epoch)).getEpoch();
+                List<CommandResult> done = node.submitInOrder(List.of(Commands.advance(id, MigrationPhase.FREEZE, token),
+                        Commands.advance(id, MigrationPhase.RESTORE, token)));
+                assertThat(done).hasSize(2).allMatch(CommandResult::getApplied);
+                assertThat(done.get(1).getLogIndex()).isGreaterThan(done.get(0).getLogIndex());
+                MigrationPhase phase = node.read(st -> st.migration(id).orElseThrow().getPhase());
+                assertThat(phase).isEqualTo(MigrationPhase.RESTORE);
+                node.submit(Commands.abort(id, token, "test"));
+            }
+            long epoch = node.read(st -> st.container("web").orElseThrow().getEpoch());
+            long token = node.submit(Commands.startMigration("late", "web", "solo", "b", epoch)).getEpoch();
+            assertThatThrownBy(() -> node.submitInOrder(List.of(Commands.advance("late", MigrationPhase.RESTORE, token),
+                    Commands.advance("late", MigrationPhase.FREEZE, token))))
+                    .as("RESTORE before FREEZE").isInstanceOf(CommandRefusedException.class);
+            MigrationPhase late = node.read(st -> st.migration("late").orElseThrow().getPhase());
+            assertThat(late).as("the one after the refused one applied to the state it left").isEqualTo(MigrationPhase.FREEZE);
+        }
+    }
 }

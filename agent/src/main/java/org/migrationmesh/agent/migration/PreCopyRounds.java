@@ -109,7 +109,10 @@ final class PreCopyRounds {
             // times too long, which on a WAN bought more rounds sending the same working set again (~50 KB each).
             bytesPerSecond = Math.max(bytesPerSecond,
                     PreCopyPlan.linkRate(bytesAndPages[0], bytesAndPages[2], (int) bytesAndPages[3], roundTrip));
-            node.submit(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0], bytesAndPages[1]));
+            // in order with FREEZE and RESTORE, which follow the last round (awaitCommits): no round trip to
+            // the leader between a round and the next, or the freeze
+            commits.add(node.submitAsync(Commands.copyRound(migration.getId(), migration.getEpoch(), bytesAndPages[0],
+                    bytesAndPages[1])));
             d = plan.next(done, bytesPerSecond);
             if (plan.probesAfter(done, d)) {
                 long p0 = System.nanoTime();
@@ -240,6 +243,14 @@ final class PreCopyRounds {
                     + " reason={}", migration.getId(), migration.getDestination(), e.getMessage());
             return HeldPages.NONE;
         }
+    }
+
+    /** The COPY entries of the rounds, sent without waiting. */
+    private final List<CompletableFuture<org.migrationmesh.proto.cluster.CommandResult>> commits = new ArrayList<>();
+
+    /** Waits for the rounds' COPY entries; throws as a refused or failed commit would have. */
+    void awaitCommits() {
+        for (var c : commits) org.migrationmesh.cluster.ClusterClient.await(c);
     }
 
     /** Bytes each round put on the wire (compressed pages and their addresses), in order. */
