@@ -207,19 +207,21 @@ public final class ImageSender {
         FlowControlledUpload<LivePages, LivePagesAck> upload = new FlowControlledUpload<>(asyncStub::putLivePages);
         try {
             long wire = 0;
-            boolean anyHeld = held != null && held.length > 0;
-            if (anyHeld || hot != null && hot.length > 0) {
+            boolean anyHeld = held != null && held.length > 0, anyHot = hot != null && hot.length > 0;
+            if (anyHeld || anyHot) {
                 LivePages.Builder b = LivePages.newBuilder().setMigrationId(migrationId).setSpace(space);
-                PageRuns.Runs runs = anyHeld ? PageRuns.of(held, 0, held.length) : PageRuns.of(new long[0], 0, 0);
-                b.addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList());
-                if (hot != null && hot.length > 0) {
-                    PageRuns.Runs hotRuns = PageRuns.of(hot, 0, hot.length);
-                    b.addAllHotRunStarts(hotRuns.startList()).addAllHotRunPages(hotRuns.pageList());
-                }
-                if (anyHeld && heldDigests != null) {
-                    for (int k = 0, first = 0; k < runs.pages().length; first += runs.pages()[k], k++) {
-                        b.addHeldRunChecks(PageRuns.check(heldDigests, first, first + runs.pages()[k]));
+                if (anyHeld) {
+                    PageRuns.Runs runs = PageRuns.of(held, 0, held.length);
+                    b.addAllHeldRunStarts(runs.startList()).addAllHeldRunPages(runs.pageList());
+                    if (heldDigests != null) {
+                        for (int k = 0, first = 0; k < runs.pages().length; first += runs.pages()[k], k++) {
+                            b.addHeldRunChecks(PageRuns.check(heldDigests, first, first + runs.pages()[k]));
+                        }
                     }
+                }
+                if (anyHot) {
+                    PageRuns.Runs runs = PageRuns.of(hot, 0, hot.length);
+                    b.addAllHotRunStarts(runs.startList()).addAllHotRunPages(runs.pageList());
                 }
                 LivePages message = b.build();
                 wire += message.getSerializedSize();

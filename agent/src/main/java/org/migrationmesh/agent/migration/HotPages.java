@@ -29,14 +29,14 @@ final class HotPages {
     private HotPages() {}
 
     /**
-     * The pages, by space, whose CRC differs between every two {@code looks} in a row, or none when
-     * more than {@code max} did (see {@link #between}).
+     * The pages, by space, whose CRC differs between every two {@code looks} in a row (see
+     * {@link #between}), or none when more than {@code max} did.
      */
     static Map<String, Set<Long>> changedInEach(java.util.List<Map<String, Map<Long, Integer>>> looks, int max) {
         if (looks.size() < 2) return Map.of();
-        Map<String, Set<Long>> hot = between(looks.get(0), looks.get(1), Integer.MAX_VALUE);
+        Map<String, Set<Long>> hot = between(looks.get(0), looks.get(1));
         for (int k = 2; k < looks.size(); k++) {
-            Map<String, Set<Long>> next = between(looks.get(k - 1), looks.get(k), Integer.MAX_VALUE);
+            Map<String, Set<Long>> next = between(looks.get(k - 1), looks.get(k));
             hot.forEach((space, pages) -> pages.retainAll(next.getOrDefault(space, Set.of())));
         }
         int n = hot.values().stream().mapToInt(Set::size).sum();
@@ -45,20 +45,16 @@ final class HotPages {
 
     /**
      * The pages, by space, whose CRC differs between the {@code first} and {@code second} look (a
-     * page only in one look is not counted: it came or went), or none when more than
-     * {@code max} did.
+     * page only in one look is not counted: it came or went).
      */
-    static Map<String, Set<Long>> between(Map<String, Map<Long, Integer>> first, Map<String, Map<Long, Integer>> second,
-                                          int max) {
+    static Map<String, Set<Long>> between(Map<String, Map<Long, Integer>> first, Map<String, Map<Long, Integer>> second) {
         Map<String, Set<Long>> hot = new HashMap<>();
-        int n = 0;
         for (var space : second.entrySet()) {
             Map<Long, Integer> before = first.get(space.getKey());
             if (before == null) continue;
             for (var page : space.getValue().entrySet()) {
                 Integer crc = before.get(page.getKey());
                 if (crc == null || crc.equals(page.getValue())) continue;
-                if (++n > max) return Map.of();
                 hot.computeIfAbsent(space.getKey(), k -> new HashSet<>()).add(page.getKey());
             }
         }

@@ -169,15 +169,16 @@ final class PreCopyRounds {
         try {
             List<Integer> pids = host.runtime().runc().ps(container.getId());
             List<Map<String, Map<Long, Integer>>> looks = new ArrayList<>();
-            for (int k = 0; k < HotPages.LOOKS; k++) {
-                if (k > 0) Thread.sleep(LOOKS_APART_MS);
+            looks.add(look(pids));
+            int pages = looks.get(0).values().stream().mapToInt(Map::size).sum();
+            if (pages > HotPages.MAX_LOOK_PAGES) {
+                log.info("no look for hot pages migration={} pages={} (more than {})", migration.getId(), pages,
+                        HotPages.MAX_LOOK_PAGES);
+                return Map.of();
+            }
+            while (looks.size() < HotPages.LOOKS) {
+                Thread.sleep(LOOKS_APART_MS);
                 looks.add(look(pids));
-                int pages = looks.get(0).values().stream().mapToInt(Map::size).sum();
-                if (pages > HotPages.MAX_LOOK_PAGES) {
-                    log.info("no look for hot pages migration={} pages={} (more than {})", migration.getId(), pages,
-                            HotPages.MAX_LOOK_PAGES);
-                    return Map.of();
-                }
             }
             Map<String, java.util.Set<Long>> found = HotPages.changedInEach(looks, HotPages.MAX_PAGES);
             log.info("hot pages left for the final image migration={} pages={} ms={}", migration.getId(),

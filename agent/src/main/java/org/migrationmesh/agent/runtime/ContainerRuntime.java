@@ -8,11 +8,14 @@ import org.migrationmesh.proto.runtime.RuntimeCapabilities;
  * migration can check its destination.
  */
 public final class ContainerRuntime {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ContainerRuntime.class);
     private final Runc runc;
     private final Criu criu;
     private final NetworkLock networkLock;
     private final RuntimeCapabilities capabilities;
     private final CommandRunner runner;
+    /** Set once mounting the mask source failed: dumps archive the masked directories from then on. */
+    private boolean maskSourceFailed;
 
     private ContainerRuntime(Runc runc, Criu criu, NetworkLock networkLock, RuntimeCapabilities capabilities,
                              CommandRunner runner) {
@@ -36,13 +39,10 @@ public final class ContainerRuntime {
             return MaskSource.ensure(MaskSource.DEFAULT, runner);
         } catch (java.io.IOException | RuntimeException e) {
             maskSourceFailed = true;
-            org.slf4j.LoggerFactory.getLogger(ContainerRuntime.class).warn(
-                    "masked directories will be archived in every dump: {}", e.getMessage());
+            log.warn("masked directories will be archived in every dump: {}", e.getMessage());
             return null;
         }
     }
-
-    private boolean maskSourceFailed;
 
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {

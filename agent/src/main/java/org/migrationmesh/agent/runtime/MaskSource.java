@@ -26,11 +26,11 @@ public final class MaskSource {
 
     /** Mounts the read-only empty tmpfs at {@code dir} unless it is there already; returns {@code dir}. */
     public static Path ensure(Path dir, CommandRunner runner) throws IOException {
-        if (mountedReadOnlyTmpfs(Files.readString(Path.of("/proc/self/mountinfo")), dir)) return dir;
+        if (mountedHere(dir)) return dir;
         Files.createDirectories(dir);
         try (FileChannel lock = FileChannel.open(dir.resolveSibling(dir.getFileName() + ".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock held = lock.lock()) {
-            if (mountedReadOnlyTmpfs(Files.readString(Path.of("/proc/self/mountinfo")), dir)) return dir; // another agent did
+            if (mountedHere(dir)) return dir; // another agent did
             // the directory under the mount: nobody writes there either, should the mount ever be gone
             Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
             CommandRunner.Execution e = runner.run(Command.of(Duration.ofSeconds(10), List.of("mount", "-t", "tmpfs", "-o",
@@ -40,10 +40,15 @@ public final class MaskSource {
                         + e.stderr().strip());
             }
         }
-        if (!mountedReadOnlyTmpfs(Files.readString(Path.of("/proc/self/mountinfo")), dir)) {
+        if (!mountedHere(dir)) {
             throw new IOException("no read-only tmpfs at " + dir + " after mounting one");
         }
         return dir;
+    }
+
+    /** Whether this process's mount namespace has the read-only tmpfs at {@code dir} now. */
+    private static boolean mountedHere(Path dir) throws IOException {
+        return mountedReadOnlyTmpfs(Files.readString(Path.of("/proc/self/mountinfo")), dir);
     }
 
     /**
