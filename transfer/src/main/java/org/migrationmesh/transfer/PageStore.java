@@ -26,8 +26,9 @@ public interface PageStore extends AutoCloseable {
     /**
      * Gives up the file of live pages of {@code space}, moved to {@code target}, if it is laid
      * out nearly as the pages file of {@code vaddrs}/{@code digests} would be: at least half the
-     * file's pages are held there with the digest asked for at their page index, and few held
-     * there are elsewhere (those are moved to their index), and the pages file takes nearly every
+     * file's pages are held there with the digest asked for at their page index (or at one a few
+     * range edits shift them to), and few held there are elsewhere (those are moved to their
+     * index), and the pages file takes nearly every
      * page the live file holds: a lazy dump's pages file has a few pages (the vDSO's, the text
      * page CRIU's injection copied), which may well lie at the live file's start, and the
      * others are still wanted, for the lazy restore. Returns which pages are then in
@@ -82,6 +83,14 @@ public interface PageStore extends AutoCloseable {
     /** Whether the page at {@code key} is held as the frozen process has it ({@link #markFrozen}). */
     default boolean frozen(PageKey key) {
         return false;
+    }
+
+    /**
+     * Starts writing the pages taken live so far back to where they are kept, off the caller's
+     * thread, so that laying them out at the freeze ({@link #yieldLiveFile}) finds them written
+     * and need not wait for it. A store without files does nothing.
+     */
+    default void settleLive() {
     }
 
     /** Number of keys held. */

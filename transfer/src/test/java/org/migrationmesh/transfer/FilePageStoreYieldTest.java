@@ -1,5 +1,6 @@
 package org.migrationmesh.transfer;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -121,6 +122,40 @@ class FilePageStoreYieldTest {
                     });
             byte[] laid = java.util.Arrays.copyOf(Files.readAllBytes(target), now.length);
             assertThat(laid).as("every held page where the dump puts it, the new one's place empty").isEqualTo(now);
+        }
+    }
+
+    @Test
+    void aPageFreedAndOneMappedSinceTheRoundShiftTheLivePagesByRangeEditsNotCopies() throws Exception {
+        Assumptions.assumeTrue(FileRanges.supported(tmp), "the file system of " + tmp + " cannot insert or collapse ranges");
+        int live = 5120; // as the tour's game server: more pages shift than the store would move one by one
+        byte[] pages = new byte[live * 4096];
+        new Random(12).nextBytes(pages);
+        Files.createDirectories(tmp.resolve("store"));
+        try (FilePageStore store = new FilePageStore(tmp.resolve("store"))) {
+            for (int i = 0; i < live; i++) store.putLive(new PageKey("1", 0x1000L * (i + 1)), pages, i * 4096);
+            // The dump lacks live page 5 (freed) and has a page at 0x2000_0000 (mapped since), after the live ones.
+            long[] vaddrs = new long[live];
+            long[] digests = new long[live];
+            byte[] now = new byte[live * 4096];
+            for (int i = 0, q = 0; i < live; i++) {
+                if (q == 5) q++;
+                if (i == live - 1) {
+                    vaddrs[i] = 0x2000_0000L;
+                    digests[i] = 1;
+                    continue;
+                }
+                vaddrs[i] = 0x1000L * (q + 1);
+                digests[i] = PageHash.of(pages, q * 4096);
+                System.arraycopy(pages, q * 4096, now, i * 4096, 4096);
+                q++;
+            }
+            Path target = tmp.resolve("pages-1.img");
+            assertThat(store.yieldLiveFile("1", vaddrs, digests, target))
+                    .hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(live - 1));
+            byte[] laid = java.util.Arrays.copyOf(Files.readAllBytes(target), (live - 1) * 4096);
+            assertThat(laid).as("every page after the freed one a page earlier, as the dump has it")
+                    .isEqualTo(java.util.Arrays.copyOf(now, (live - 1) * 4096));
         }
     }
 }
