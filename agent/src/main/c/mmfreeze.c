@@ -6,6 +6,12 @@
  * checks only every 100 ms (criu/seize.c). Freezing here, not before runc starts, also keeps
  * runc's and CRIU's start-up out of the freeze. Any other action, or any failure, exits 0: CRIU
  * then freezes the cgroup itself, as without this script.
+ *
+ * On "post-dump" (the images are complete; CRIU has yet to end the dumped tasks, write its
+ * stats and exit, and runc to tear the container down) it creates the file "images-written"
+ * in its working directory, which is CRIU's work directory: the agent starts sending the final
+ * image then, 5-15 ms before runc returns. It always exits 0 there: anything else would make
+ * CRIU resume the tasks it dumped.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -35,6 +41,11 @@ static int frozen(const char *path, int v1) {
 int main(void) {
     const char *action = getenv("CRTOOLS_SCRIPT_ACTION");
     const char *pid = getenv("CRTOOLS_INIT_PID");
+    if (action && strcmp(action, "post-dump") == 0) {
+        FILE *marker = fopen("images-written", "w");
+        if (marker) fclose(marker);
+        return 0;
+    }
     if (!action || strcmp(action, "pre-dump") != 0 || !pid) return 0;
 
     char path[4096], line[4096], v1[4096] = "", v2[4096] = "";

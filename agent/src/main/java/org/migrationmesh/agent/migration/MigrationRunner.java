@@ -168,6 +168,7 @@ public final class MigrationRunner implements AutoCloseable {
         boolean dumped = false;
         CompletableFuture<? extends Future<PeerRestoreReply>> restoreAsked = null;
         CompletableFuture<long[]> frozenRound = null;
+        CompletableFuture<CheckpointResult> dumping = null;
         long start = System.nanoTime();
         try {
             MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
@@ -215,14 +216,26 @@ public final class MigrationRunner implements AutoCloseable {
                 // pre-copy sent: the relay tells the destination which of them did not change since.
                 registration = relay.register(m.getId(), new InetSocketAddress("127.0.0.1", pagePort), images,
                         preCopy.roundBytes().isEmpty() ? null : preCopy.sentPages());
+                log.info("frozen and dumped (lazy) migration={} dumpMs={}", m.getId(), ms(System.nanoTime() - freeze));
             } else {
-                dump = host.runtime().runc().checkpoint(c.getId(), CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")));
+                // The final image goes out once CRIU says the images are complete ("post-dump"), while CRIU
+                // ends the dumped tasks and exits and runc tears the container down; the restore is asked
+                // for only once runc has returned (below).
+                CompletableFuture<Void> written = new CompletableFuture<>();
+                dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
+                        CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), () -> written.complete(null)), workers);
+                try {
+                    CompletableFuture.anyOf(written, dumping).join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : e;
+                }
             }
             dumped = true;
             long dumpedAt = System.nanoTime();
-            log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={}", m.getId(),
-                    ms(dumpedAt - freeze), dump == null ? -1 : dump.stats().getFreezingTimeUs() / 1000,
-                    dump == null ? -1 : dump.stats().getFrozenTimeUs() / 1000);
+            CompletableFuture<CheckpointResult> dumpReturned = dumping;
+            if (dumpReturned != null && !dumpReturned.isDone()) {
+                log.info("images written, final image going out migration={} dumpMs={}", m.getId(), ms(dumpedAt - freeze));
+            }
 
             // While the final image goes out: the dumped sockets are gone, so the address comes off
             // this host (nothing here may answer for it with a reset) and CRIU's lock, if it set one,
@@ -231,6 +244,17 @@ public final class MigrationRunner implements AutoCloseable {
             // with the image, not a round trip after it.
             ManagedChannel destination = channel;
             restoreAsked = CompletableFuture.supplyAsync(() -> {
+                if (dumpReturned != null) {
+                    CheckpointResult d;
+                    try {
+                        d = dumpReturned.join();
+                    } catch (java.util.concurrent.CompletionException e) {
+                        throw e.getCause() instanceof RuntimeException re ? re : e;
+                    }
+                    log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={}", m.getId(),
+                            ms(System.nanoTime() - freeze), d.stats().getFreezingTimeUs() / 1000,
+                            d.stats().getFrozenTimeUs() / 1000);
+                }
                 long t0 = System.nanoTime();
                 if (!c.getFloatingIp().isEmpty()) host.floatingIps().releaseUnfenced(host.address(c.getFloatingIp()));
                 if (networkLocked) host.runtime().networkLock().remove(host.settings().netns());
@@ -264,6 +288,8 @@ public final class MigrationRunner implements AutoCloseable {
             if (lazy != null) {
                 // The source keeps its copy until every page has arrived; only then is COMMIT safe.
                 dump = lazy.awaitCompletion(Duration.ofMinutes(5));
+            } else {
+                dump = dumpReturned.join(); // returned before the restore was asked for
             }
             long pagesAt = System.nanoTime();
 
@@ -287,6 +313,14 @@ public final class MigrationRunner implements AutoCloseable {
                     report.getRestoreMs(), report.getDowntimeMs(), report.getPagesPulledMs(), report.getTotalMs());
             deleteTree(dir);
         } catch (Exception e) {
+            if (dumping != null) {
+                // runc may still be tearing the dumped container down: the undoing below restores it here
+                try {
+                    dumping.join();
+                } catch (RuntimeException failed) {
+                    // the failure is the migration's, or comes after the images were complete (dumped says which)
+                }
+            }
             if (restoreAsked != null) {
                 // The address release has ended before anything is undone here (the undoing takes the
                 // address back); then the destination stops waiting, or undoes its restore.

@@ -50,6 +50,35 @@ public record CriuConfig(Path actionScript, boolean networkLock, Path emptyDir) 
         return s.toString();
     }
 
+    /** The file the action script creates in CRIU's work directory once a dump's images are complete ("post-dump"). */
+    public static final String IMAGES_WRITTEN = "images-written";
+
+    /**
+     * Starts a daemon thread that calls {@code then} once {@link #IMAGES_WRITTEN} appears in
+     * {@code workDir} (looked for every half millisecond; a dump freezes for ~100 ms), until
+     * interrupted. A file left from before is removed first.
+     */
+    static Thread watchImagesWritten(Path workDir, Runnable then) {
+        Path marker = workDir.resolve(IMAGES_WRITTEN);
+        try {
+            Files.deleteIfExists(marker);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("removing " + marker + " left from an earlier dump", e);
+        }
+        Thread t = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                if (Files.exists(marker)) {
+                    then.run();
+                    return;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+            }
+        }, "images-written-" + workDir.getFileName());
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
     /** The key a masked directory's mount goes by in an image. */
     static String maskKey(String dir) {
         return "mm-mask" + dir.replace('/', '-');

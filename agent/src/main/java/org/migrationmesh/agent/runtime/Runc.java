@@ -104,14 +104,28 @@ public final class Runc {
      * fails, CRIU resumes the container and this throws.
      */
     public CheckpointResult checkpoint(String id, CheckpointOptions options) {
+        return checkpoint(id, options, null);
+    }
+
+    /**
+     * As {@link #checkpoint(String, CheckpointOptions)}, and calls {@code imagesWritten} (once,
+     * from another thread) as soon as the images are complete: CRIU runs the agent's action
+     * script on "post-dump", before it ends the dumped tasks, writes its stats and exits, and
+     * before runc tears the container down (5-15 ms here), and the script leaves
+     * {@value CriuConfig#IMAGES_WRITTEN} in CRIU's work directory. Without the script (or a
+     * null {@code imagesWritten}) it is not called; the dump is then known complete only on return.
+     */
+    public CheckpointResult checkpoint(String id, CheckpointOptions options, Runnable imagesWritten) {
         Phase phase = options.preDump() ? Phase.PRE_DUMP : Phase.CHECKPOINT;
         prepareDirs(id, phase, options.imagePath(), options.workPath());
         Optional<CgroupFreezer> frozen = freeze(id, !options.preDump());
         CommandRunner.Execution ex;
+        Thread watch = imagesWritten == null ? null : CriuConfig.watchImagesWritten(options.workPath(), imagesWritten);
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
                     options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id));
         } finally {
+            if (watch != null) watch.interrupt();
             // A dump that failed or left the container running leaves its cgroup frozen again.
             frozen.ifPresent(CgroupFreezer::thaw);
         }

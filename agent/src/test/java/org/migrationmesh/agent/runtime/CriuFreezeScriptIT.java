@@ -54,4 +54,39 @@ class CriuFreezeScriptIT {
         assertThat(restored.pid()).isPositive();
         assertThat(fx.runcA.state(id).status()).isEqualTo("running");
     }
+
+    @Test
+    void onPostDumpTheScriptTellsTheImagesAreCompleteBeforeRuncReturns() throws Exception {
+        Path script = Workloads.extract("mmfreeze", fx.dir.resolve("criu").resolve("mmfreeze"));
+        Path conf = fx.dir.resolve("criu").resolve("dump.conf");
+        Files.writeString(conf, "action-script " + script + "\n");
+        String id = "fw-" + fx.net.prefix();
+        BundleSpec spec = BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7000", "7001"), fx.a.netnsPath(),
+                fx.cgroupParent + "/a/" + id).withCriuConfig(conf);
+        fx.runcA.run(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id), "tickserver", spec));
+
+        Path images = fx.dir.resolve("images-w");
+        java.util.concurrent.atomic.AtomicReference<java.util.Map<String, Long>> atSignal = new java.util.concurrent.atomic.AtomicReference<>();
+        CheckpointResult dump = fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-w")),
+                () -> atSignal.set(filesAndSizes(images)));
+        assertThat(atSignal.get()).as("the script told the images complete before runc returned").isNotNull();
+        assertThat(atSignal.get()).as("every image file there, at its final size, when told").isEqualTo(filesAndSizes(images))
+                .containsKey("inventory.img").containsKey("pages-1.img");
+        assertThat(dump.imageBytes()).isPositive();
+
+        RestoreResult restored = fx.runcA.restore(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id + "-r"),
+                "tickserver", spec), RestoreOptions.of(images, fx.dir.resolve("work-w-restore")));
+        assertThat(restored.pid()).isPositive();
+        assertThat(fx.runcA.state(id).status()).isEqualTo("running");
+    }
+
+    private static java.util.Map<String, Long> filesAndSizes(Path dir) {
+        try (var files = Files.list(dir)) {
+            java.util.Map<String, Long> m = new java.util.TreeMap<>();
+            for (Path f : files.toList()) m.put(f.getFileName().toString(), Files.size(f));
+            return m;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }
