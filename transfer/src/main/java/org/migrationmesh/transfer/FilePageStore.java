@@ -155,7 +155,7 @@ public final class FilePageStore implements PageStore {
             Location l = index.get(new PageKey(space, vaddrs[i]));
             livePage[i] = l == null || l.segment() != live || l.digest() != digests[i] ? -1 : l.offset() / PageHash.PAGE_SIZE;
         }
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(livePage, FileRanges.supported(directory));
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(livePage, true);
         int[] misplaced = plan.misplaced();
         if (misplaced.length > MAX_MISPLACED) return Optional.empty(); // too far from file order: copying is cheaper
         BitSet inPlace = plan.inPlace();
@@ -208,49 +208,24 @@ public final class FilePageStore implements PageStore {
      * {@code Long.MAX_VALUE}.
      */
     private static long applyEdits(java.util.List<LiveFileEdits.Edit> edits, Path file) {
-        for (LiveFileEdits.Edit e : edits) {
-            try {
-                if (e.insert()) FileRanges.insert(file, e.at() * PageHash.PAGE_SIZE, e.pages() * PageHash.PAGE_SIZE);
-                else FileRanges.collapse(file, e.at() * PageHash.PAGE_SIZE, -e.pages() * PageHash.PAGE_SIZE);
-            } catch (IOException failed) {
-                LOG.warn("laying out live pages by range edits failed; the pages from the failed edit on are sent or copied"
-                        + " file={} page={} error={}", file, e.at(), failed.getMessage());
-                return e.at();
+        if (edits.isEmpty()) return Long.MAX_VALUE;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            for (LiveFileEdits.Edit e : edits) {
+                try {
+                    if (e.insert()) FileRanges.insert(ch, e.at() * PageHash.PAGE_SIZE, e.pages() * PageHash.PAGE_SIZE);
+                    else FileRanges.collapse(ch, e.at() * PageHash.PAGE_SIZE, -e.pages() * PageHash.PAGE_SIZE);
+                } catch (IOException failed) {
+                    LOG.warn("laying out live pages by range edits failed; the pages from the failed edit on are sent or"
+                            + " copied file={} page={} error={}", file, e.at(), failed.getMessage());
+                    return e.at();
+                }
             }
+        } catch (IOException e) {
+            LOG.warn("laying out live pages by range edits failed; they are sent or copied file={} error={}", file, e.getMessage());
+            return edits.get(0).at();
         }
         return Long.MAX_VALUE;
     }
-
-    /**
-     * Writes the live files back to disk in the background. A range edit of a file
-     * ({@link FileRanges}) first writes back its dirty pages from the edit's offset on; done at
-     * the freeze, for a live file just written, that is most of the file (25 ms for 20 MiB here),
-     * against 2 ms for the edit itself.
-     */
-    @Override
-    public void settleLive() {
-        java.util.List<FileChannel> channels;
-        synchronized (this) {
-            channels = liveFiles.values().stream().map(Segment::channel).toList();
-        }
-        if (channels.isEmpty()) return;
-        WRITEBACK.execute(() -> {
-            for (FileChannel ch : channels) {
-                try {
-                    ch.force(false);
-                } catch (IOException | RuntimeException e) {
-                    LOG.debug("writing live pages back did not end: {}", e.toString()); // closed since: given up or yielded
-                }
-            }
-        });
-    }
-
-    /** Writes live files back, one at a time, for every store of the process. */
-    private static final java.util.concurrent.Executor WRITEBACK = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "live-pages-writeback");
-        t.setDaemon(true);
-        return t;
-    });
 
     @Override
     public synchronized void putLive(PageKey key, byte[] src, int off) {

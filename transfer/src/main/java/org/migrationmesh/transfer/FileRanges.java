@@ -1,86 +1,74 @@
 package org.migrationmesh.transfer;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 
 /**
- * Inserts ranges into files and collapses ranges out of them, the data after moving up or down,
- * as fallocate(2) does with FALLOC_FL_INSERT_RANGE and FALLOC_FL_COLLAPSE_RANGE: the file system
- * moves extents, so the cost does not grow with the data moved. Java has no call for it, so it
- * runs util-linux's {@code fallocate} (a few milliseconds each). ext4 and xfs can, with offsets
- * and lengths in whole blocks; tmpfs and others cannot, which {@link #supported} finds out once
- * per file system.
+ * Inserts ranges into a file and collapses ranges out of it, what follows moving up or down, by
+ * moving those bytes within the file through one buffer: the file's pages stay in the page
+ * cache and no new ones are allocated. Measured on the tour's live files (20 MiB, ext4), that is
+ * several times cheaper than copying the file to a new one, and cheaper than fallocate(2)'s
+ * FALLOC_FL_INSERT_RANGE / COLLAPSE_RANGE too, which first write back the file's dirty pages and
+ * then drop them from the page cache, so that the next read of the file goes to disk.
  */
 final class FileRanges {
-    private static final Map<FileStore, Boolean> SUPPORTED = new ConcurrentHashMap<>();
+    /** Bytes moved per read and write. */
+    private static final int PIECE = 1 << 20;
 
     private FileRanges() {
     }
 
-    /** Whether files in {@code dir} can have 4 KiB ranges inserted and collapsed (tried once per file system). */
-    static boolean supported(Path dir) {
-        FileStore fs;
-        try {
-            fs = Files.getFileStore(dir);
-        } catch (IOException e) {
-            return false;
+    /** Inserts {@code length} bytes (zeros) at {@code offset} of {@code file}, moving what follows up. */
+    static void insert(FileChannel file, long offset, long length) throws IOException {
+        long size = file.size();
+        if (offset > size) throw new IOException("insert at " + offset + " beyond the end " + size);
+        ByteBuffer b = ByteBuffer.allocateDirect((int) Math.min(PIECE, Math.max(size - offset, 1)));
+        // From the end down: each piece is read before anything is written over it.
+        for (long end = size; end > offset; ) {
+            long from = Math.max(offset, end - b.capacity());
+            read(file, b, from, (int) (end - from));
+            write(file, b, from + length);
+            end = from;
         }
-        return SUPPORTED.computeIfAbsent(fs, f -> tryOn(dir));
+        zero(file, offset, length);
     }
 
-    private static boolean tryOn(Path dir) {
-        Path probe = dir.resolve(".range-edits-probe");
-        try {
-            byte[] three = new byte[3 * PageHash.PAGE_SIZE];
-            three[PageHash.PAGE_SIZE] = 1;
-            Files.write(probe, three);
-            collapse(probe, 0, PageHash.PAGE_SIZE);
-            insert(probe, 0, PageHash.PAGE_SIZE);
-            byte[] after = Files.readAllBytes(probe);
-            return after.length == three.length && after[PageHash.PAGE_SIZE] == 1 && after[0] == 0;
-        } catch (IOException e) {
-            return false;
-        } finally {
-            try {
-                Files.deleteIfExists(probe);
-            } catch (IOException ignored) {
-                // a probe left behind is overwritten by the next
-            }
+    /** Removes bytes {@code [offset, offset + length)} of {@code file}, moving what follows down. */
+    static void collapse(FileChannel file, long offset, long length) throws IOException {
+        long size = file.size();
+        if (offset + length > size) throw new IOException("collapse of [" + offset + ", " + (offset + length) + ") beyond the end " + size);
+        ByteBuffer b = ByteBuffer.allocateDirect((int) Math.min(PIECE, Math.max(size - offset - length, 1)));
+        // From the start up: each piece is read before anything is written over it.
+        for (long from = offset + length; from < size; ) {
+            int n = (int) Math.min(b.capacity(), size - from);
+            read(file, b, from, n);
+            write(file, b, from - length);
+            from += n;
         }
+        file.truncate(size - length);
     }
 
-    /** Inserts {@code length} bytes (zeros, a hole) at {@code offset} of {@code file}, moving what follows up. */
-    static void insert(Path file, long offset, long length) throws IOException {
-        fallocate(file, "--insert-range", offset, length);
+    private static void read(FileChannel file, ByteBuffer b, long from, int n) throws IOException {
+        b.clear().limit(n);
+        while (b.hasRemaining()) {
+            if (file.read(b, from + b.position()) < 0) throw new IOException("file ended at " + (from + b.position()));
+        }
+        b.flip();
     }
 
-    /** Removes bytes {@code [offset, offset + length)} of {@code file}, which must not reach its end, moving what follows down. */
-    static void collapse(Path file, long offset, long length) throws IOException {
-        fallocate(file, "--collapse-range", offset, length);
+    private static void write(FileChannel file, ByteBuffer b, long at) throws IOException {
+        long pos = at;
+        while (b.hasRemaining()) pos += file.write(b, pos);
     }
 
-    private static void fallocate(Path file, String mode, long offset, long length) throws IOException {
-        List<String> cmd = List.of("fallocate", mode, "--offset", Long.toString(offset), "--length", Long.toString(length),
-                file.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + ": no answer in 10 s");
-            }
-            if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", cmd) + ": interrupted", e);
+    private static void zero(FileChannel file, long offset, long length) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(PIECE, Math.max(length, 1)));
+        for (long done = 0; done < length; ) {
+            int n = (int) Math.min(zeros.capacity(), length - done);
+            zeros.clear().limit(n);
+            write(file, zeros, offset + done);
+            done += n;
         }
     }
 }

@@ -228,8 +228,6 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             private long[] held = new long[0];
             private int heldPlaced;
             private PageStore heldStore;
-            /** Where this stream's pages went, once one came. */
-            private PageStore liveStore;
             private String heldSpace;
 
             /**
@@ -317,7 +315,6 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                                 + " pages: " + e.getMessage(), e);
                     }
                     PageStore store = migration(lp.getMigrationId()).store();
-                    liveStore = store;
                     boolean placing = heldPlaced < held.length;
                     if (placing && !lp.getSpace().equals(heldSpace)) {
                         throw new IllegalArgumentException("pages of " + lp.getSpace() + " in a stream of " + heldSpace);
@@ -350,8 +347,6 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 }
                 responses.onNext(LivePagesAck.newBuilder().setPages(pages).build());
                 responses.onCompleted();
-                PageStore settling = liveStore != null ? liveStore : heldStore;
-                if (settling != null) settling.settleLive();
             }
         };
     }

@@ -85,14 +85,6 @@ public interface PageStore extends AutoCloseable {
         return false;
     }
 
-    /**
-     * Starts writing the pages taken live so far back to where they are kept, off the caller's
-     * thread, so that laying them out at the freeze ({@link #yieldLiveFile}) finds them written
-     * and need not wait for it. A store without files does nothing.
-     */
-    default void settleLive() {
-    }
-
     /** Number of keys held. */
     int size();
 
