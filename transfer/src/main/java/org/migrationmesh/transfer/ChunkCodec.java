@@ -121,6 +121,19 @@ public final class ChunkCodec {
         return decodePayload(codec, payload, payload.size());
     }
 
+    /** A pages chunk's ops, {@code pages} of them, as {@link #encodeOps} encoded them. */
+    static ByteString pageOps(Chunk c, int pages) {
+        ByteString ops = c.getPageOpsCodec() == Codec.CODEC_NONE ? c.getPageOps()
+                : UnsafeByteOperations.unsafeWrap(decodePayload(c.getPageOpsCodec(), c.getPageOps(), pages));
+        if (ops.size() != pages) throw new BadChunkException(ops.size() + " page ops for " + pages + " pages");
+        return ops;
+    }
+
+    /** Page ops as they travel: compressed where that pays off (runs of held and zero pages). */
+    public static Payload encodeOps(byte[] ops) {
+        return encode(ops, 0, ops.length, ops.length >= 64);
+    }
+
     /** The payload's decoded bytes, which must be exactly {@code expected} long. */
     public static byte[] decodePayload(Codec codec, ByteString payload, int expected) {
         switch (codec) {
@@ -169,8 +182,7 @@ public final class ChunkCodec {
         if (len % PageHash.PAGE_SIZE != 0) throw new BadChunkException("pages chunk length " + len + " not whole pages");
         int pages = len / PageHash.PAGE_SIZE;
         if ((long) firstPage + pages > digests.length) throw new BadChunkException("pages chunk beyond the planned pages");
-        ByteString ops = c.getPageOps();
-        if (ops.size() != pages) throw new BadChunkException(ops.size() + " page ops for " + pages + " pages");
+        ByteString ops = pageOps(c, pages);
         int dataPages = 0, dups = 0;
         for (int i = 0; i < pages; i++) {
             int op = ops.byteAt(i);

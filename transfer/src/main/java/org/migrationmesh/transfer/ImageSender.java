@@ -616,7 +616,9 @@ public final class ImageSender {
                     Chunk.Builder c = Chunk.newBuilder().setMigrationId(migrationId).setRound(round).setAttempt(states.getAttempt())
                             .setFileIndex(index).setOffset((long) first * PageHash.PAGE_SIZE).setLength(pages * PageHash.PAGE_SIZE)
                             .setCrc32C(PageCrcs.ofRun(crcs, first, pages))
-                            .setCodec(p.codec()).setPayload(p.bytes()).setPageOps(ByteString.copyFrom(pc.ops()));
+                            .setCodec(p.codec()).setPayload(p.bytes());
+                    ChunkCodec.Payload ops = ChunkCodec.encodeOps(pc.ops());
+                    c.setPageOps(ops.bytes()).setPageOpsCodec(ops.codec());
                     for (int d : pc.dupOf()) c.addDupOf(d);
                     Chunk chunk = c.build();
                     upload.send(chunk);

@@ -261,4 +261,32 @@ class ChunkCodecTest {
         assertThatThrownBy(() -> ChunkCodec.decodePages(c, 0, planned, new InMemoryPages(new byte[file.length], new BitSet())))
                 .hasMessageContaining("planned digest");
     }
+
+    @Test
+    void pageOpsOfAFinalImageTravelCompressedAndDecodeToTheSamePages() {
+        // 1,000 pages: 900 held in place, 90 zero, 10 changed; the receiver holds the held ones.
+        int n = 1000;
+        byte[] file = new byte[n * 4096];
+        Random random = new Random(9);
+        for (int p = 0; p < n; p++) if (p < 900 || p >= 990) for (int b = 0; b < 4096; b += 512) file[p * 4096 + b] = (byte) random.nextInt();
+        long[] digests = pageDigests(file);
+        BitSet need = new BitSet();
+        need.set(900, n);
+        BitSet held = new BitSet();
+        held.set(0, 900);
+        DeltaPlanner.PlannedChunk pc = new DeltaPlanner.PagesFilePlan(need).plan(n, 0, digests);
+        ChunkCodec.Payload ops = ChunkCodec.encodeOps(pc.ops());
+        assertThat(ops.codec()).isEqualTo(Codec.CODEC_ZSTD);
+        assertThat(ops.bytes().size()).as("runs of held and zero pages").isLessThan(n / 10);
+        Chunk plain = pagesChunk(file, 0, n, new DeltaPlanner.PagesFilePlan(need), digests, pageCrcs(file), true);
+        Chunk c = plain.toBuilder().setPageOps(ops.bytes()).setPageOpsCodec(ops.codec()).build();
+        byte[] start = file.clone();
+        java.util.Arrays.fill(start, 900 * 4096, start.length, (byte) 7); // what the receiver has there: stale
+        InMemoryPages rebuilt = new InMemoryPages(start, held);
+        ChunkCodec.decodePages(c, 0, digests, rebuilt);
+        assertThat(rebuilt.file).isEqualTo(file);
+        Chunk cut = c.toBuilder().setPageOps(ops.bytes().substring(0, ops.bytes().size() - 2)).build();
+        assertThatThrownBy(() -> ChunkCodec.decodePages(cut, 0, digests, new InMemoryPages(start.clone(), held)))
+                .isInstanceOf(ChunkCodec.BadChunkException.class);
+    }
 }
