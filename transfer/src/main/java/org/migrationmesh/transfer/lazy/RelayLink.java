@@ -96,7 +96,7 @@ abstract class RelayLink {
     protected final void fail(Exception e) {
         if (finished.compareAndSet(false, true)) {
             String why = "migration '" + migrationId + "', " + peer() + ": " + e.getMessage();
-            log.debug("lazy relay failed: {}", why, e);
+            log.warn("lazy relay failed: {}", why, e);
             synchronized (out) {
                 try {
                     out.onNext(RelayFrame.newBuilder().setEnd(RelayEnd.newBuilder().setError(why)).build());
