@@ -31,19 +31,14 @@ class CriuFreezeScriptIT {
 
     @Test
     void theScriptFreezesRightBeforeTheSeizeAndALeaveRunningDumpLeavesTheContainerRunning() throws Exception {
-        Path script = Workloads.extract("mmfreeze", fx.dir.resolve("criu").resolve("mmfreeze"));
-        Path conf = fx.dir.resolve("criu").resolve("dump.conf");
-        Files.writeString(conf, "action-script " + script + "\n");
         String id = "fz-" + fx.net.prefix();
-        BundleSpec spec = BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7000", "7001"), fx.a.netnsPath(),
-                fx.cgroupParent + "/a/" + id).withCriuConfig(conf);
-        fx.runcA.run(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id), "tickserver", spec));
+        BundleSpec spec = runWithScript(id);
 
         Path work = fx.dir.resolve("work-dump");
         fx.runcA.checkpoint(id,
                 CheckpointOptions.stopAndCopy(fx.dir.resolve("images"), work).withLeaveRunning(true));
         String log = Files.readString(work.resolve("dump.log"));
-        assertThat(log).as("CRIU ran the agent's action script").contains("[" + script + "]");
+        assertThat(log).as("CRIU ran the agent's action script").contains("[" + script() + "]");
         assertThat(log).as("CRIU found the cgroup frozen: it did not freeze it and poll").doesNotContain("freezing processes:");
         assertThat(fx.runcA.state(id).status()).as("thawed after a dump that leaves it running").isEqualTo("running");
 
@@ -57,13 +52,8 @@ class CriuFreezeScriptIT {
 
     @Test
     void onPostDumpTheScriptTellsTheImagesAreCompleteBeforeRuncReturns() throws Exception {
-        Path script = Workloads.extract("mmfreeze", fx.dir.resolve("criu").resolve("mmfreeze"));
-        Path conf = fx.dir.resolve("criu").resolve("dump.conf");
-        Files.writeString(conf, "action-script " + script + "\n");
         String id = "fw-" + fx.net.prefix();
-        BundleSpec spec = BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7000", "7001"), fx.a.netnsPath(),
-                fx.cgroupParent + "/a/" + id).withCriuConfig(conf);
-        fx.runcA.run(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id), "tickserver", spec));
+        BundleSpec spec = runWithScript(id);
 
         Path images = fx.dir.resolve("images-w");
         java.util.concurrent.atomic.AtomicReference<java.util.Map<String, Long>> atSignal = new java.util.concurrent.atomic.AtomicReference<>();
@@ -78,6 +68,21 @@ class CriuFreezeScriptIT {
                 "tickserver", spec), RestoreOptions.of(images, fx.dir.resolve("work-w-restore")));
         assertThat(restored.pid()).isPositive();
         assertThat(fx.runcA.state(id).status()).isEqualTo("running");
+    }
+
+    private Path script() {
+        return fx.dir.resolve("criu").resolve("mmfreeze");
+    }
+
+    /** Runs tickserver as container {@code id} with the agent's action script in its CRIU configuration. */
+    private BundleSpec runWithScript(String id) throws Exception {
+        Path script = Workloads.extract("mmfreeze", script());
+        Path conf = fx.dir.resolve("criu").resolve("dump.conf");
+        Files.writeString(conf, "action-script " + script + "\n");
+        BundleSpec spec = BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7000", "7001"), fx.a.netnsPath(),
+                fx.cgroupParent + "/a/" + id).withCriuConfig(conf);
+        fx.runcA.run(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id), "tickserver", spec));
+        return spec;
     }
 
     private static java.util.Map<String, Long> filesAndSizes(Path dir) {
