@@ -47,9 +47,10 @@ public final class RpcEndpoints {
      * Without epoll, or where the algorithm is not allowed, the system's default stays.
      */
     static final RawUnixChannelOption TCP_CONGESTION = new RawUnixChannelOption("TCP_CONGESTION", 6, 13, 6);
-    /** The algorithm {@link #TCP_CONGESTION} names, NUL-terminated (setsockopt reads it, its position stays). */
+    /** The algorithm {@link #TCP_CONGESTION} names. */
     static final String CONGESTION_CONTROL = "cubic";
 
+    /** {@link #CONGESTION_CONTROL} as setsockopt takes it, NUL-terminated, in a new buffer (Netty consumes the one it is given). */
     private static ByteBuffer congestionControl() {
         byte[] name = (CONGESTION_CONTROL + "\0").getBytes(StandardCharsets.US_ASCII);
         return ByteBuffer.allocateDirect(name.length).put(name).flip();

@@ -224,11 +224,7 @@ public final class MigrationRunner implements AutoCloseable {
                 CompletableFuture<Void> written = new CompletableFuture<>();
                 dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), () -> written.complete(null)), workers);
-                try {
-                    CompletableFuture.anyOf(written, dumping).join();
-                } catch (java.util.concurrent.CompletionException e) {
-                    throw e.getCause() instanceof RuntimeException re ? re : e;
-                }
+                joined(CompletableFuture.anyOf(written, dumping));
             }
             dumped = true;
             long dumpedAt = System.nanoTime();
@@ -245,12 +241,7 @@ public final class MigrationRunner implements AutoCloseable {
             ManagedChannel destination = channel;
             restoreAsked = CompletableFuture.supplyAsync(() -> {
                 if (dumpReturned != null) {
-                    CheckpointResult d;
-                    try {
-                        d = dumpReturned.join();
-                    } catch (java.util.concurrent.CompletionException e) {
-                        throw e.getCause() instanceof RuntimeException re ? re : e;
-                    }
+                    CheckpointResult d = joined(dumpReturned);
                     log.info("frozen and dumped migration={} dumpMs={} criuFreezingMs={} criuFrozenMs={}", m.getId(),
                             ms(System.nanoTime() - freeze), d.stats().getFreezingTimeUs() / 1000,
                             d.stats().getFrozenTimeUs() / 1000);
@@ -289,7 +280,7 @@ public final class MigrationRunner implements AutoCloseable {
                 // The source keeps its copy until every page has arrived; only then is COMMIT safe.
                 dump = lazy.awaitCompletion(Duration.ofMinutes(5));
             } else {
-                dump = dumpReturned.join(); // returned before the restore was asked for
+                dump = joined(dumpReturned); // returned before the restore was asked for
             }
             long pagesAt = System.nanoTime();
 
@@ -363,6 +354,15 @@ public final class MigrationRunner implements AutoCloseable {
     static String mode(boolean preCopied, boolean postCopy) {
         if (preCopied) return postCopy ? "pre+post-copy" : "pre-copy";
         return postCopy ? "post-copy" : "stop-and-copy";
+    }
+
+    /** As {@link #result} for a future that is joined, not waited on: its failure as it was thrown where it ran. */
+    private static <T> T joined(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
     }
 
     /** The result of work done in the background (a command, a call), its failure as it was thrown there. */
