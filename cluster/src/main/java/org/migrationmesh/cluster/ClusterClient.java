@@ -109,6 +109,10 @@ public final class ClusterClient implements AutoCloseable {
     public java.util.List<CommandResult> submitInOrder(java.util.List<Command> commands) {
         java.util.List<java.util.concurrent.CompletableFuture<CommandResult>> sent = new java.util.ArrayList<>();
         for (Command c : commands) sent.add(submitAsync(c));
+        // every one has ended (applied, refused or failed) before the first failure is thrown, so that
+        // the caller sees the state all of them left, as documented
+        java.util.concurrent.CompletableFuture.allOf(sent.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+                .exceptionally(e -> null).join();
         java.util.List<CommandResult> results = new java.util.ArrayList<>();
         for (java.util.concurrent.CompletableFuture<CommandResult> f : sent) results.add(await(f));
         return results;
