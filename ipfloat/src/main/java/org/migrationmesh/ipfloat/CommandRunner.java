@@ -31,9 +31,21 @@ final class CommandRunner {
     }
 
     static String run(List<String> argv, Duration timeout) {
+        return run(argv, null, timeout);
+    }
+
+    /** As {@link #run(List, Duration)}, with {@code stdin} (or nothing, if null) as the command's input. */
+    static String run(List<String> argv, String stdin, Duration timeout) {
         Process process;
         try {
-            process = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(argv);
+            if (stdin == null) pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            process = pb.start();
+            if (stdin != null) {
+                try (var in = process.getOutputStream()) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
         } catch (IOException e) {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }

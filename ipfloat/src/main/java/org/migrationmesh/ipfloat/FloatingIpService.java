@@ -51,6 +51,8 @@ public final class FloatingIpService implements AutoCloseable {
     private final FloatingIps ips;
     private final LeaseWatchdog watchdog;
     private final Reconciler reconciler;
+    private final IpCommands commands;
+    private final String iface;
 
     private FloatingIpService(Config config, IpCommands commands, OwnedAddresses owned, Clock clock) {
         scheduler = Executors.newScheduledThreadPool(2, r -> {
@@ -62,6 +64,8 @@ public final class FloatingIpService implements AutoCloseable {
         ips = new FloatingIps(commands, config.iface(), new EpochFence(), lease, config.announce(), clock, scheduler);
         watchdog = new LeaseWatchdog(lease, ips);
         reconciler = new Reconciler(ips, owned);
+        this.commands = commands;
+        this.iface = config.iface();
     }
 
     /**
@@ -104,6 +108,26 @@ public final class FloatingIpService implements AutoCloseable {
     /** Releases without an epoch: for undoing a claim whose ownership never committed. */
     public Change releaseUnfenced(FloatingAddress address) {
         return ips.releaseUnfenced(address);
+    }
+
+    /**
+     * This host's neighbours in {@code address}'s subnet (see {@link Neighbour}): what a host
+     * taking the address over needs to answer its clients without asking for their link-layer
+     * addresses first.
+     */
+    public List<Neighbour> neighbours(FloatingAddress address) {
+        return Neighbour.missing(commands.neighbours(iface), List.of(), address);
+    }
+
+    /**
+     * Takes over the neighbours another host had in {@code address}'s subnet that this one lacks,
+     * as STALE entries (used at once, confirmed by the kernel on first use); returns them.
+     */
+    public List<Neighbour> learnNeighbours(FloatingAddress address, List<Neighbour> offered) {
+        if (offered.isEmpty()) return List.of();
+        List<Neighbour> missing = Neighbour.missing(offered, commands.neighbours(iface), address);
+        commands.addStaleNeighbours(iface, missing);
+        return missing;
     }
 
     public Set<FloatingAddress> held() {

@@ -34,6 +34,15 @@ public interface IpCommands {
      */
     int sendGratuitousArp(String iface, FloatingAddress address, int count);
 
+    /** The usable neighbour entries of {@code iface} (see {@link Neighbour}). */
+    List<Neighbour> neighbours(String iface);
+
+    /**
+     * Sets neighbour entries on {@code iface} as STALE: the kernel sends to them at once and
+     * confirms each (a unicast probe) on first use, replacing what it finds wrong.
+     */
+    void addStaleNeighbours(String iface, List<Neighbour> entries);
+
     /** The network namespace the commands act in, or null for the host's own. */
     String namespace();
 }

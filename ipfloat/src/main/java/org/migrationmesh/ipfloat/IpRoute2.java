@@ -80,6 +80,24 @@ public final class IpRoute2 implements IpCommands {
     }
 
     @Override
+    public List<Neighbour> neighbours(String iface) {
+        return IpNeighJson.parse(CommandRunner.run(ip("-j", "neigh", "show", "dev", iface), timeout));
+    }
+
+    @Override
+    public void addStaleNeighbours(String iface, List<Neighbour> entries) {
+        if (entries.isEmpty()) return;
+        if (!NAME.matcher(iface).matches()) throw new IllegalArgumentException("bad interface name: " + iface);
+        // One `ip` for all of them; "replace", as "add" of an entry that appeared meanwhile would end the batch.
+        StringBuilder batch = new StringBuilder();
+        for (Neighbour n : entries) {
+            batch.append("neigh replace ").append(n.address().getHostAddress().replaceFirst("%.*$", "")).append(" lladdr ")
+                    .append(n.lladdr()).append(" dev ").append(iface).append(" nud stale\n");
+        }
+        CommandRunner.run(ip("-batch", "-"), batch.toString(), timeout);
+    }
+
+    @Override
     public String namespace() {
         return namespace;
     }

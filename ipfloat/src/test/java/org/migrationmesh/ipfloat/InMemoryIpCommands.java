@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class InMemoryIpCommands implements IpCommands {
     final Map<String, List<Link.Configured>> links = new LinkedHashMap<>();
     final List<String> trace = new CopyOnWriteArrayList<>();
+    final Map<String, List<Neighbour>> neighbours = new LinkedHashMap<>();
 
     InMemoryIpCommands withLink(String name, String... cidrs) {
         List<Link.Configured> addresses = new ArrayList<>();
@@ -72,6 +73,21 @@ final class InMemoryIpCommands implements IpCommands {
     public int sendGratuitousArp(String iface, FloatingAddress address, int count) {
         trace.add("arping " + address.host() + " " + iface + " x" + count);
         return count;
+    }
+
+    @Override
+    public synchronized List<Neighbour> neighbours(String iface) {
+        return List.copyOf(neighbours.getOrDefault(iface, List.of()));
+    }
+
+    @Override
+    public synchronized void addStaleNeighbours(String iface, List<Neighbour> entries) {
+        List<Neighbour> here = neighbours.computeIfAbsent(iface, k -> new ArrayList<>());
+        for (Neighbour n : entries) {
+            here.removeIf(h -> h.address().equals(n.address()));
+            here.add(n);
+        }
+        trace.add("neigh " + iface + " " + entries);
     }
 
     @Override

@@ -185,6 +185,16 @@ final class MoveScenario implements AutoCloseable {
         }
 
         @Override
+        public List<Neighbour> neighbours(String iface) {
+            return real.neighbours(iface);
+        }
+
+        @Override
+        public void addStaleNeighbours(String iface, List<Neighbour> entries) {
+            real.addStaleNeighbours(iface, entries);
+        }
+
+        @Override
         public String namespace() {
             return real.namespace();
         }

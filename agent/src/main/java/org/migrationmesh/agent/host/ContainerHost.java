@@ -182,6 +182,32 @@ public final class ContainerHost implements AutoCloseable {
         return ips;
     }
 
+    /**
+     * This host's neighbours in the subnet of {@code c}'s floating IP, for the host that takes the
+     * container over (see {@link org.migrationmesh.ipfloat.Neighbour}); none without a floating IP.
+     */
+    public List<org.migrationmesh.proto.migration.Neighbour> neighboursOf(Container c) {
+        if (c.getFloatingIp().isEmpty()) return List.of();
+        return ips.neighbours(address(c.getFloatingIp())).stream()
+                .map(n -> org.migrationmesh.proto.migration.Neighbour.newBuilder()
+                        .setAddress(n.address().getHostAddress()).setLladdr(n.lladdr()).build())
+                .toList();
+    }
+
+    /**
+     * Adds the neighbours the previous host of {@code c} had in its floating IP's subnet that this
+     * host lacks (as STALE entries, confirmed by the kernel on first use); returns how many. An
+     * entry that is not an address and a link-layer address is refused, naming it.
+     */
+    public int learnNeighbours(Container c, List<org.migrationmesh.proto.migration.Neighbour> offered) {
+        if (c.getFloatingIp().isEmpty() || offered.isEmpty()) return 0;
+        List<org.migrationmesh.ipfloat.Neighbour> parsed = new java.util.ArrayList<>();
+        for (org.migrationmesh.proto.migration.Neighbour n : offered) {
+            parsed.add(new org.migrationmesh.ipfloat.Neighbour(FloatingAddress.parse(n.getAddress()).address(), n.getLladdr()));
+        }
+        return ips.learnNeighbours(address(c.getFloatingIp()), parsed).size();
+    }
+
     private void trigger() {
         if (pending.compareAndSet(false, true)) loop.execute(this::reconcile);
     }

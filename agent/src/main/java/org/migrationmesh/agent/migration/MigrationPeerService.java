@@ -135,6 +135,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         long asked = System.nanoTime();
         long[] appliedAt = {0};
         CompletableFuture<Boolean> claimAhead = CompletableFuture.completedFuture(false);
+        CompletableFuture<Integer> neighbours = CompletableFuture.completedFuture(0);
         try {
             // What needs no image is done while it is on its way, in the background: the bundle (only
             // files) at once, and once RESTORE is applied, without TCP sockets (nobody can see a reset),
@@ -143,6 +144,12 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             // namespace beside the source's. Measured: bundle and claim one after the other, in the wait
             // after RESTORE was applied, held a restore back ~80 ms when the image came first.
             CompletableFuture<Path> bundleAhead = req.getAwaitImageMs() > 0 ? ahead(req.getMigrationId(), this::writeBundle) : null;
+            // The source's neighbour entries, at once: they only spare ARP round trips, whatever the outcome.
+            neighbours = req.getNeighboursCount() == 0 ? CompletableFuture.completedFuture(0)
+                    : ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
+                        if (e != null) log.warn("could not take the source's neighbour entries over; clients are resolved by ARP"
+                                + " migration={} reason={}", req.getMigrationId(), e.getMessage());
+                    });
             early = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
                 CompletableFuture<Boolean>[] claiming = new CompletableFuture[] {claimAhead};
@@ -202,10 +209,10 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             restored = true;
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} restoreAppliedMs={} readyMs={} ipClaimMs={} restoreMs={}"
-                            + " (lazyPagesDaemonMs={} runcMs={} criuMs={})", m.getId(), c.getId(), r.pid(),
+                            + " (lazyPagesDaemonMs={} runcMs={} criuMs={}) neighboursLearned={}", m.getId(), c.getId(), r.pid(),
                     appliedAt[0] == 0 ? -1 : (appliedAt[0] - asked) / 1_000_000, (t0 - asked) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (pulling - t1) / 1_000_000, r.elapsed().toMillis(),
-                    r.stats().getRestoreTimeUs() / 1000);
+                    r.stats().getRestoreTimeUs() / 1000, neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1));
             out.onNext(PeerRestoreReply.newBuilder().setPid(r.pid()).setIpClaimMicros((t1 - t0) / 1000)
                     .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs()).build());
             out.onCompleted();

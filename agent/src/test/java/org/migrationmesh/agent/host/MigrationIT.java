@@ -263,6 +263,14 @@ class MigrationIT {
                 assertThat(agents.runc(from).find("tick1")).as("gone from " + from).isEmpty();
                 assertThat(agents.inHost(to, "ip", "-o", "addr", "show", "dev", "eth0").stdout()).contains(ip + "/24");
                 assertThat(agents.inHost(from, "ip", "-o", "addr", "show", "dev", "eth0").stdout()).doesNotContain(ip + "/");
+                if (hop == 1) {
+                    // The first destination never spoke to the client: it took the source's entry for it
+                    // over, rather than asking ARP after its restore.
+                    Matcher learned = Pattern.compile("restored migration=\\S+ container=tick1 .*neighboursLearned=(\\d+)")
+                            .matcher(agents.log(to));
+                    assertThat(learned.find()).as("the destination's restore log line").isTrue();
+                    assertThat(Integer.parseInt(learned.group(1))).as("neighbour entries taken over").isPositive();
+                }
 
                 int udpAfter = UdpReplies.of(udp.lines()).size();
                 UdpReplies resumed = agents.await(Duration.ofSeconds(10), "UDP replies from " + to + " after the migration", () -> {
