@@ -52,6 +52,11 @@ public final class DeltaPlanner {
             this.firstWithDigest = new PageIndex(Math.max(need.length(), 1024));
         }
 
+        /** Pages the receiver needs (before zero pages and duplicates are taken out). */
+        public int neededPages() {
+            return need.cardinality();
+        }
+
         /** The first page from {@code page} on that the receiver needs (it holds the others), or -1. */
         public int nextNeeded(int page) {
             return need.nextSetBit(page);

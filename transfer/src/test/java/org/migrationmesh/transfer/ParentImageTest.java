@@ -42,6 +42,33 @@ class ParentImageTest extends InProcessTransfer {
         assertThat(again.wireBytes()).isLessThan(first.wireBytes() / 4);
     }
 
+    @Test
+    void aRevisitsFewPagesAreCompressedHarder() throws Exception {
+        Path src = migratedAwayAndKeptAsParent(31);
+        Path file = src.resolve("pages-1.img");
+        byte[] pages = Files.readAllBytes(file);
+        // 40 pages of game-like state rewritten: small numbers in records, compressible, as a server's are
+        java.util.Random r = new java.util.Random(32);
+        java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+        for (int page = 180; page < 220; page++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(pages, page * 4096, 4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            while (b.remaining() >= 16) b.putInt(page).putInt(r.nextInt(64)).putFloat(r.nextInt(1000) / 8f).putInt(0);
+            sent.write(pages, page * 4096, 4096);
+        }
+        Files.write(file, pages);
+
+        String id = "m-back-" + migration;
+        h.sender().heldPages(id, "game", true, TransferOptions.defaults()); // starts it from the parent image
+        TransferReport back = h.sender().send(id, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(back.receiverImageDir()));
+        assertThat(back.pagesSent()).isEqualTo(40);
+        byte[] data = sent.toByteArray();
+        int fast = ChunkCodec.encode(data, 0, data.length, true).bytes().size();
+        int dense = ChunkCodec.encodeDense(data, 0, data.length, true).bytes().size();
+        assertThat(dense).as("the dense level pays on such pages").isLessThan(fast);
+        assertThat(back.payloadBytes()).as("sent at the dense level, not the fast one").isEqualTo(dense);
+    }
+
     /** A synthetic image (seed {@code seed}) sent to the receiver as {@link #migration}, whose pages it keeps as container "game"'s parent. */
     private Path migratedAwayAndKeptAsParent(int seed) throws Exception {
         Path src = tmp.resolve("src");
