@@ -155,7 +155,7 @@ public final class FilePageStore implements PageStore {
             Location l = index.get(new PageKey(space, vaddrs[i]));
             livePage[i] = l == null || l.segment() != live || l.digest() != digests[i] ? -1 : l.offset() / PageHash.PAGE_SIZE;
         }
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(livePage, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(livePage);
         int[] misplaced = plan.misplaced();
         if (misplaced.length > MAX_MISPLACED) return Optional.empty(); // too far from file order: copying is cheaper
         BitSet inPlace = plan.inPlace();

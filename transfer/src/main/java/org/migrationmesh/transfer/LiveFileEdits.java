@@ -41,16 +41,12 @@ final class LiveFileEdits {
 
     /**
      * Plans for a dump whose page {@code i} lies in the live file at page {@code livePage[i]}
-     * ({@code -1}: not held there). With {@code editsAllowed} false, or when it would take more
-     * than {@link #MAX_EDITS} edits, the plan makes none: pages already at their index are in
-     * place, the other held ones misplaced.
+     * ({@code -1}: not held there). When it would take more than {@link #MAX_EDITS} edits, the
+     * plan makes none: pages already at their index are in place, the other held ones misplaced.
      */
-    static Plan plan(long[] livePage, boolean editsAllowed) {
-        if (editsAllowed) {
-            Plan p = withEdits(livePage);
-            if (p.edits().size() <= MAX_EDITS) return p;
-        }
-        return withoutEdits(livePage);
+    static Plan plan(long[] livePage) {
+        Plan p = withEdits(livePage);
+        return p.edits().size() <= MAX_EDITS ? p : withoutEdits(livePage);
     }
 
     private static Plan withoutEdits(long[] livePage) {

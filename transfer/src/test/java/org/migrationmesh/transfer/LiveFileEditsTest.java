@@ -51,7 +51,7 @@ class LiveFileEditsTest {
     @Test
     void aLiveFileInTheDumpsOrderNeedsNoEdit() {
         long[] live = same(5120);
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
         assertThat(plan.edits()).isEmpty();
         assertThat(plan.inPlace().cardinality()).isEqualTo(5120);
         assertThat(plan.misplaced()).isEmpty();
@@ -62,7 +62,7 @@ class LiveFileEditsTest {
         // As measured in the tour: the dump lacks the live page 241, so 4,879 pages lie one page late.
         long[] live = new long[5119];
         for (int i = 0; i < live.length; i++) live[i] = i < 241 ? i : i + 1;
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
         assertThat(plan.edits()).containsExactly(new LiveFileEdits.Edit(241, -1));
         assertThat(plan.inPlace().cardinality()).isEqualTo(5119);
         assertLaysOut(live, 5120, plan);
@@ -72,7 +72,7 @@ class LiveFileEditsTest {
     void aPageMappedBeforeTheFreezeGetsAHoleInserted() {
         long[] live = new long[5121];
         for (int i = 0; i < live.length; i++) live[i] = i < 240 ? i : i == 240 ? -1 : i - 1;
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
         assertThat(plan.edits()).containsExactly(new LiveFileEdits.Edit(240, 1));
         assertThat(plan.inPlace().cardinality()).isEqualTo(5120);
         assertLaysOut(live, 5120, plan);
@@ -83,7 +83,7 @@ class LiveFileEditsTest {
         long[] live = same(200);
         live[50] = 51;
         live[51] = 50;
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
         assertThat(plan.edits()).isEmpty();
         assertThat(plan.misplaced()).containsExactly(50, 51);
         assertLaysOut(live, 200, plan);
@@ -95,25 +95,20 @@ class LiveFileEditsTest {
         // collapsing live 0..99 away; the second then lies before it and is moved.
         long[] live = new long[200];
         for (int i = 0; i < 200; i++) live[i] = i < 100 ? i + 100 : i - 100;
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+        LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
         assertThat(plan.edits()).containsExactly(new LiveFileEdits.Edit(0, -100));
         assertThat(plan.misplaced()).hasSize(100);
         assertLaysOut(live, 201, plan);
     }
 
     @Test
-    void withoutEditsOrWithTooManyOnlyPagesAtTheirIndexAreInPlace() {
-        long[] live = new long[5119];
-        for (int i = 0; i < live.length; i++) live[i] = i < 241 ? i : i + 1;
-        LiveFileEdits.Plan plan = LiveFileEdits.plan(live, false);
-        assertThat(plan.edits()).isEmpty();
-        assertThat(plan.inPlace().cardinality()).isEqualTo(241);
-        assertThat(plan.misplaced()).hasSize(5119 - 241);
-
+    void withTooManyEditsOnlyPagesAtTheirIndexAreInPlace() {
         long[] shifting = new long[64 * (LiveFileEdits.MAX_EDITS + 2)];
         for (int i = 0; i < shifting.length; i++) shifting[i] = i + i / 64; // a page freed every 64
-        LiveFileEdits.Plan many = LiveFileEdits.plan(shifting, true);
+        LiveFileEdits.Plan many = LiveFileEdits.plan(shifting);
         assertThat(many.edits()).isEmpty();
+        assertThat(many.inPlace().cardinality()).as("the first 64, before the first page freed").isEqualTo(64);
+        assertThat(many.misplaced()).hasSize(shifting.length - 64);
         assertLaysOut(shifting, shifting.length + shifting.length / 64, many);
     }
 
@@ -138,7 +133,7 @@ class LiveFileEditsTest {
                 dump.set(b, t);
             }
             long[] live = dump.stream().mapToLong(Long::longValue).toArray();
-            LiveFileEdits.Plan plan = LiveFileEdits.plan(live, true);
+            LiveFileEdits.Plan plan = LiveFileEdits.plan(live);
             assertThat(plan.edits().size()).isLessThanOrEqualTo(LiveFileEdits.MAX_EDITS);
             assertLaysOut(live, n, plan);
         }
