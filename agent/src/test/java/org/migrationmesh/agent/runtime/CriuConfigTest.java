@@ -17,6 +17,12 @@ class CriuConfigTest {
     }
 
     @Test
+    void leavesCgroupsToRunc() {
+        assertThat(new CriuConfig(null, true).text()).contains("manage-cgroups ignore\n");
+        assertThat(new CriuConfig(Path.of("/x/mmfreeze"), false, Path.of("/run/mm/masked")).text()).contains("manage-cgroups ignore\n");
+    }
+
+    @Test
     void masksTravelAsExternalMountsBothWaysOnlyWithAnEmptyDirectory() {
         String text = new CriuConfig(null, false, Path.of("/run/mm/masked")).text();
         assertThat(text).contains("external mnt[/proc/acpi]:mm-mask-proc-acpi\n")

@@ -59,6 +59,10 @@ class MaskedDirectoriesIT {
             RestoreResult restored = to.restore(id, bundle(hosts.to(generation), id, args, masks),
                     RestoreOptions.of(images, fx.dir.resolve("work-restore-" + generation)));
             assertThat(maskedMounts(restored.pid())).as("generation " + generation).containsExactlyInAnyOrderElementsOf(masked);
+            // CRIU leaves cgroups to runc (manage-cgroups ignore): the restored tasks are in the destination's path
+            assertThat(Files.readString(Path.of("/proc", Integer.toString(restored.pid()), "cgroup")))
+                    .as("generation " + generation + ": restored into " + hosts.to(generation).name() + "'s cgroup path")
+                    .contains(fx.cgroupParent + "/" + hosts.to(generation).name() + "/" + id);
             for (String dir : masked) {
                 Path inside = Path.of("/proc/" + restored.pid() + "/root" + dir);
                 try (Stream<Path> entries = Files.list(inside)) {
