@@ -17,12 +17,7 @@ final class IpAddrJson {
     }
 
     static List<Link> parse(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json.isBlank() ? "[]" : json);
-        } catch (JsonProcessingException e) {
-            throw new FloatingIpException("cannot read `ip -j addr show` output: " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = read(json, "ip -j addr show");
         List<Link> links = new ArrayList<>();
         for (JsonNode link : root) {
             List<Link.Configured> addresses = new ArrayList<>();
@@ -46,7 +41,16 @@ final class IpAddrJson {
         return links;
     }
 
-    private static InetAddress literal(String text) {
+    /** The JSON array {@code command} printed (nothing printed: an empty one). */
+    static JsonNode read(String json, String command) {
+        try {
+            return JSON.readTree(json.isBlank() ? "[]" : json);
+        } catch (JsonProcessingException e) {
+            throw new FloatingIpException("cannot read `" + command + "` output: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    static InetAddress literal(String text) {
         try {
             return InetAddress.getByName(text);
         } catch (UnknownHostException e) {

@@ -1,10 +1,6 @@
 package org.migrationmesh.ipfloat;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -15,19 +11,13 @@ import java.util.Set;
  * entries are left out). Pure.
  */
 final class IpNeighJson {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> UNUSABLE = Set.of("FAILED", "INCOMPLETE", "NOARP", "NONE");
 
     private IpNeighJson() {
     }
 
     static List<Neighbour> parse(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json.isBlank() ? "[]" : json);
-        } catch (JsonProcessingException e) {
-            throw new FloatingIpException("cannot read `ip -j neigh show` output: " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = IpAddrJson.read(json, "ip -j neigh show");
         List<Neighbour> out = new ArrayList<>();
         for (JsonNode entry : root) {
             String dst = entry.path("dst").asText("");
@@ -37,9 +27,7 @@ final class IpNeighJson {
             for (JsonNode state : entry.path("state")) usable &= !UNUSABLE.contains(state.asText());
             if (!usable) continue;
             try {
-                out.add(new Neighbour(InetAddress.getByName(dst), lladdr));
-            } catch (UnknownHostException e) {
-                throw new FloatingIpException("`ip` printed a non-literal address: " + dst, e);
+                out.add(new Neighbour(IpAddrJson.literal(dst), lladdr));
             } catch (IllegalArgumentException e) {
                 // a link-layer address of another kind of link (not Ethernet-like): not one to take over
             }

@@ -61,6 +61,16 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         return m == null ? 0 : parents.keep(containerId, m.fileStore());
     }
 
+    /**
+     * Keeps the pages of a dump this host made of {@code containerId} (its images directory) as
+     * the container's parent image, replacing the one it came with: for the host a container
+     * leaves, so that a return trip sends only what changed since it left. Returns the pages
+     * kept (0 if no pagemap there lays out a pages file).
+     */
+    public long keepDumpAsParent(String containerId, Path images) {
+        return parents.keepDump(containerId, images);
+    }
+
     /** Containers whose parent image is kept here. */
     public java.util.List<String> parentImages() {
         return parents.containers();

@@ -40,8 +40,41 @@ final class ParentImages {
      * so a crash leaves the old image or the new one.
      */
     synchronized long keep(String container, FilePageStore store) {
+        return install(container, store.heldFiles());
+    }
+
+    /**
+     * Makes the pages of a dump in {@code images} (CRIU's pages files, laid out by its pagemaps)
+     * the parent image of {@code container}, replacing any before; returns the pages kept (0 if
+     * no pagemap lays out a pages file). For the host a container leaves: the dump is the
+     * container's memory as it left, newer than the image it came with, so a return trip sends
+     * only what changed since it left. Linked, not copied, as {@link #keep}: the dump may be
+     * deleted afterwards.
+     */
+    synchronized long keepDump(String container, Path images) {
+        List<FilePageStore.HeldFile> files = new ArrayList<>();
+        try (Stream<Path> list = Files.list(images)) {
+            for (Path f : list.sorted().toList()) {
+                java.util.Optional<String> space = PagemapImage.spaceOf(f.getFileName().toString());
+                if (space.isEmpty()) continue;
+                PagemapImage pm;
+                try {
+                    pm = PagemapImage.parse(Files.readAllBytes(f));
+                } catch (IllegalArgumentException e) {
+                    continue; // not a pagemap we understand: its pages are not kept
+                }
+                Path pages = images.resolve(pm.pagesFileName());
+                if (!Files.isRegularFile(pages)) continue;
+                pm.pageAddresses(Files.size(pages)).ifPresent(v -> files.add(new FilePageStore.HeldFile(pages, space.get(), v)));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the dump in " + images, e);
+        }
+        return install(container, files);
+    }
+
+    private long install(String container, List<FilePageStore.HeldFile> files) {
         ImageManifest.checkName(container);
-        List<FilePageStore.HeldFile> files = store.heldFiles();
         if (files.isEmpty()) return 0;
         Path next = dir.resolve("." + container + "-" + UUID.randomUUID());
         long kept = 0;

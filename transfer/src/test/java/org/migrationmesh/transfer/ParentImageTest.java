@@ -43,6 +43,35 @@ class ParentImageTest extends InProcessTransfer {
     }
 
     @Test
+    void theDumpOfAContainerLeavingBecomesItsParentImageAndOutlivesTheDump() throws Exception {
+        Path dump = tmp.resolve("dump");
+        SyntheticImage.write(dump, 41);
+        assertThat(h.receiver.keepDumpAsParent("game", dump)).isEqualTo(SyntheticImage.PAGES);
+        Path src = tmp.resolve("src"); // the container as it comes back: a few pages rewritten since it left
+        SyntheticImage.write(src, 41);
+        SyntheticImage.dirty(src, 3, 42);
+        MigrationImages.deleteTree(dump); // the agent removes the migration's files once it ended
+        assertThat(h.receiver.parentImages()).containsExactly("game");
+
+        String back = "m-back-" + migration;
+        assertThat(h.sender().heldPages(back, "game", true, TransferOptions.defaults()).pages()).isEqualTo(SyntheticImage.PAGES);
+        TransferReport again = h.sender().send(back, 1, src, TransferOptions.defaults(), TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(again.receiverImageDir()));
+        assertThat(again.pagesSent()).isBetween(1L, 3L);
+    }
+
+    @Test
+    void aDirectoryWithoutAPagemapKeepsNothing() throws Exception {
+        Path dump = tmp.resolve("dump");
+        SyntheticImage.write(dump, 43);
+        try (var files = Files.list(dump)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("pagemap-")).toList()) Files.delete(f);
+        }
+        assertThat(h.receiver.keepDumpAsParent("game", dump)).isZero();
+        assertThat(h.receiver.parentImages()).isEmpty();
+    }
+
+    @Test
     void aRevisitsFewPagesAreCompressedHarder() throws Exception {
         Path src = migratedAwayAndKeptAsParent(31);
         Path file = src.resolve("pages-1.img");

@@ -100,7 +100,7 @@ public final class AgentDaemon implements AutoCloseable {
                         contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
                 Path migrations = config.dataDir().resolve("migrations").toAbsolutePath();
                 services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
-                runner = new MigrationRunner(config.id(), node, host, relay, migrations, clock);
+                runner = new MigrationRunner(config.id(), node, host, relay, receiver, migrations, clock);
                 leftovers = new MigrationLeftovers(config.id(), node, host, receiver,
                         List.of(migrations, config.dataDir().resolve("incoming").toAbsolutePath()));
             }

@@ -25,6 +25,7 @@ import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.DeltaPlanner;
+import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
@@ -72,6 +73,7 @@ public final class MigrationRunner implements AutoCloseable {
     private final ClusterNode node;
     private final ContainerHost host;
     private final LazyPageRelayService relay;
+    private final ImageReceiver receiver;
     private final Path workRoot;
     private final Clock clock;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
@@ -92,12 +94,17 @@ public final class MigrationRunner implements AutoCloseable {
         }
     };
 
-    public MigrationRunner(String self, ClusterNode node, ContainerHost host, LazyPageRelayService relay, Path workRoot,
-                           Clock clock) {
+    /**
+     * @param receiver this agent's image receiver: the dump of a container leaving (not a lazy
+     *                 one) becomes the container's parent image there, for a return trip
+     */
+    public MigrationRunner(String self, ClusterNode node, ContainerHost host, LazyPageRelayService relay,
+                           ImageReceiver receiver, Path workRoot, Clock clock) {
         this.self = self;
         this.node = node;
         this.host = host;
         this.relay = relay;
+        this.receiver = receiver;
         this.workRoot = workRoot;
         this.clock = clock;
         node.stateMachine().addListener(listener);
@@ -288,6 +295,7 @@ public final class MigrationRunner implements AutoCloseable {
                 dump = joined(dumpReturned); // returned before the restore was asked for
             }
             long pagesAt = System.nanoTime();
+            if (lazy == null) keepDumpAsParent(m, c, images);
 
             MigrationReport report = MigrationReport.newBuilder()
                     .setMode(mode(!preCopy.roundBytes().isEmpty(), postCopy))
@@ -338,6 +346,23 @@ public final class MigrationRunner implements AutoCloseable {
             if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
+        }
+    }
+
+    /**
+     * The dump that took {@code c} away becomes its parent image here: should it come back, only
+     * what changed since it left travels (the image it came with is older). A failure only costs
+     * that saving. Before COMMIT, while the dump is surely here.
+     */
+    private void keepDumpAsParent(Migration m, Container c, Path images) {
+        long t0 = System.nanoTime();
+        try {
+            long pages = receiver.keepDumpAsParent(c.getId(), images);
+            log.info("kept this host's dump as the parent image of container {} migration={} pages={} ms={}", c.getId(),
+                    m.getId(), pages, ms(System.nanoTime() - t0));
+        } catch (RuntimeException e) {
+            log.warn("could not keep the dump as the parent image of container {} migration={} reason={}", c.getId(),
+                    m.getId(), e.getMessage());
         }
     }
 

@@ -95,6 +95,11 @@ class MigrationIT {
         // second, so some seconds later a tenth or so of its pages differ).
         HostAgents.Result home = agents.agentctl("a1", "migrate", "mem1", "--to", "a1", "--watch");
         assertThat(home.exit()).as("migrate home: " + home.out() + home.err() + agents.logTails()).isZero();
+        // a1 kept the dump that took mem1 away as its parent image: the way home started from it
+        Matcher seeded = Pattern.compile("started from the parent image migration=\\S+ container=mem1 pages=(\\d+)")
+                .matcher(Files.readString(agents.base.resolve("a1.log")));
+        assertThat(seeded.find()).as("a1 started the way home from a parent image").isTrue();
+        assertThat(Long.parseLong(seeded.group(1))).as("pages of the dump a1 made when mem1 left").isGreaterThan(mb / 2L * 256);
         HostAgents.Result again = agents.agentctl("a1", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "1");
         assertThat(again.exit()).as("migrate again: " + again.out() + again.err() + agents.logTails()).isZero();
         assertThat(agents.memhog(ip)[1]).as("still the same process").isEqualTo(before[1]);
