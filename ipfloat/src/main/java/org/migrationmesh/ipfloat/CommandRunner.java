@@ -41,16 +41,19 @@ final class CommandRunner {
             ProcessBuilder pb = new ProcessBuilder(argv);
             if (stdin == null) pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             process = pb.start();
-            if (stdin != null) {
-                try (var in = process.getOutputStream()) {
-                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
-                }
-            }
         } catch (IOException e) {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), READERS);
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), READERS);
+        if (stdin != null) {
+            // Written once the output is drained, so a command that talks before it has read all cannot block us.
+            try (var in = process.getOutputStream()) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                // it stopped reading (it failed or exited early): its exit code and stderr tell why
+            }
+        }
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();

@@ -20,8 +20,12 @@ import java.util.regex.Pattern;
  */
 public record Neighbour(InetAddress address, String lladdr) {
     private static final Pattern LLADDR = Pattern.compile("[0-9a-f]{2}(:[0-9a-f]{2}){5,19}");
-    /** Entries taken over at most: a subnet's clients, not a whole data centre's. */
-    public static final int MOST = 4096;
+    /**
+     * Entries taken over at most: a subnet's clients, not a whole data centre's; and under the
+     * kernel's default soft limit of a neighbour table (gc_thresh2 = 512), above which it starts
+     * collecting entries (a hard limit of 1024 would refuse them).
+     */
+    public static final int MOST = 512;
 
     public Neighbour {
         Objects.requireNonNull(address, "address");

@@ -48,6 +48,25 @@ class NeighbourTakeOverIT {
         }
     }
 
+    @Test
+    void aSubnetFullOfClientsGoesInOneBatchUpToTheLimit() throws Exception {
+        try (TestNetwork net = TestNetwork.create("a", "b")) {
+            String sixteen = net.subnet.substring(0, net.subnet.lastIndexOf('.')); // 10.77 of 10.77.N
+            FloatingAddress wide = FloatingAddress.parse(sixteen + ".0.200/16");
+            List<Neighbour> offered = new java.util.ArrayList<>();
+            for (int i = 0; i < Neighbour.MOST + 100; i++) {
+                offered.add(new Neighbour(java.net.InetAddress.getByName(sixteen + "." + (10 + i / 250) + "." + (1 + i % 250)),
+                        String.format("02:00:00:00:%02x:%02x", i / 256, i % 256)));
+            }
+            try (FloatingIpService b = service(net, "b")) {
+                assertThat(b.learnNeighbours(wide, offered)).hasSize(Neighbour.MOST);
+            }
+            String table = TestNetwork.run("ip", "-n", net.ns("b"), "neigh", "show", "dev", "eth0");
+            assertThat(table.lines().filter(l -> l.contains("STALE"))).hasSize(Neighbour.MOST);
+            assertThat(net.neighbourMac("b", sixteen + ".10.1")).isEqualTo("02:00:00:00:00:00");
+        }
+    }
+
     private static FloatingIpService service(TestNetwork net, String host) {
         FloatingIpService.Config config = new FloatingIpService.Config("eth0", net.ns(host), Duration.ofSeconds(1),
                 Duration.ofMillis(50), Duration.ofSeconds(60), new AnnouncePolicy(1, Duration.ZERO));
