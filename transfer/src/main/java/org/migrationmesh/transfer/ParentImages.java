@@ -14,7 +14,8 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * The last image of each container whose migration to this host ended here, kept by container
+ * The last image of each container that came to this host, or that left it (the dump that took
+ * it away, {@link #keepDump}: newer than the one it came with), kept by container
  * ({@code DIR/<container>/}: per file of pages {@code <space>-<n>.pages}, a link to a pages file
  * of the migration, and {@code <space>-<n>.vaddrs}, the address of each of its pages as 8-byte
  * big-endian numbers, -1 for a page that is not the newest of its address). When the
