@@ -109,8 +109,8 @@ public final class MigrationLeftovers implements AutoCloseable {
     /**
      * As {@link #plan(String, Map, Map, Collection, Collection)}, with the containers whose
      * parent image this host keeps ({@code parentImages}): a migration that committed with this
-     * agent as its destination leaves its pages as the parent image of its container (so that
-     * the container, should it come back, sends only what changed), and the parent image of a
+     * agent as its destination leaves its pages as the parent image of its container while the
+     * container is still here (so that it, should it come back, sends only what changed), and the parent image of a
      * container the cluster no longer has goes.
      */
     public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
@@ -120,8 +120,11 @@ public final class MigrationLeftovers implements AutoCloseable {
         for (String d : localDirs) {
             Migration m = migrations.get(d);
             if (m != null && m.getOutcome() != MigrationOutcome.OUTCOME_PENDING) dirs.add(d);
+            // Only while the container is still here: once it left again (without a lazy dump), the dump
+            // that took it away is its parent here, newer than these pages (MigrationRunner keeps it).
+            Container brought = m == null ? null : containers.get(m.getContainerId());
             if (m != null && m.getOutcome() == MigrationOutcome.COMMITTED && m.getDestination().equals(self)
-                    && containers.containsKey(m.getContainerId())) {
+                    && brought != null && brought.getOwner().equals(self)) {
                 keep.put(d, m.getContainerId());
             }
         }

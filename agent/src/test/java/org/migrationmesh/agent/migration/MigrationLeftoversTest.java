@@ -67,6 +67,17 @@ class MigrationLeftoversTest {
     }
 
     @Test
+    void pagesOfAContainerThatLeftAgainAreNotKeptOverTheDumpThatTookItAway() {
+        Map<String, Migration> ms = Map.of(
+                "m-in", migration("m-in", "a1", "a3", MigrationOutcome.COMMITTED),
+                "m-back", migration("m-back", "a3", "a1", MigrationOutcome.COMMITTED));
+        Map<String, Container> cs = Map.of("c-m-in", Container.newBuilder().setId("c-m-in").setOwner("a1").build());
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", ms, cs, List.of("m-in", "m-back"), List.of(), List.of("c-m-in"));
+        assertThat(p.keepAsParent()).as("c-m-in left a3 again before the sweep").isEmpty();
+        assertThat(p.staleParents()).as("the cluster still has it").isEmpty();
+    }
+
+    @Test
     void nothingLeftNothingDone() {
         MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", Map.of(), Map.of(), List.of(".content"), List.of());
         assertThat(p.isEmpty()).isTrue();
