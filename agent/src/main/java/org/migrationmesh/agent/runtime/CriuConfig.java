@@ -17,13 +17,13 @@ import java.nio.file.StandardCopyOption;
  * restore, where CRIU only removes a lock that was never set in a namespace it joined. A dump
  * without TCP sockets and every restore into an existing namespace need none of it.
  *
- * <p>{@code manage-cgroups ignore}, always: CRIU neither dumps the container's cgroups (it
- * walked and read them while the container was frozen, ~15-25 ms of the freeze here) nor
- * recreates them on restore. runc does that part itself: it puts CRIU into the container's
- * cgroup path from the bundle, with the bundle's limits, before the restore, so the restored
- * tasks land there (and a restore into another host's cgroup path needs nothing from the image).
- * Measured in the tour: CRIU's frozen time 54-76 ms instead of 81-85, restores 50-64 ms instead
- * of 63-102.
+ * <p>{@code manage-cgroups=ignore}, always (with "=": CRIU turns a line "key value" into two
+ * arguments, and this option's value is optional, so "manage-cgroups ignore" meant soft mode):
+ * CRIU neither dumps the properties of the container's cgroups while it is frozen nor prepares
+ * a cgroup yard and moves the tasks on restore. runc does that part itself: it puts CRIU into
+ * the container's cgroup path from the bundle, with the bundle's limits, before the restore,
+ * so the restored tasks land there (and a restore into another host's cgroup path needs
+ * nothing from the image).
  *
  * <p>With {@code emptyDir}, the directories runc masks ({@link BundleWriter#MASKED_DIRECTORIES}:
  * an empty read-only tmpfs each) are external mounts: a dump names them by a key instead of
@@ -48,7 +48,7 @@ public record CriuConfig(Path actionScript, boolean networkLock, Path emptyDir) 
         StringBuilder s = new StringBuilder("# written by migration-mesh before each dump and restore\n");
         if (actionScript != null) s.append("action-script ").append(actionScript).append('\n');
         if (!networkLock) s.append("network-lock skip\n");
-        s.append("manage-cgroups ignore\n");
+        s.append("manage-cgroups=ignore\n"); // "key value" would leave the optional value out: soft
         if (emptyDir != null) {
             for (String dir : BundleWriter.MASKED_DIRECTORIES) {
                 String key = maskKey(dir);

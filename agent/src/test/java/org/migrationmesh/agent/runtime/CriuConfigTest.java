@@ -18,8 +18,8 @@ class CriuConfigTest {
 
     @Test
     void leavesCgroupsToRunc() {
-        assertThat(new CriuConfig(null, true).text()).contains("manage-cgroups ignore\n");
-        assertThat(new CriuConfig(Path.of("/x/mmfreeze"), false, Path.of("/run/mm/masked")).text()).contains("manage-cgroups ignore\n");
+        assertThat(new CriuConfig(null, true).text()).contains("manage-cgroups=ignore\n");
+        assertThat(new CriuConfig(Path.of("/x/mmfreeze"), false, Path.of("/run/mm/masked")).text()).contains("manage-cgroups=ignore\n");
     }
 
     @Test

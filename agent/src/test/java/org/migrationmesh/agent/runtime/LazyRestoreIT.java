@@ -101,6 +101,7 @@ class LazyRestoreIT {
         // 0 pages dirtied per second: its 32 MB must arrive exactly as they were dumped
         List<String> args = List.of("/bin/memhog", "32", "0");
         fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
+        awaitMapping(fx.runcA.state(id).pid(), 32L << 20); // runc returns as memhog starts, before it maps its memory
         LazyPageRelayService relay = new LazyPageRelayService();
         Server server = RpcEndpoints.startServer("127.0.0.1", 0, List.of(relay));
         ManagedChannel channel = RpcEndpoints.channel("127.0.0.1:" + server.getPort());
@@ -436,8 +437,14 @@ class LazyRestoreIT {
         }
     }
 
-    /** SHA-256 of the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid}. */
-    private static String memoryDigest(int pid, long size) throws Exception {
+    /** Waits (up to 10 s) until process {@code pid} has mapped its anonymous {@code size} bytes. */
+    private static void awaitMapping(int pid, long size) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (mappingStart(pid, size) < 0 && System.nanoTime() < deadline) Thread.sleep(10);
+    }
+
+    /** Where the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid} starts, or -1. */
+    private static long mappingStart(int pid, long size) throws Exception {
         long start = -1;
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
             String[] f = line.trim().split("\\s+");
@@ -446,6 +453,12 @@ class LazyRestoreIT {
             long e = Long.parseUnsignedLong(range[1], 16);
             if (e - s == size && f[1].startsWith("rw") && f.length < 6) start = s;
         }
+        return start;
+    }
+
+    /** SHA-256 of the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid}. */
+    private static String memoryDigest(int pid, long size) throws Exception {
+        long start = mappingStart(pid, size);
         assertThat(start).as("a " + size + "-byte anonymous mapping in process " + pid).isNotNegative();
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         try (FileChannel mem = FileChannel.open(Path.of("/proc/" + pid + "/mem"))) {

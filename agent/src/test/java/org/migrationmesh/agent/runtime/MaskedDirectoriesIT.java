@@ -63,6 +63,8 @@ class MaskedDirectoriesIT {
             assertThat(Files.readString(Path.of("/proc", Integer.toString(restored.pid()), "cgroup")))
                     .as("generation " + generation + ": restored into " + hosts.to(generation).name() + "'s cgroup path")
                     .contains(fx.cgroupParent + "/" + hosts.to(generation).name() + "/" + id);
+            assertThat(Files.readString(fx.dir.resolve("work-restore-" + generation).resolve("restore.log")))
+                    .as("CRIU prepared no cgroup yard (manage-cgroups=ignore took)").doesNotContain("Preparing cgroups yard");
             for (String dir : masked) {
                 Path inside = Path.of("/proc/" + restored.pid() + "/root" + dir);
                 try (Stream<Path> entries = Files.list(inside)) {
