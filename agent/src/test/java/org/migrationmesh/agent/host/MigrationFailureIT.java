@@ -211,7 +211,9 @@ class MigrationFailureIT {
             assertThat(once.out()).contains("COMMITTED").containsPattern("resent +1x +after the destination refused a damaged chunk");
             System.out.println("MigrationFailureIT: a1 -> a2 with one damaged chunk:\n" + once.out());
             String a1 = agents.log("a1");
-            assertThat(a1).contains("failpoint transfer.corrupt-chunk").contains("refused a damaged chunk").contains("CRC32C");
+            // refused by its CRC32C, or, when the flipped byte lies in a compressed payload, by zstd's own checks
+            assertThat(a1).contains("failpoint transfer.corrupt-chunk").contains("refused a damaged chunk").contains("CORRUPT_CHUNK")
+                    .containsAnyOf("CRC32C", "does not decompress");
             a1.lines().filter(l -> l.contains("damaged") || l.contains("failpoint")).forEach(l -> System.out.println("MigrationFailureIT: a1: " + l));
             assertThat(agents.running("a2", "tick1")).isTrue();
             assertThat(agents.runc("a1").find("tick1")).isEmpty();
