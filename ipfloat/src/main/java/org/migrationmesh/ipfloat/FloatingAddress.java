@@ -69,6 +69,11 @@ public record FloatingAddress(InetAddress address, int prefixLength) {
 
     /** The literal address without prefix, as {@code ip} and {@code arping} take it. */
     public String host() {
+        return host(address);
+    }
+
+    /** {@code address} as {@code ip} and {@code arping} take it: the literal without a scope suffix. */
+    static String host(InetAddress address) {
         return address.getHostAddress().replaceFirst("%.*$", "");
     }
 

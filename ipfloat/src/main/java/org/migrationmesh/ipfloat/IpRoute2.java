@@ -91,7 +91,7 @@ public final class IpRoute2 implements IpCommands {
         // One `ip` for all of them; "replace", as "add" of an entry that appeared meanwhile would end the batch.
         StringBuilder batch = new StringBuilder();
         for (Neighbour n : entries) {
-            batch.append("neigh replace ").append(n.address().getHostAddress().replaceFirst("%.*$", "")).append(" lladdr ")
+            batch.append("neigh replace ").append(FloatingAddress.host(n.address())).append(" lladdr ")
                     .append(n.lladdr()).append(" dev ").append(iface).append(" nud stale\n");
         }
         CommandRunner.run(ip("-batch", "-"), batch.toString(), timeout);

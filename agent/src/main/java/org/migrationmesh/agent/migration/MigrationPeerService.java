@@ -145,11 +145,12 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             // after RESTORE was applied, held a restore back ~80 ms when the image came first.
             CompletableFuture<Path> bundleAhead = req.getAwaitImageMs() > 0 ? ahead(req.getMigrationId(), this::writeBundle) : null;
             // The source's neighbour entries, at once: they only spare ARP round trips, whatever the outcome.
-            neighbours = req.getNeighboursCount() == 0 ? CompletableFuture.completedFuture(0)
-                    : ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
-                        if (e != null) log.warn("could not take the source's neighbour entries over; clients are resolved by ARP"
-                                + " migration={} reason={}", req.getMigrationId(), e.getMessage());
-                    });
+            if (req.getNeighboursCount() > 0) {
+                neighbours = ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
+                    if (e != null) log.warn("could not take the source's neighbour entries over; clients are resolved by ARP"
+                            + " migration={} reason={}", req.getMigrationId(), e.getMessage());
+                });
+            }
             early = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
                 CompletableFuture<Boolean>[] claiming = new CompletableFuture[] {claimAhead};
