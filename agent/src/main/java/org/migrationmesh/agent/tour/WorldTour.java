@@ -67,8 +67,11 @@ public final class WorldTour implements Callable<Integer> {
         }
     }
 
+    /** The agents' JVM options on the tour: an agent's own, with a heap that four of them and the world leave room for. */
     static List<String> agentJvm() {
-        return List.of("-Xmx512m", "-XX:+UseSerialGC");
+        List<String> jvm = new java.util.ArrayList<>(org.migrationmesh.agent.AgentMain.JVM_OPTIONS);
+        jvm.add("-Xmx512m");
+        return List.copyOf(jvm);
     }
 
     private void printWorld(World world) {
