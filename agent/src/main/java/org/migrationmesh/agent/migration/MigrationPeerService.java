@@ -5,6 +5,8 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
+import org.migrationmesh.agent.runtime.EarlyRestore;
+import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyPagesDaemon;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
@@ -21,6 +23,8 @@ import org.migrationmesh.proto.lazypages.LazyPageRelayGrpc;
 import org.migrationmesh.proto.migration.MigrationPeerGrpc;
 import org.migrationmesh.proto.migration.PeerCancelReply;
 import org.migrationmesh.proto.migration.PeerCancelRequest;
+import org.migrationmesh.proto.migration.PeerPrepareRestoreReply;
+import org.migrationmesh.proto.migration.PeerPrepareRestoreRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.rpc.RpcEndpoints;
@@ -47,6 +51,8 @@ import java.util.concurrent.Executors;
 public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerImplBase {
     private static final Logger log = LoggerFactory.getLogger(MigrationPeerService.class);
     private static final Duration APPLY_WAIT = Duration.ofSeconds(10);
+    /** runc's record of the container's stdio in an image, which it reads before it starts CRIU. */
+    static final String RUNC_DESCRIPTORS = "descriptors.json";
 
     private final String self;
     private final ClusterNode node;
@@ -54,6 +60,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private final ImageReceiver receiver;
     private final Path workRoot;
     private final Map<String, Pulling> pulling = new ConcurrentHashMap<>();
+    private final Map<String, Prepared> preparedRestores = new ConcurrentHashMap<>();
     /** Channels to the sources of pending post-copy migrations to this agent, by migration. */
     private final Map<String, ManagedChannel> sourceChannels = new ConcurrentHashMap<>();
     /** Runs what a restore needs besides its image (the bundle, an early claim) while the image is on its way. */
@@ -80,6 +87,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 if (result.getApplied() && (command.hasStartMigration() || command.hasAdvanceMigration()
                         || command.hasAbortMigration())) {
                     connecting.execute(MigrationPeerService.this::connectToSources);
+                    connecting.execute(MigrationPeerService.this::dropEndedPreparations);
                 }
             }
 
@@ -128,7 +136,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
 
     @Override
     public void restore(PeerRestoreRequest req, StreamObserver<PeerRestoreReply> out) {
-        LazyPageTunnel early = null;
+        LazyPageTunnel earlyTunnel = null;
         boolean claimedEarly = false;
         Path bundle = null;
         boolean restored = false;
@@ -136,14 +144,17 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         long[] appliedAt = {0};
         CompletableFuture<Boolean> claimAhead = CompletableFuture.completedFuture(false);
         CompletableFuture<Integer> neighbours = CompletableFuture.completedFuture(0);
+        Prepared prepared = null;
+        EarlyRestore restoreAhead = null;
         try {
-            // What needs no image is done while it is on its way, in the background: the bundle (only
-            // files) at once, and once RESTORE is applied, without TCP sockets (nobody can see a reset),
-            // the address, claimed and announced, so that clients reach the copy the moment it is
-            // restored. Not before RESTORE: an agent that dies holding the address would leave it in its
-            // namespace beside the source's. Measured: bundle and claim one after the other, in the wait
-            // after RESTORE was applied, held a restore back ~80 ms when the image came first.
-            CompletableFuture<Path> bundleAhead = req.getAwaitImageMs() > 0 ? ahead(req.getMigrationId(), this::writeBundle) : null;
+            // What needs no image is done while it is on its way, in the background: the bundle and
+            // runc's part of the restore (see prepare; usually begun by PrepareRestore as the source
+            // froze the container), and once RESTORE is applied, without TCP sockets (nobody can see a
+            // reset), the address, claimed and announced, so that clients reach the copy the moment it
+            // is restored. Not before RESTORE: an agent that dies holding the address would leave it in
+            // its namespace beside the source's. Measured: bundle and claim one after the other, in the
+            // wait after RESTORE was applied, held a restore back ~80 ms when the image came first.
+            prepared = req.getAwaitImageMs() > 0 ? prepare(req.getMigrationId(), req.getRuncDescriptors()) : null;
             // The source's neighbour entries, at once: they only spare ARP round trips, whatever the outcome.
             if (req.getNeighboursCount() > 0) {
                 neighbours = ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
@@ -151,7 +162,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                             + " migration={} reason={}", req.getMigrationId(), e.getMessage());
                 });
             }
-            early = openTunnelEarly(req.getMigrationId());
+            earlyTunnel = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
                 CompletableFuture<Boolean>[] claiming = new CompletableFuture[] {claimAhead};
                 try {
@@ -163,7 +174,14 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     claimAhead = claiming[0];
                 }
                 claimedEarly = claimed(claimAhead);
-                bundle = bundleAhead.handle((b, e) -> b).join(); // a failed one is written again below, with its error
+                if (prepared != null) {
+                    bundle = prepared.bundle().handle((b, e) -> b).join(); // a failed one is written again below, with its error
+                    restoreAhead = prepared.restore().handle((r, e) -> {
+                        if (e != null) log.warn("could not start the restore ahead of the image; restoring after it"
+                                + " migration={} reason={}", req.getMigrationId(), e.getMessage());
+                        return r;
+                    }).join();
+                }
             } else if (!node.awaitApplied(req.getAppliedIndex(), APPLY_WAIT)) {
                 throw Status.DEADLINE_EXCEEDED.withDescription("agent " + self + " has not applied index "
                         + req.getAppliedIndex() + " (RESTORE of " + req.getMigrationId() + ") within " + APPLY_WAIT)
@@ -189,16 +207,24 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 host.floatingIps().claimQuietly(host.address(c.getFloatingIp()), nextIpEpoch(c));
             }
             long t1 = System.nanoTime();
-            Path work = workRoot.resolve(m.getId()).resolve("restore-work");
+            Path work = restoreWork(m);
             RestoreOptions options = RestoreOptions.of(images, work);
             if (m.getOptions().getPostCopy()) {
-                LazyPageTunnel tunnel = early != null ? early : openTunnel(m);
-                early = null; // the pulling owns it now
+                LazyPageTunnel tunnel = earlyTunnel != null ? earlyTunnel : openTunnel(m);
+                earlyTunnel = null; // the pulling owns it now
                 startPulling(m, images, work, tunnel);
                 options = options.withLazyPages(true);
             }
             long pulling = System.nanoTime();
-            RestoreResult r = host.runtime().runc().restore(c.getId(), bundle != null ? bundle : writeBundle(c), options);
+            RestoreResult r;
+            if (restoreAhead != null && imagesInto(m, images, restoreAhead)) {
+                restoreAhead.open();
+                r = restoreAhead.await(host.runtime().runc().config().checkpointTimeout());
+            } else {
+                if (restoreAhead != null) restoreAhead.close(); // aborted: runc's part is done again below
+                restoreAhead = null;
+                r = host.runtime().runc().restore(c.getId(), bundle != null ? bundle : writeBundle(c), options);
+            }
             if (Context.current().isCancelled() || !pending(m.getId())) {
                 // The source gave up while this restore ran (its final image failed, or it aborted):
                 // its own copy resumes, so this one must not run on.
@@ -210,10 +236,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             restored = true;
             long t2 = System.nanoTime();
             log.info("restored migration={} container={} pid={} restoreAppliedMs={} readyMs={} ipClaimMs={} restoreMs={}"
-                            + " (lazyPagesDaemonMs={} runcMs={} criuMs={}) neighboursLearned={}", m.getId(), c.getId(), r.pid(),
-                    appliedAt[0] == 0 ? -1 : (appliedAt[0] - asked) / 1_000_000, (t0 - asked) / 1_000_000,
+                            + " (lazyPagesDaemonMs={} runcMs={} runcAheadMs={} criuMs={}) neighboursLearned={}", m.getId(), c.getId(),
+                    r.pid(), appliedAt[0] == 0 ? -1 : (appliedAt[0] - asked) / 1_000_000, (t0 - asked) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (pulling - t1) / 1_000_000, r.elapsed().toMillis(),
-                    r.stats().getRestoreTimeUs() / 1000, neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1));
+                    restoreAhead == null ? -1 : restoreAhead.aheadOfOpening().toMillis(), r.stats().getRestoreTimeUs() / 1000,
+                    neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1));
             out.onNext(PeerRestoreReply.newBuilder().setPid(r.pid()).setIpClaimMicros((t1 - t0) / 1000)
                     .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs()).build());
             out.onCompleted();
@@ -223,8 +250,126 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             out.onError(Status.INTERNAL.withDescription("agent " + self + " could not restore for migration "
                     + req.getMigrationId() + ": " + e.getMessage()).asRuntimeException());
         } finally {
-            if (early != null) early.close(); // the restore did not get as far as pulling pages
+            if (prepared != null) { // taken by this request: a restore whose gate did not open is aborted
+                preparedRestores.remove(req.getMigrationId(), prepared);
+                prepared.abort();
+            }
+            if (earlyTunnel != null) earlyTunnel.close(); // the restore did not get as far as pulling pages
             if (!restored && claimed(claimAhead)) releaseEarlyClaim(req.getMigrationId());
+        }
+    }
+
+    @Override
+    public void prepareRestore(PeerPrepareRestoreRequest req, StreamObserver<PeerPrepareRestoreReply> out) {
+        Prepared p = prepare(req.getMigrationId(), req.getRuncDescriptors());
+        out.onNext(PeerPrepareRestoreReply.newBuilder().setPrepared(p != null).build());
+        out.onCompleted();
+    }
+
+    /** A restore begun ahead of its image: the bundle written, and runc started with CRIU held at the gate (or null). */
+    private record Prepared(CompletableFuture<Path> bundle, CompletableFuture<EarlyRestore> restore) {
+        /** Aborts a restore whose gate has not opened (in the background: runc takes ~50 ms to give up). */
+        void abort() {
+            restore.thenAcceptAsync(r -> {
+                if (r != null) r.close();
+            });
+        }
+    }
+
+    /**
+     * Begins, once per migration, what the restore of pending migration {@code migrationId} to
+     * this agent can do before its image: writes the bundle and, given runc's descriptors (the
+     * container's stdio as the source's runc recorded them), starts runc's part of the restore
+     * (see {@link #startEarlyRestore}). Null for a migration that is not pending to this agent.
+     * Asked by PrepareRestore as the source freezes the container, or by Restore itself; what a
+     * migration that ends without a Restore began is aborted then ({@link #dropEndedPreparations}).
+     */
+    private Prepared prepare(String migrationId, com.google.protobuf.ByteString descriptors) {
+        return preparedRestores.computeIfAbsent(migrationId, id -> {
+            Optional<Migration> m = node.read(s -> s.migration(id)).filter(x -> x.getDestination().equals(self)
+                    && x.getOutcome() == MigrationOutcome.OUTCOME_PENDING);
+            if (m.isEmpty()) return null;
+            CompletableFuture<Path> bundle = ahead(id, this::writeBundle);
+            CompletableFuture<EarlyRestore> restore = descriptors.isEmpty() ? CompletableFuture.completedFuture(null)
+                    : bundle.thenApplyAsync(b -> b == null ? null : startEarlyRestore(m.get(), b, descriptors.toByteArray()), ahead);
+            return new Prepared(bundle, restore);
+        });
+    }
+
+    /** Aborts the restores begun ahead of migrations that ended without one (the source gave up, or died). */
+    private void dropEndedPreparations() {
+        preparedRestores.entrySet().removeIf(e -> {
+            boolean pending = node.read(s -> s.migration(e.getKey()))
+                    .map(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING).orElse(false);
+            if (!pending) e.getValue().abort();
+            return !pending;
+        });
+    }
+
+    /** Where the restore of migration {@code m} keeps its work files (runc's and CRIU's logs). */
+    private Path restoreWork(Migration m) {
+        return workRoot.resolve(m.getId()).resolve("restore-work");
+    }
+
+    /**
+     * Starts runc's part of restoring {@code m}'s container into {@code bundle} now, its CRIU
+     * held until {@link EarlyRestore#open()}, from a directory that holds only runc's
+     * {@code descriptors.json} (the source's, sent with the restore request) until
+     * {@link #imagesInto} puts the image there.
+     */
+    private EarlyRestore startEarlyRestore(Migration m, Path bundle, byte[] descriptors) {
+        Path dir = workRoot.resolve(m.getId());
+        Path images = dir.resolve("restore-images");
+        try {
+            Images.delete(images); // left by an earlier request for this migration
+            java.nio.file.Files.createDirectories(images);
+            java.nio.file.Files.write(images.resolve(RUNC_DESCRIPTORS), descriptors);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("preparing " + images, e);
+        }
+        RestoreOptions options = RestoreOptions.of(images, restoreWork(m)).withLazyPages(m.getOptions().getPostCopy());
+        return host.runtime().runc().startEarlyRestore(m.getContainerId(), bundle, options, dir.resolve("restore-gate"));
+    }
+
+    /**
+     * Links every file of the published image {@code published} into the directory the early
+     * restore's runc opened; false (the restore then starts over, from {@code published}) if that
+     * fails or the image's descriptors.json is not the one runc read.
+     */
+    private boolean imagesInto(Migration m, Path published, EarlyRestore restore) {
+        Path images = workRoot.resolve(m.getId()).resolve("restore-images");
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(published)) {
+            for (Path f : files.toList()) {
+                Path to = images.resolve(f.getFileName());
+                if (f.getFileName().toString().equals(RUNC_DESCRIPTORS)) {
+                    if (!sameDescriptors(java.nio.file.Files.readAllBytes(f), java.nio.file.Files.readAllBytes(to))) {
+                        log.warn("the image's runc descriptors differ from those the restore was started with; restoring"
+                                + " again migration={}", m.getId());
+                        return false;
+                    }
+                    continue;
+                }
+                try {
+                    java.nio.file.Files.createLink(to, f);
+                } catch (java.io.IOException | UnsupportedOperationException e) {
+                    java.nio.file.Files.copy(f, to); // another file system
+                }
+            }
+            return !restore.isDone(); // a runc that failed already restores nothing
+        } catch (java.io.IOException e) {
+            log.warn("could not put the image where the early restore reads it; restoring again migration={} reason={}",
+                    m.getId(), e.getMessage());
+            return false;
+        }
+    }
+
+    /** Whether two runc descriptors files name the same descriptors (JSON arrays of strings). */
+    static boolean sameDescriptors(byte[] a, byte[] b) {
+        try {
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            return json.readTree(a).equals(json.readTree(b));
+        } catch (java.io.IOException e) {
+            return false;
         }
     }
 
@@ -405,6 +550,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             if (p != null) {
                 p.close();
                 undone.addUndone("stopped pulling pages");
+            }
+            Prepared ahead = preparedRestores.remove(req.getMigrationId());
+            if (ahead != null) {
+                ahead.abort();
+                undone.addUndone("aborted the restore begun ahead of the image");
             }
             Migration m = node.read(s -> s.migration(req.getMigrationId())).orElse(null);
             if (m != null && m.getOutcome() == MigrationOutcome.COMMITTED) {

@@ -22,6 +22,7 @@ import org.migrationmesh.proto.cluster.MigrationReport;
 import org.migrationmesh.proto.migration.MigrationPeerGrpc;
 import org.migrationmesh.proto.migration.PeerCancelRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
+import org.migrationmesh.proto.migration.PeerPrepareRestoreRequest;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.DeltaPlanner;
@@ -43,6 +44,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -210,6 +212,10 @@ public final class MigrationRunner implements AutoCloseable {
             node.submitInOrder(List.of(Commands.advance(m.getId(), MigrationPhase.FREEZE, token),
                     Commands.advance(m.getId(), MigrationPhase.RESTORE, token)));
             preCopy.awaitCommits();
+            // The destination writes its bundle and starts runc's part of the restore while this host
+            // dumps and sends the image (its CRIU waits until the image is complete): ~25 ms of runc
+            // out of the downtime. Not waited for; the restore does without it.
+            prepareRestore(channel, m, c);
             // CRIU locks the network only for a container with TCP sockets (see CriuConfig).
             boolean networkLocked = host.prepareDump(c.getId(), running.pid());
             long freeze = System.nanoTime();
@@ -265,7 +271,8 @@ public final class MigrationRunner implements AutoCloseable {
                 return MigrationPeerGrpc.newFutureStub(destination).withDeadlineAfter(IMAGE_WAIT.plusMinutes(2).toMillis(),
                         TimeUnit.MILLISECONDS).restore(PeerRestoreRequest.newBuilder().setMigrationId(m.getId())
                         .setAwaitImageMs((int) IMAGE_WAIT.toMillis()).setNoTcpSockets(!networkLocked)
-                        .addAllNeighbours(neighboursOrNone(m, neighbours)).build());
+                        .addAllNeighbours(neighboursOrNone(m, neighbours)).setRuncDescriptors(runcDescriptors(images))
+                        .build());
             }, workers);
             int[] resends = new int[1];
             TransferReport sent;
@@ -437,6 +444,27 @@ public final class MigrationRunner implements AutoCloseable {
                 log.warn("destination refused a damaged chunk, resending from its last verified chunk migration={}"
                         + " to={} send={} reason={}", m.getId(), m.getDestination(), send, e.getMessage());
             }
+        }
+    }
+
+    /** Asks the destination to get ready for the restore (PrepareRestore), without waiting for its answer. */
+    private void prepareRestore(ManagedChannel destination, Migration m, Container c) {
+        Optional<byte[]> fds = host.runtime().runc().externalDescriptors(c.getId());
+        if (fds.isEmpty()) return; // the destination starts runc once the image is there
+        MigrationPeerGrpc.newFutureStub(destination).withDeadlineAfter(30, TimeUnit.SECONDS).prepareRestore(
+                PeerPrepareRestoreRequest.newBuilder().setMigrationId(m.getId())
+                        .setRuncDescriptors(com.google.protobuf.ByteString.copyFrom(fds.get())).build());
+    }
+
+    /**
+     * runc's descriptors.json in the dump's images (written by runc before CRIU started), for the
+     * destination to start its restore ahead of the image; empty if it cannot be read.
+     */
+    static com.google.protobuf.ByteString runcDescriptors(Path images) {
+        try {
+            return com.google.protobuf.ByteString.copyFrom(java.nio.file.Files.readAllBytes(images.resolve("descriptors.json")));
+        } catch (java.io.IOException e) {
+            return com.google.protobuf.ByteString.EMPTY;
         }
     }
 

@@ -18,6 +18,7 @@ public final class ProcessCommandRunner implements CommandRunner {
     public Execution run(Command command) throws IOException {
         long start = System.nanoTime();
         ProcessBuilder pb = new ProcessBuilder(command.argv());
+        pb.environment().putAll(command.env());
         if (command.detachedStdio()) {
             pb.redirectInput(DEV_NULL).redirectOutput(DEV_NULL).redirectError(DEV_NULL);
         } else {
@@ -44,8 +45,9 @@ public final class ProcessCommandRunner implements CommandRunner {
 
     @Override
     public Process start(Command command, Path stdout, Path stderr) throws IOException {
-        return new ProcessBuilder(command.argv())
-                .redirectInput(DEV_NULL)
+        ProcessBuilder pb = new ProcessBuilder(command.argv());
+        pb.environment().putAll(command.env());
+        return pb.redirectInput(DEV_NULL)
                 .redirectOutput(stdout.toFile())
                 .redirectError(stderr.toFile())
                 .start();

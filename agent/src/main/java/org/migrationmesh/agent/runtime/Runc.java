@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -30,6 +31,7 @@ public final class Runc {
     private final RuncConfig config;
     private final CommandRunner runner;
     private final AtomicLong callSeq = new AtomicLong();
+    private Path gateWrapper; // guarded by this
 
     public Runc(RuncConfig config, CommandRunner runner) {
         this.config = config;
@@ -63,6 +65,22 @@ public final class Runc {
     /** The container's state, or empty if runc does not know it. */
     public Optional<ContainerState> find(String id) {
         return list().stream().filter(s -> s.id().equals(id)).findFirst();
+    }
+
+    /**
+     * The container's stdio as runc recorded it when it started (or restored) it, as the JSON
+     * array runc writes into a dump's {@code descriptors.json} and reads again on restore; empty
+     * if runc's state does not say. Read from runc's state file ({@code ROOT/ID/state.json},
+     * "external_descriptors", kept by runc 1.0 to 1.3), which no runc command prints.
+     */
+    public Optional<byte[]> externalDescriptors(String id) {
+        Path state = config.root().resolve(id).resolve("state.json");
+        try {
+            JsonNode fds = JSON.readTree(state.toFile()).path("external_descriptors");
+            return fds.isArray() && fds.size() > 0 ? Optional.of(JSON.writeValueAsBytes(fds)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     public List<ContainerState> list() {
@@ -175,11 +193,38 @@ public final class Runc {
         Bundles.check(id, bundle);
         Images.check(id, options.imagePath());
         prepareDirs(id, Phase.RESTORE, null, options.workPath());
+        return restoreCall(id, bundle, options, config.criu(), Map.of());
+    }
+
+    /**
+     * Starts {@code runc restore} of {@code id} now, though {@code options.imagePath()} does not
+     * hold the images yet (only runc's {@code descriptors.json}, which runc reads first): runc
+     * does its part and starts CRIU, whose restore then waits at {@code gateDir} until
+     * {@link EarlyRestore#open()} (see agent/src/main/c/mmcriu.c). Fill the image directory
+     * first; it is the directory runc opened, so files must be put into it, not the directory
+     * replaced.
+     */
+    public EarlyRestore startEarlyRestore(String id, Path bundle, RestoreOptions options, Path gateDir) {
+        Bundles.check(id, bundle);
+        prepareDirs(id, Phase.RESTORE, options.imagePath(), options.workPath());
+        EarlyRestore.prepareGate(id, gateDir);
+        Path wrapper = gateWrapper(id);
+        Path criu = realCriu(id);
+        String path = wrapper.getParent() + ":" + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        // --criu for runc up to 1.1; later ones take criu from PATH
+        // mmcriu also gives up when this agent dies: nobody would open its gate then
+        Map<String, String> env = Map.of("MM_CRIU", criu.toString(), "MM_CRIU_GATE", gateDir.toString(),
+                "MM_CRIU_GATE_MS", Long.toString(config.checkpointTimeout().toMillis()), "PATH", path,
+                "MM_CRIU_AGENT", Long.toString(ProcessHandle.current().pid()));
+        return EarlyRestore.start(id, gateDir, () -> restoreCall(id, bundle, options, wrapper, env));
+    }
+
+    private RestoreResult restoreCall(String id, Path bundle, RestoreOptions options, Path criu, Map<String, String> env) {
         Path pidFile = options.workPath().resolve("restore.pid");
         CommandRunner.Execution ex;
         try {
             ex = call(id, Phase.RESTORE, config.checkpointTimeout(), true, options.workPath().resolve("restore.log"),
-                    options.args(id, bundle, pidFile));
+                    options.args(id, bundle, pidFile), criu, env);
         } catch (CommandFailure failure) {
             // runc may leave a half-made container behind; remove it so a retry starts clean.
             deleteQuietly(id, failure);
@@ -187,6 +232,29 @@ public final class Runc {
         }
         int pid = readPid(pidFile);
         return new RestoreResult(id, pid, Duration.ofNanos(ex.elapsedNanos()), CriuStats.readRestore(options.workPath()));
+    }
+
+    /** mmcriu as "criu" in a directory of its own (for PATH), extracted once. */
+    private synchronized Path gateWrapper(String id) {
+        if (gateWrapper == null) {
+            try {
+                gateWrapper = Workloads.extract("mmcriu", config.logDir().resolveSibling("mmcriu-bin").resolve("criu"));
+            } catch (IOException e) {
+                throw new RuntimeFailure(id, Phase.RESTORE, "cannot install mmcriu: " + e.getMessage(), e);
+            }
+        }
+        return gateWrapper;
+    }
+
+    /** The real criu binary by its absolute path (a bare name is looked up in PATH). */
+    private Path realCriu(String id) {
+        Path criu = config.criu();
+        if (criu.isAbsolute()) return criu;
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir).resolve(criu).toAbsolutePath();
+            if (Files.isExecutable(p)) return p;
+        }
+        throw new RuntimeFailure(id, Phase.RESTORE, "criu binary '" + criu + "' not found in PATH (run scripts/setup-host.sh)");
     }
 
     /** Whether the bundle gives CRIU a configuration file of its own ({@link BundleWriter#CRIU_CONFIG_ANNOTATION}). */
@@ -202,8 +270,12 @@ public final class Runc {
 
     /** The global options every runc call starts with. */
     List<String> globalArgs(Path logFile) {
+        return globalArgs(logFile, config.criu());
+    }
+
+    private List<String> globalArgs(Path logFile, Path criu) {
         return List.of(config.runc().toString(), "--root", config.root().toString(), "--log", logFile.toString(),
-                "--log-format", "json", "--criu", config.criu().toString());
+                "--log-format", "json", "--criu", criu.toString());
     }
 
     Path newLogFile(String id, Phase phase) {
@@ -213,12 +285,17 @@ public final class Runc {
 
     private CommandRunner.Execution call(String id, Phase phase, Duration timeout, boolean detachedStdio,
                                          Path criuLog, List<String> args) {
+        return call(id, phase, timeout, detachedStdio, criuLog, args, config.criu(), Map.of());
+    }
+
+    private CommandRunner.Execution call(String id, Phase phase, Duration timeout, boolean detachedStdio,
+                                         Path criuLog, List<String> args, Path criu, Map<String, String> env) {
         Path logFile = newLogFile(id, phase);
-        List<String> argv = new ArrayList<>(globalArgs(logFile));
+        List<String> argv = new ArrayList<>(globalArgs(logFile, criu));
         argv.addAll(args);
         CommandRunner.Execution ex;
         try {
-            ex = runner.run(new Command(argv, timeout, detachedStdio));
+            ex = runner.run(new Command(argv, timeout, detachedStdio, env));
         } catch (IOException e) {
             throw new RuntimeFailure(id, phase, "cannot start " + config.runc() + ": " + e.getMessage()
                     + " (is runc installed? run scripts/setup-host.sh)", e);

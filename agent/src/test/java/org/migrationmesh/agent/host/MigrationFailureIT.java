@@ -37,7 +37,8 @@ class MigrationFailureIT {
      * kill -9 of the destination while it receives a 400 MB image: the source restores the
      * container from its dump with its floating IP and commits ABORT. When the destination comes
      * back it removes the half-received image and the copy of the container a restore would
-     * have left in its runc (planted here: the kill lands in the transfer), and starts none.
+     * have left in its runc (planted here: the kill lands in the transfer), and starts none. The
+     * runc restore it had begun ahead of the image, waiting for it, ends with it.
      */
     @Test
     void aDestinationKilledMidTransferLeavesTheContainerOnItsSourceAndCleansUpWhenBack() throws Exception {
@@ -89,6 +90,9 @@ class MigrationFailureIT {
         assertThat(after[0]).as("its loop went on").isGreaterThan(before[0]);
 
         assertThat(Files.exists(incoming)).as("the partial image is still on the dead a3's disk").isTrue();
+        // The restore a3 began ahead of the image (its CRIU waiting for it) ended with a3.
+        agents.await(Duration.ofSeconds(30), "a3's restore begun ahead of the image to end with a3",
+                () -> agents.runc("a3").find("mem1").isEmpty() ? true : null);
         // What a destination killed during RESTORE would also leave: a copy of the container in its runc.
         agents.runc("a3").run("mem1", Workloads.bundle(agents.base.resolve("leftover-bundle"), "tickserver",
                 BundleSpec.of(List.of("/bin/tickserver", "127.0.0.1", "7400", "7401"), agents.host("a3").netnsPath(),
@@ -129,10 +133,11 @@ class MigrationFailureIT {
         String id = "mig-" + UUID.randomUUID().toString().substring(0, 8);
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3", "--id", id);
         assertThat(migrate.exit()).as(migrate.err()).isZero();
-        // runc writes its per-call log as the restore starts.
-        Path logs = agents.base.resolve("a3").resolve("runc-logs");
+        // CRIU writes its log as its restore starts (runc starts earlier, while the image is on its
+        // way, and its CRIU waits for it: a3 killed then leaves nothing, as the test above shows).
+        Path criuLog = agents.base.resolve("a3").resolve("migrations").resolve(id).resolve("restore-work").resolve("restore.log");
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (!restoreStarted(logs)) {
+        while (!Files.exists(criuLog)) {
             if (System.nanoTime() > deadline) throw new AssertionError("a3 never started a restore\n" + agents.logTails());
             Thread.sleep(5);
         }
@@ -177,15 +182,6 @@ class MigrationFailureIT {
     private boolean sweptLogged(String agent) {
         try {
             return agents.log(agent).contains("removed leftovers of ended migrations");
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static boolean restoreStarted(Path logs) {
-        if (!Files.isDirectory(logs)) return false;
-        try (Stream<Path> s = Files.list(logs)) {
-            return s.anyMatch(p -> p.getFileName().toString().startsWith("mem1-restore"));
         } catch (IOException e) {
             return false;
         }
