@@ -7,6 +7,10 @@
  * runc's and CRIU's start-up out of the freeze. Any other action, or any failure, exits 0: CRIU
  * then freezes the cgroup itself, as without this script.
  *
+ * Once the kernel reports the cgroup frozen it creates the file "frozen" in its working
+ * directory, CRIU's work directory: from then on nothing in the container runs, and the agent
+ * may take its floating IP away while CRIU dumps it.
+ *
  * On "post-dump" (the images are complete; CRIU has yet to end the dumped tasks, write its
  * stats and exit, and runc to tear the container down) it creates the file "images-written"
  * in its working directory, which is CRIU's work directory: the agent starts sending the final
@@ -86,5 +90,9 @@ int main(void) {
     if (write_file(control, isv1 ? "FROZEN" : "1") != 0) return 0;
     struct timespec step = {0, 100 * 1000};
     for (int i = 0; i < 50000 && !frozen(state, isv1); i++) nanosleep(&step, NULL); /* up to ~5 s */
+    if (frozen(state, isv1)) {
+        FILE *marker = fopen("frozen", "w");
+        if (marker) fclose(marker);
+    }
     return 0;
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 
 /**
  * The CRIU configuration file a container's bundle names (runc's {@code org.criu.config}
@@ -61,28 +62,40 @@ public record CriuConfig(Path actionScript, boolean networkLock, Path emptyDir) 
 
     /** The file the action script creates in CRIU's work directory once a dump's images are complete ("post-dump"). */
     public static final String IMAGES_WRITTEN = "images-written";
+    /** The file the action script creates in CRIU's work directory once it has frozen the container ("pre-dump"). */
+    public static final String FROZEN = "frozen";
 
     /**
-     * Starts a daemon thread that calls {@code then} once {@link #IMAGES_WRITTEN} appears in
-     * {@code workDir} (looked for every half millisecond; a dump freezes for ~100 ms), until
-     * interrupted. A file left from before is removed first.
+     * Starts a daemon thread that calls each action once its file ({@link #FROZEN},
+     * {@link #IMAGES_WRITTEN}) appears in {@code workDir}, in the order given, a later file
+     * calling the earlier actions first (complete images were dumped from frozen tasks); looked
+     * for every half millisecond (a dump freezes for ~50 ms), until all were called or it is
+     * interrupted. Files left from before are removed first.
      */
-    static Thread watchImagesWritten(Path workDir, Runnable then) {
-        Path marker = workDir.resolve(IMAGES_WRITTEN);
+    static Thread watchMarkers(Path workDir, java.util.LinkedHashMap<String, Runnable> actions) {
+        List<Path> markers = new java.util.ArrayList<>();
         try {
-            Files.deleteIfExists(marker);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("removing " + marker + " left from an earlier dump", e);
-        }
-        Thread t = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                if (Files.exists(marker)) {
-                    then.run();
-                    return;
-                }
-                java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+            for (String name : actions.keySet()) {
+                Path marker = workDir.resolve(name);
+                Files.deleteIfExists(marker);
+                markers.add(marker);
             }
-        }, "images-written-" + workDir.getFileName());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("removing a marker left in " + workDir + " from an earlier dump", e);
+        }
+        List<Runnable> then = List.copyOf(actions.values());
+        Thread t = new Thread(() -> {
+            int next = 0;
+            while (next < markers.size() && !Thread.currentThread().isInterrupted()) {
+                int seen = -1; // a later file stands for the earlier ones too (images written: frozen)
+                for (int k = markers.size() - 1; k >= next && seen < 0; k--) if (Files.exists(markers.get(k))) seen = k;
+                if (seen < 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+                    continue;
+                }
+                while (next <= seen) then.get(next++).run();
+            }
+        }, "criu-markers-" + workDir.getFileName());
         t.setDaemon(true);
         t.start();
         return t;

@@ -134,11 +134,23 @@ public final class Runc {
      * null {@code imagesWritten}) it is not called; the dump is then known complete only on return.
      */
     public CheckpointResult checkpoint(String id, CheckpointOptions options, Runnable imagesWritten) {
+        return checkpoint(id, options, null, imagesWritten);
+    }
+
+    /**
+     * As {@link #checkpoint(String, CheckpointOptions, Runnable)}, and calls {@code frozenNow}
+     * first (once, from another thread) when the action script has frozen the container ("pre-dump",
+     * {@value CriuConfig#FROZEN}): nothing in it runs from then on. Not called without the script.
+     */
+    public CheckpointResult checkpoint(String id, CheckpointOptions options, Runnable frozenNow, Runnable imagesWritten) {
         Phase phase = options.preDump() ? Phase.PRE_DUMP : Phase.CHECKPOINT;
         prepareDirs(id, phase, options.imagePath(), options.workPath());
         Optional<CgroupFreezer> frozen = freeze(id, !options.preDump());
         CommandRunner.Execution ex;
-        Thread watch = imagesWritten == null ? null : CriuConfig.watchImagesWritten(options.workPath(), imagesWritten);
+        java.util.LinkedHashMap<String, Runnable> markers = new java.util.LinkedHashMap<>();
+        if (frozenNow != null) markers.put(CriuConfig.FROZEN, frozenNow);
+        if (imagesWritten != null) markers.put(CriuConfig.IMAGES_WRITTEN, imagesWritten);
+        Thread watch = markers.isEmpty() ? null : CriuConfig.watchMarkers(options.workPath(), markers);
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
                     options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id));

@@ -51,14 +51,24 @@ class CriuFreezeScriptIT {
     }
 
     @Test
-    void onPostDumpTheScriptTellsTheImagesAreCompleteBeforeRuncReturns() throws Exception {
+    void theScriptTellsTheContainerFrozenThenTheImagesCompleteBeforeRuncReturns() throws Exception {
         String id = "fw-" + fx.net.prefix();
         BundleSpec spec = runWithScript(id);
 
         Path images = fx.dir.resolve("images-w");
+        int pid = fx.runcA.state(id).pid();
+        CgroupFreezer.Location events = cgroupEvents(pid);
+        java.util.List<String> told = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.concurrent.atomic.AtomicReference<java.util.Map<String, Long>> atSignal = new java.util.concurrent.atomic.AtomicReference<>();
         CheckpointResult dump = fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-w")),
-                () -> atSignal.set(filesAndSizes(images)));
+                () -> told.add("frozen: " + stopped(events, pid) + (Files.exists(fx.dir.resolve("work-w").resolve("images-written"))
+                        ? ", told only with the images" : "")), () -> {
+                    told.add("images written");
+                    atSignal.set(filesAndSizes(images));
+                });
+        assertThat(told).as("the script told the container frozen (it was: its cgroup frozen, or its tasks seized by CRIU,"
+                + " which thaws the cgroup once it holds them), then the images complete")
+                .containsExactly("frozen: stopped", "images written");
         assertThat(atSignal.get()).as("the script told the images complete before runc returned").isNotNull();
         assertThat(atSignal.get()).as("every image file there, at its final size, when told").isEqualTo(filesAndSizes(images))
                 .containsKey("inventory.img").containsKey("pages-1.img");
@@ -83,6 +93,39 @@ class CriuFreezeScriptIT {
                 fx.cgroupParent + "/a/" + id).withCriuConfig(conf);
         fx.runcA.run(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id), "tickserver", spec));
         return spec;
+    }
+
+    /** The freezer of the cgroup process {@code pid} is in (v1 or v2, as runc and CRIU use it). */
+    private static CgroupFreezer.Location cgroupEvents(int pid) throws java.io.IOException {
+        return CgroupFreezer.locate(Path.of("/sys/fs/cgroup"), Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup")))
+                .orElseThrow();
+    }
+
+    /**
+     * "stopped" if the freezer says frozen or the process is in a tracing stop (CRIU holds it),
+     * else what it is. Looked at up to five times in a millisecond: as CRIU thaws the cgroup of
+     * the tasks it has seized, each is on its way into the tracing stop for a few microseconds.
+     */
+    private static String stopped(CgroupFreezer.Location freezer, int pid) {
+        String seen = "";
+        for (int i = 0; i < 5; i++) {
+            seen = stoppedOnce(freezer, pid);
+            if (seen.equals("stopped")) return seen;
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+        return seen;
+    }
+
+    private static String stoppedOnce(CgroupFreezer.Location freezer, int pid) {
+        try {
+            Path state = freezer.directory().resolve(freezer.v1() ? "freezer.state" : "cgroup.events");
+            if (CgroupFreezer.frozen(Files.readString(state), freezer.v1())) return "stopped";
+            String status = Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status")).stream()
+                    .filter(l -> l.startsWith("State:")).findFirst().orElse("State: gone");
+            return status.contains("tracing stop") ? "stopped" : "running (" + status + ")";
+        } catch (java.io.IOException e) {
+            return "unreadable: " + e.getMessage();
+        }
     }
 
     private static java.util.Map<String, Long> filesAndSizes(Path dir) {
