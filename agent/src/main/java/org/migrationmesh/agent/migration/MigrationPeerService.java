@@ -148,8 +148,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         EarlyRestore restoreAhead = null;
         try {
             // What needs no image is done while it is on its way, in the background: the bundle and
-            // runc's part of the restore (see prepare; usually begun by PrepareRestore as the source
-            // froze the container), and once RESTORE is applied, without TCP sockets (nobody can see a
+            // runc's part of the restore (see prepare; usually begun by PrepareRestore as the migration
+            // started), and once RESTORE is applied, without TCP sockets (nobody can see a
             // reset), the address, claimed and announced, so that clients reach the copy the moment it
             // is restored. Not before RESTORE: an agent that dies holding the address would leave it in
             // its namespace beside the source's. Measured: bundle and claim one after the other, in the
@@ -281,7 +281,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      * this agent can do before its image: writes the bundle and, given runc's descriptors (the
      * container's stdio as the source's runc recorded them), starts runc's part of the restore
      * (see {@link #startEarlyRestore}). Null for a migration that is not pending to this agent.
-     * Asked by PrepareRestore as the source freezes the container, or by Restore itself; what a
+     * Asked by PrepareRestore as the migration starts, or by Restore itself; what a
      * migration that ends without a Restore began is aborted then ({@link #dropEndedPreparations}).
      */
     private Prepared prepare(String migrationId, com.google.protobuf.ByteString descriptors) {
