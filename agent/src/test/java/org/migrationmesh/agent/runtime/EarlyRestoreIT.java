@@ -88,14 +88,8 @@ class EarlyRestoreIT {
     @Test
     void anAbortedGateFailsTheRestoreAndLeavesNoContainer() throws Exception {
         String id = "early-abort-" + fx.net.prefix();
-        List<String> args = List.of("/bin/tickserver", fx.net.newFloatingAddress(), "7000", "7001");
-        Path images = fx.dir.resolve("never");
-        Files.createDirectories(images);
-        Files.writeString(images.resolve("descriptors.json"), "[\"/dev/null\",\"/dev/null\",\"/dev/null\"]");
         Path gate = fx.dir.resolve("gate-abort");
-        EarlyRestore early = fx.runcB.startEarlyRestore(id, fx.bundle(fx.b, id, "tickserver", args),
-                RestoreOptions.of(images, fx.dir.resolve("work-abort")), gate);
-        waitFor(() -> criuWaitingAt(gate), Duration.ofSeconds(20), "CRIU waiting at the gate");
+        EarlyRestore early = waitingForNothing(id, gate);
         early.abort();
         assertThatThrownBy(() -> early.await(Duration.ofMinutes(1))).isInstanceOf(CommandFailure.class);
         assertThat(fx.runcB.find(id)).as("runc removed what it had made").isEmpty();
@@ -105,17 +99,23 @@ class EarlyRestoreIT {
     @Test
     void removingTheGateDirectoryEndsTheRestoreToo() throws Exception {
         String id = "early-gone-" + fx.net.prefix();
-        List<String> args = List.of("/bin/tickserver", fx.net.newFloatingAddress(), "7000", "7001");
-        Path images = fx.dir.resolve("never-gone");
-        Files.createDirectories(images);
-        Files.writeString(images.resolve("descriptors.json"), "[\"/dev/null\",\"/dev/null\",\"/dev/null\"]");
         Path gate = fx.dir.resolve("migration-gone").resolve("gate");
-        EarlyRestore early = fx.runcB.startEarlyRestore(id, fx.bundle(fx.b, id, "tickserver", args),
-                RestoreOptions.of(images, fx.dir.resolve("work-gone")), gate);
-        waitFor(() -> criuWaitingAt(gate), Duration.ofSeconds(20), "CRIU waiting at the gate");
+        EarlyRestore early = waitingForNothing(id, gate);
         Images.delete(gate.getParent()); // what an agent does with the directories of an ended migration
         assertThatThrownBy(() -> early.await(Duration.ofSeconds(30))).isInstanceOf(CommandFailure.class);
         assertThat(fx.runcB.find(id)).isEmpty();
+    }
+
+    /** An early restore of container {@code id} on host b whose images never come, once its CRIU waits at {@code gate}. */
+    private EarlyRestore waitingForNothing(String id, Path gate) throws Exception {
+        List<String> args = List.of("/bin/tickserver", fx.net.newFloatingAddress(), "7000", "7001");
+        Path images = fx.dir.resolve("never-" + id);
+        Files.createDirectories(images);
+        Files.writeString(images.resolve("descriptors.json"), "[\"/dev/null\",\"/dev/null\",\"/dev/null\"]");
+        EarlyRestore early = fx.runcB.startEarlyRestore(id, fx.bundle(fx.b, id, "tickserver", args),
+                RestoreOptions.of(images, fx.dir.resolve("work-" + id)), gate);
+        waitFor(() -> criuWaitingAt(gate), Duration.ofSeconds(20), "CRIU waiting at the gate");
+        return early;
     }
 
     /** Whether mmcriu runs with this gate in its environment: waiting (it becomes the real criu once the gate opens). */
