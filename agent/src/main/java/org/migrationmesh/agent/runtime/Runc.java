@@ -204,6 +204,7 @@ public final class Runc {
     public RestoreResult restore(String id, Path bundle, RestoreOptions options) {
         Bundles.check(id, bundle);
         Images.check(id, options.imagePath());
+        requireAbsent(id);
         prepareDirs(id, Phase.RESTORE, null, options.workPath());
         return restoreCall(id, bundle, options, config.criu(), Map.of());
     }
@@ -218,6 +219,7 @@ public final class Runc {
      */
     public EarlyRestore startEarlyRestore(String id, Path bundle, RestoreOptions options, Path gateDir) {
         Bundles.check(id, bundle);
+        requireAbsent(id);
         prepareDirs(id, Phase.RESTORE, options.imagePath(), options.workPath());
         EarlyRestore.prepareGate(id, gateDir);
         Path wrapper = gateWrapper(id);
@@ -238,12 +240,26 @@ public final class Runc {
             ex = call(id, Phase.RESTORE, config.checkpointTimeout(), true, options.workPath().resolve("restore.log"),
                     options.args(id, bundle, pidFile), criu, env);
         } catch (CommandFailure failure) {
-            // runc may leave a half-made container behind; remove it so a retry starts clean.
+            // runc may leave a half-made container behind (there was none: requireAbsent); remove it
+            // so a retry starts clean.
             deleteQuietly(id, failure);
             throw failure;
         }
         int pid = readPid(pidFile);
         return new RestoreResult(id, pid, Duration.ofNanos(ex.elapsedNanos()), CriuStats.readRestore(options.workPath()));
+    }
+
+    /**
+     * Refuses to restore over a container runc already knows by this id (a leftover, or another
+     * container): it is not the restore's to replace, nor, when the restore fails, to remove.
+     * Looked up as runc's state directory ({@code ROOT/ID}), not with {@code runc list}: a
+     * restore is inside a container's downtime.
+     */
+    private void requireAbsent(String id) {
+        if (Files.isDirectory(config.root().resolve(id))) {
+            throw new RuntimeFailure(id, Phase.RESTORE, "runc already has a container '" + id + "' (root " + config.root()
+                    + "); it is left as it is: delete it first if it is a leftover");
+        }
     }
 
     /** mmcriu as "criu" in a directory of its own (for PATH), extracted once. */
