@@ -42,12 +42,17 @@ static int frozen(const char *path, int v1) {
     return strstr(buf, "frozen 1") != NULL;
 }
 
+/* Creates an empty file in the working directory (CRIU's work directory): a marker the agent waits for. */
+static void touch(const char *name) {
+    FILE *marker = fopen(name, "w");
+    if (marker) fclose(marker);
+}
+
 int main(void) {
     const char *action = getenv("CRTOOLS_SCRIPT_ACTION");
     const char *pid = getenv("CRTOOLS_INIT_PID");
     if (action && strcmp(action, "post-dump") == 0) {
-        FILE *marker = fopen("images-written", "w");
-        if (marker) fclose(marker);
+        touch("images-written");
         return 0;
     }
     if (!action || strcmp(action, "pre-dump") != 0 || !pid) return 0;
@@ -90,9 +95,6 @@ int main(void) {
     if (write_file(control, isv1 ? "FROZEN" : "1") != 0) return 0;
     struct timespec step = {0, 100 * 1000};
     for (int i = 0; i < 50000 && !frozen(state, isv1); i++) nanosleep(&step, NULL); /* up to ~5 s */
-    if (frozen(state, isv1)) {
-        FILE *marker = fopen("frozen", "w");
-        if (marker) fclose(marker);
-    }
+    if (frozen(state, isv1)) touch("frozen");
     return 0;
 }

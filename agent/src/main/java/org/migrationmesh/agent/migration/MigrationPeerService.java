@@ -11,6 +11,7 @@ import org.migrationmesh.agent.runtime.LazyPagesDaemon;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.agent.runtime.RestoreResult;
+import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.MeshStateMachine;
 import org.migrationmesh.proto.cluster.Command;
@@ -51,8 +52,7 @@ import java.util.concurrent.Executors;
 public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerImplBase {
     private static final Logger log = LoggerFactory.getLogger(MigrationPeerService.class);
     private static final Duration APPLY_WAIT = Duration.ofSeconds(10);
-    /** runc's record of the container's stdio in an image, which it reads before it starts CRIU. */
-    static final String RUNC_DESCRIPTORS = "descriptors.json";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final String self;
     private final ClusterNode node;
@@ -156,12 +156,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             // wait after RESTORE was applied, held a restore back ~80 ms when the image came first.
             prepared = req.getAwaitImageMs() > 0 ? prepare(req.getMigrationId(), req.getRuncDescriptors()) : null;
             // The source's neighbour entries, at once: they only spare ARP round trips, whatever the outcome.
-            if (req.getNeighboursCount() > 0) {
-                neighbours = ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
-                    if (e != null) log.warn("could not take the source's neighbour entries over; clients are resolved by ARP"
-                            + " migration={} reason={}", req.getMigrationId(), e.getMessage());
-                });
-            }
+            neighbours = req.getNeighboursCount() == 0 ? CompletableFuture.completedFuture(0)
+                    : ahead(req.getMigrationId(), c -> host.learnNeighbours(c, req.getNeighboursList())).whenComplete((n, e) -> {
+                        if (e != null) log.warn("could not take the source's neighbour entries over; clients are resolved by ARP"
+                                + " migration={} reason={}", req.getMigrationId(), e.getMessage());
+                    });
             earlyTunnel = openTunnelEarly(req.getMigrationId());
             if (req.getAwaitImageMs() > 0) {
                 CompletableFuture<Boolean>[] claiming = new CompletableFuture[] {claimAhead};
@@ -311,24 +310,29 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         return workRoot.resolve(m.getId()).resolve("restore-work");
     }
 
+    /** The directory an early restore's runc opened, which the image is linked into ({@link #imagesInto}). */
+    private Path restoreImages(Migration m) {
+        return workRoot.resolve(m.getId()).resolve("restore-images");
+    }
+
     /**
      * Starts runc's part of restoring {@code m}'s container into {@code bundle} now, its CRIU
      * held until {@link EarlyRestore#open()}, from a directory that holds only runc's
-     * {@code descriptors.json} (the source's, sent with the restore request) until
-     * {@link #imagesInto} puts the image there.
+     * {@code descriptors.json} (the source runc's record, sent with PrepareRestore or the
+     * restore request) until {@link #imagesInto} puts the image there.
      */
     private EarlyRestore startEarlyRestore(Migration m, Path bundle, byte[] descriptors) {
-        Path dir = workRoot.resolve(m.getId());
-        Path images = dir.resolve("restore-images");
+        Path images = restoreImages(m);
         try {
             Images.delete(images); // left by an earlier request for this migration
             java.nio.file.Files.createDirectories(images);
-            java.nio.file.Files.write(images.resolve(RUNC_DESCRIPTORS), descriptors);
+            java.nio.file.Files.write(images.resolve(Runc.DESCRIPTORS), descriptors);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("preparing " + images, e);
         }
         RestoreOptions options = RestoreOptions.of(images, restoreWork(m)).withLazyPages(m.getOptions().getPostCopy());
-        return host.runtime().runc().startEarlyRestore(m.getContainerId(), bundle, options, dir.resolve("restore-gate"));
+        return host.runtime().runc().startEarlyRestore(m.getContainerId(), bundle, options,
+                workRoot.resolve(m.getId()).resolve("restore-gate"));
     }
 
     /**
@@ -337,11 +341,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      * fails or the image's descriptors.json is not the one runc read.
      */
     private boolean imagesInto(Migration m, Path published, EarlyRestore restore) {
-        Path images = workRoot.resolve(m.getId()).resolve("restore-images");
+        Path images = restoreImages(m);
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(published)) {
             for (Path f : files.toList()) {
                 Path to = images.resolve(f.getFileName());
-                if (f.getFileName().toString().equals(RUNC_DESCRIPTORS)) {
+                if (f.getFileName().toString().equals(Runc.DESCRIPTORS)) {
                     if (!sameDescriptors(java.nio.file.Files.readAllBytes(f), java.nio.file.Files.readAllBytes(to))) {
                         log.warn("the image's runc descriptors differ from those the restore was started with; restoring"
                                 + " again migration={}", m.getId());
@@ -366,8 +370,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     /** Whether two runc descriptors files name the same descriptors (JSON arrays of strings). */
     static boolean sameDescriptors(byte[] a, byte[] b) {
         try {
-            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-            return json.readTree(a).equals(json.readTree(b));
+            return JSON.readTree(a).equals(JSON.readTree(b));
         } catch (java.io.IOException e) {
             return false;
         }

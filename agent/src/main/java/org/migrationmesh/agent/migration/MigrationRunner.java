@@ -8,6 +8,7 @@ import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyCheckpoint;
 import org.migrationmesh.agent.runtime.RestoreOptions;
+import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.Commands;
 import org.migrationmesh.cluster.MeshStateMachine;
@@ -495,7 +496,7 @@ public final class MigrationRunner implements AutoCloseable {
      */
     static com.google.protobuf.ByteString runcDescriptors(Path images) {
         try {
-            return com.google.protobuf.ByteString.copyFrom(java.nio.file.Files.readAllBytes(images.resolve("descriptors.json")));
+            return com.google.protobuf.ByteString.copyFrom(java.nio.file.Files.readAllBytes(images.resolve(Runc.DESCRIPTORS)));
         } catch (java.io.IOException e) {
             return com.google.protobuf.ByteString.EMPTY;
         }

@@ -28,6 +28,9 @@ public final class Runc {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int TAIL_LINES = 15;
 
+    /** runc's record of a container's stdio in a dump's images ({@link #externalDescriptors}), read before CRIU restores. */
+    public static final String DESCRIPTORS = "descriptors.json";
+
     private final RuncConfig config;
     private final CommandRunner runner;
     private final AtomicLong callSeq = new AtomicLong();
@@ -74,7 +77,7 @@ public final class Runc {
      * "external_descriptors", kept by runc 1.0 to 1.3), which no runc command prints.
      */
     public Optional<byte[]> externalDescriptors(String id) {
-        Path state = config.root().resolve(id).resolve("state.json");
+        Path state = stateDir(id).resolve("state.json");
         try {
             JsonNode fds = JSON.readTree(state.toFile()).path("external_descriptors");
             return fds.isArray() && fds.size() > 0 ? Optional.of(JSON.writeValueAsBytes(fds)) : Optional.empty();
@@ -256,10 +259,15 @@ public final class Runc {
      * restore is inside a container's downtime.
      */
     private void requireAbsent(String id) {
-        if (Files.isDirectory(config.root().resolve(id))) {
+        if (Files.isDirectory(stateDir(id))) {
             throw new RuntimeFailure(id, Phase.RESTORE, "runc already has a container '" + id + "' (root " + config.root()
                     + "); it is left as it is: delete it first if it is a leftover");
         }
+    }
+
+    /** runc's own directory for container {@code id} in its root (its state.json; there while runc knows the container). */
+    private Path stateDir(String id) {
+        return config.root().resolve(id);
     }
 
     /** mmcriu as "criu" in a directory of its own (for PATH), extracted once. */
