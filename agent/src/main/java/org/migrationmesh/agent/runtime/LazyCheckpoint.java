@@ -93,6 +93,7 @@ public final class LazyCheckpoint implements AutoCloseable {
                     .redirectOutput(stderr.toFile())
                     .redirectError(stderr.toFile());
             pb.environment().put("MM_STATUS_FIFO", fifo.toString());
+            pb.environment().put("PATH", runc.criuPath(id, Phase.LAZY_CHECKPOINT, null));
             Process p = pb.start();
             log.debug("lazy checkpoint started id={} pageServer={}", id, pageServer);
             return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader, frozen);

@@ -35,6 +35,7 @@ public final class Runc {
     private final CommandRunner runner;
     private final AtomicLong callSeq = new AtomicLong();
     private Path gateWrapper; // guarded by this
+    private Path tarShim; // guarded by this
 
     public Runc(RuncConfig config, CommandRunner runner) {
         this.config = config;
@@ -156,7 +157,8 @@ public final class Runc {
         Thread watch = markers.isEmpty() ? null : CriuConfig.watchMarkers(options.workPath(), markers);
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
-                    options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id));
+                    options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id),
+                    config.criu(), Map.of("PATH", criuPath(id, phase, null)));
         } finally {
             if (watch != null) watch.interrupt();
             // A dump that failed or left the container running leaves its cgroup frozen again.
@@ -209,7 +211,7 @@ public final class Runc {
         Images.check(id, options.imagePath());
         requireAbsent(id);
         prepareDirs(id, Phase.RESTORE, null, options.workPath());
-        return restoreCall(id, bundle, options, config.criu(), Map.of());
+        return restoreCall(id, bundle, options, config.criu(), Map.of("PATH", criuPath(id, Phase.RESTORE, null)));
     }
 
     /**
@@ -227,7 +229,7 @@ public final class Runc {
         EarlyRestore.prepareGate(id, gateDir);
         Path wrapper = gateWrapper(id);
         Path criu = realCriu(id);
-        String path = wrapper.getParent() + ":" + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        String path = criuPath(id, Phase.RESTORE, wrapper.getParent());
         // --criu for runc up to 1.1; later ones take criu from PATH
         // mmcriu also gives up when this agent dies: nobody would open its gate then
         Map<String, String> env = Map.of("MM_CRIU", criu.toString(), "MM_CRIU_GATE", gateDir.toString(),
@@ -268,6 +270,28 @@ public final class Runc {
     /** runc's own directory for container {@code id} in its root (its state.json; there while runc knows the container). */
     private Path stateDir(String id) {
         return config.root().resolve(id);
+    }
+
+    /**
+     * The PATH runc and CRIU run with for a dump or a restore: {@code mmtar} as "tar" first (CRIU
+     * archives tmpfs mounts without gzip, see agent/src/main/c/mmtar.c; an image so dumped needs
+     * it to restore, so every dump and restore here gets it), then {@code first} if not null,
+     * then the agent's own.
+     */
+    String criuPath(String id, Phase phase, Path first) {
+        Path shim;
+        synchronized (this) {
+            if (tarShim == null) {
+                try {
+                    tarShim = Workloads.extract("mmtar", config.logDir().resolveSibling("mmtar-bin").resolve("tar"));
+                } catch (IOException e) {
+                    throw new RuntimeFailure(id, phase, "cannot install mmtar: " + e.getMessage(), e);
+                }
+            }
+            shim = tarShim;
+        }
+        return shim.getParent() + ":" + (first == null ? "" : first + ":")
+                + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     }
 
     /** mmcriu as "criu" in a directory of its own (for PATH), extracted once. */

@@ -43,6 +43,8 @@ class CheckpointRestoreIT {
         List<String> lines = probe.lines();
         waitFor(() -> Ticks.of(lines).size() >= 10, Duration.ofSeconds(10), () -> "client to see 10 ticks: " + tail(lines));
         int linesBefore = lines.size();
+        // A file in the container's /tmp (a tmpfs: CRIU archives its content in the image)
+        Files.writeString(Path.of("/proc", Integer.toString(started.pid()), "root", "tmp", "kept"), "tmpfs content " + id);
 
         Path images = fx.dir.resolve("images").resolve(id);
         CheckpointResult dump = fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-dump")));
@@ -50,6 +52,14 @@ class CheckpointRestoreIT {
         assertThat(dump.imageBytes()).isPositive();
         assertThat(dump.stats().getFrozenTimeUs()).as("CRIU's dump statistics were read").isPositive();
         assertThat(dump.stats().getPagesWritten()).isPositive();
+        List<Path> tmpfsImages;
+        try (var files = Files.list(images)) {
+            tmpfsImages = files.filter(f -> f.getFileName().toString().startsWith("tmpfs-dev-")).toList();
+        }
+        assertThat(tmpfsImages).as("CRIU archived the container's tmpfs mounts").isNotEmpty();
+        for (Path f : tmpfsImages) {
+            assertThat(MmtarTest.isPlainTar(f)).as("archived through mmtar, without gzip: " + f.getFileName()).isTrue();
+        }
 
         // The floating IP leaves host a and arrives on host b before the restore binds it.
         fx.net.removeAddress(fx.a, ip);
@@ -61,6 +71,8 @@ class CheckpointRestoreIT {
         assertThat(restored.stats().getRestoreTimeUs()).isPositive();
         ContainerState onB = fx.runcB.state(id);
         assertThat(onB.running()).isTrue();
+        assertThat(Files.readString(Path.of("/proc", Integer.toString(onB.pid()), "root", "tmp", "kept")))
+                .as("the tmpfs content came along").isEqualTo("tmpfs content " + id);
         assertThat(onB.bundle()).isEqualTo(bundleB);
         assertThat(Files.readString(Path.of("/proc", Integer.toString(onB.pid()), "cgroup")))
                 .as("restored into host b's cgroup path").contains(fx.cgroupParent + "/b/" + id);
