@@ -34,6 +34,14 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
 
     /** Scans {@code dir}; {@code migrationId} and {@code round} only label refusals. */
     public static ImageScan of(Path dir, String migrationId, int round) {
+        return of(dir, migrationId, round, Map.of());
+    }
+
+    /**
+     * As {@link #of(Path, String, int)}, with the first pages of pages files digested already
+     * ({@link PagesFileFollower}), by file name: only the pages after them are read.
+     */
+    public static ImageScan of(Path dir, String migrationId, int round, Map<String, PagesFileFollower.Digested> ahead) {
         List<Path> paths = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(paths::add);
@@ -62,7 +70,7 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
                         a.isSymbolicLink() ? "is a symbolic link" : "is not a regular file");
             }
             sizes[k] = a.size();
-            if (isPagesFile(name, a.size())) pagesFiles.add(new PagesFileScan.Target(p, a.size()));
+            if (isPagesFile(name, a.size())) pagesFiles.add(new PagesFileScan.Target(p, a.size()).after(ahead.get(name)));
         }
         List<ImageManifest.File> files = new ArrayList<>();
         byte[] buf = new byte[BUFFER];

@@ -101,8 +101,18 @@ public final class ImageSender {
      */
     public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener,
                                DeltaPlanner.Holdings receiverHolds) {
+        return send(migrationId, round, imageDir, options, listener, receiverHolds, null);
+    }
+
+    /**
+     * As {@link #send(String, int, Path, TransferOptions, TransferListener, DeltaPlanner.Holdings)},
+     * for an image whose pages files {@code follower} (null: none) followed while they were
+     * written: it is stopped, and the scan reads only the pages it had not digested.
+     */
+    public TransferReport send(String migrationId, int round, Path imageDir, TransferOptions options, TransferListener listener,
+                               DeltaPlanner.Holdings receiverHolds, PagesFileFollower follower) {
         Instant start = clock.instant();
-        ImageScan scan = ImageScan.of(imageDir, migrationId, round);
+        ImageScan scan = ImageScan.of(imageDir, migrationId, round, follower == null ? Map.of() : follower.stop());
         RoundTally tally = new RoundTally(scan.manifest().totalBytes(), listener);
         tally.scanned(Duration.between(start, clock.instant()));
         Map<Integer, byte[]> fileDigests = new HashMap<>();

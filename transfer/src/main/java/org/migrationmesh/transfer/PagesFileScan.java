@@ -29,17 +29,32 @@ final class PagesFileScan {
 
     private PagesFileScan() {}
 
-    /** One pages file: where, how long when listed, and the arrays the scan fills (a digest and a CRC32C per page). */
-    record Target(Path path, long size, long[] digests, int[] crcs) {
+    /**
+     * One pages file: where, how long when listed, the arrays the scan fills (a digest and a
+     * CRC32C per page) and how many of its first pages are filled already ({@link PagesFileFollower}).
+     */
+    record Target(Path path, long size, long[] digests, int[] crcs, int first) {
         Target(Path path, long size) {
-            this(path, size, new long[Math.toIntExact(size / PageHash.PAGE_SIZE)], new int[Math.toIntExact(size / PageHash.PAGE_SIZE)]);
+            this(path, size, new long[Math.toIntExact(size / PageHash.PAGE_SIZE)], new int[Math.toIntExact(size / PageHash.PAGE_SIZE)], 0);
+        }
+
+        /** This file with its first pages as {@code ahead} digested them, if they fit in it (else as it was). */
+        Target after(PagesFileFollower.Digested ahead) {
+            if (ahead == null || ahead.pages() > digests.length) return this;
+            System.arraycopy(ahead.digests(), 0, digests, 0, ahead.pages());
+            System.arraycopy(ahead.crcs(), 0, crcs, 0, ahead.pages());
+            return new Target(path, size, digests, crcs, ahead.pages());
+        }
+
+        int left() {
+            return digests.length - first;
         }
     }
 
     /** Fills the digests and CRC32Cs of {@code files}; returns once all are computed, or throws what failed. */
     static void scan(List<Target> files) {
         long total = 0;
-        for (Target f : files) total += f.digests().length;
+        for (Target f : files) total += f.left();
         int threads = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
                 total / PAGES_PER_THREAD));
         List<Thread> started = new ArrayList<>();
@@ -76,21 +91,37 @@ final class PagesFileScan {
         }
     }
 
-    /** Pages {@code [from, to)} of the files laid one after the other. */
+    /** Pages {@code [from, to)} of the pages left to scan of the files, laid one after the other. */
     private static void scanRange(List<Target> files, long from, long to) {
-        ByteBuffer buf = ByteBuffer.allocateDirect(READ_PAGES * PageHash.PAGE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = newBuffer();
         CRC32C crc = new CRC32C();
         long first = 0; // of the file at hand
         for (Target f : files) {
-            int n = f.digests().length;
+            int n = f.left();
             int a = (int) Math.max(0, Math.min(n, from - first)), b = (int) Math.max(0, Math.min(n, to - first));
-            if (a < b) scanPages(f, a, b, buf, crc);
+            if (a < b) scanPages(f, f.first() + a, f.first() + b, buf, crc);
             first += n;
         }
     }
 
-    private static void scanPages(Target f, int from, int to, ByteBuffer buf, CRC32C crc) {
+    /** A read buffer of {@value #READ_PAGES} pages. */
+    static ByteBuffer newBuffer() {
+        return ByteBuffer.allocateDirect(READ_PAGES * PageHash.PAGE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Digests and CRC32Cs of the first {@code pages} pages in {@code buf}, into the arrays from {@code at} on. */
+    static void digest(ByteBuffer buf, int pages, long[] digests, int[] crcs, int at, CRC32C crc) {
         ByteBuffer page1 = buf.duplicate(); // one page of buf at a time, for the CRC
+        for (int i = 0; i < pages; i++) {
+            int off = i * PageHash.PAGE_SIZE;
+            digests[at + i] = PageHash.of(buf, off);
+            crc.reset();
+            crc.update(page1.limit(off + PageHash.PAGE_SIZE).position(off));
+            crcs[at + i] = (int) crc.getValue();
+        }
+    }
+
+    private static void scanPages(Target f, int from, int to, ByteBuffer buf, CRC32C crc) {
         try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             for (int page = from; page < to; ) {
                 int pages = Math.min(to - page, READ_PAGES);
@@ -101,13 +132,7 @@ final class PagesFileScan {
                         throw new IllegalStateException(f.path() + " changed while scanned: ends at " + (pos + buf.position()));
                     }
                 }
-                for (int i = 0; i < pages; i++) {
-                    int off = i * PageHash.PAGE_SIZE;
-                    f.digests()[page + i] = PageHash.of(buf, off);
-                    crc.reset();
-                    crc.update(page1.limit(off + PageHash.PAGE_SIZE).position(off));
-                    f.crcs()[page + i] = (int) crc.getValue();
-                }
+                digest(buf, pages, f.digests(), f.crcs(), page, crc);
                 page += pages;
             }
             if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());

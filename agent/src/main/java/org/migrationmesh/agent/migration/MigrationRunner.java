@@ -29,6 +29,7 @@ import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.DeltaPlanner;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.ImageSender;
+import org.migrationmesh.transfer.PagesFileFollower;
 import org.migrationmesh.transfer.TransferListener;
 import org.migrationmesh.transfer.TransferOptions;
 import org.migrationmesh.transfer.TransferReport;
@@ -174,6 +175,7 @@ public final class MigrationRunner implements AutoCloseable {
         Path images = dir.resolve("images");
         ManagedChannel channel = null;
         LazyCheckpoint lazy = null;
+        PagesFileFollower follower = null;
         AutoCloseable registration = null;
         boolean dumped = false;
         CompletableFuture<? extends Future<PeerRestoreReply>> restoreAsked = null;
@@ -242,6 +244,10 @@ public final class MigrationRunner implements AutoCloseable {
                 // ends the dumped tasks and exits and runc tears the container down.
                 CompletableFuture<Void> frozenNow = new CompletableFuture<>();
                 CompletableFuture<Void> written = new CompletableFuture<>();
+                // The pages CRIU writes are digested as they are written, on a core it leaves idle: measured
+                // with 400 MB of memory the scan after the dump went from 121 to 5 ms. (The game server's
+                // 20 MiB on the tour, whose hosts share two cores, gained nothing: no core is idle there.)
+                follower = PagesFileFollower.start(images);
                 dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), () -> frozenNow.complete(null),
                         () -> written.complete(null)), workers);
@@ -292,7 +298,7 @@ public final class MigrationRunner implements AutoCloseable {
                 // Begin (one round trip). A stop-and-copy image goes as a stream, its compression
                 // overlapping the link, rather than prepared whole before the Begin.
                 sent = sendFinalImages(channel, m, images,
-                        preCopy.roundBytes().isEmpty() ? null : preCopy.destinationHolds(), resends);
+                        preCopy.roundBytes().isEmpty() ? null : preCopy.destinationHolds(), follower, resends);
             } catch (RuntimeException e) {
                 // The cluster says RESTORE (committed before the freeze); the final images are FREEZE's.
                 throw new StepFailed(MigrationPhase.FREEZE, e);
@@ -363,6 +369,7 @@ public final class MigrationRunner implements AutoCloseable {
             if ((lazy != null || releasedUndumped) && !c.getFloatingIp().isEmpty()) reclaim(c);
         } finally {
             closeQuietly(registration);
+            if (follower != null) follower.close();
             if (lazy != null) lazy.close();
             if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
@@ -445,11 +452,12 @@ public final class MigrationRunner implements AutoCloseable {
      * {@code resends[0]} says how many sends were repeated.
      */
     private TransferReport sendFinalImages(ManagedChannel channel, Migration m, Path images, DeltaPlanner.Holdings destinationHolds,
-                                           int[] resends) {
+                                           PagesFileFollower follower, int[] resends) {
         ImageSender sender = new ImageSender(ChunkCorruption.around(channel, Failpoints.process()), clock);
         for (int send = 1; ; send++) {
             try {
-                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE, destinationHolds);
+                return sender.send(m.getId(), 1, images, TransferOptions.defaults(), TransferListener.NONE, destinationHolds,
+                        follower);
             } catch (TransferRefusedException e) {
                 boolean damaged = e.reason() == TransferRefusedException.Reason.CORRUPT_CHUNK
                         || e.reason() == TransferRefusedException.Reason.FILE_DIGEST_MISMATCH;

@@ -1,0 +1,79 @@
+package org.migrationmesh.transfer;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Pages files followed while they are written (as CRIU appends to them) give the digests and
+ * CRC32Cs a scan of the finished files gives, and the scan then reads only the rest; what was
+ * digested does not count for a file that turned out shorter.
+ */
+class PagesFileFollowerTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void pagesDigestedWhileWrittenAreThoseOfTheFinishedImage() throws Exception {
+        Path dir = tmp.resolve("images"); // created after the follower starts, as CRIU's image directory is
+        PagesFileFollower follower = PagesFileFollower.start(dir);
+        Random r = new Random(7);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("core-1.img"), "not pages");
+        byte[] slice = new byte[50 * PageHash.PAGE_SIZE + 100]; // a write that ends inside a page
+        try (OutputStream one = Files.newOutputStream(dir.resolve("pages-1.img"));
+             OutputStream two = Files.newOutputStream(dir.resolve("pages-2.img"))) {
+            for (int k = 0; k < 30; k++) {
+                r.nextBytes(slice);
+                one.write(slice);
+                one.flush();
+                if (k % 3 == 0) {
+                    two.write(slice, 0, 3 * PageHash.PAGE_SIZE);
+                    two.flush();
+                }
+                Thread.sleep(3);
+            }
+            one.write(new byte[PageHash.PAGE_SIZE - (30 * 100) % PageHash.PAGE_SIZE]); // whole pages in the end
+        }
+        Thread.sleep(20);
+        Map<String, PagesFileFollower.Digested> ahead = follower.stop();
+        assertThat(ahead).containsOnlyKeys("pages-1.img", "pages-2.img");
+        assertThat(ahead.get("pages-1.img").pages()).as("pages digested while written").isPositive();
+        assertThat(follower.stop()).as("stopped once").isSameAs(ahead);
+
+        ImageScan followed = ImageScan.of(dir, "m", 1, ahead);
+        ImageScan whole = ImageScan.of(dir, "m", 1);
+        assertThat(followed.manifest().toProto()).isEqualTo(whole.manifest().toProto());
+        for (String name : new String[] {"pages-1.img", "pages-2.img"}) {
+            assertThat(followed.pageDigests().get(name)).as(name).isEqualTo(whole.pageDigests().get(name));
+            assertThat(followed.pageCrcs().get(name)).as(name).isEqualTo(whole.pageCrcs().get(name));
+        }
+    }
+
+    @Test
+    void digestsOfMorePagesThanAFileHoldsAreNotUsed() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("images"));
+        byte[] pages = new byte[4 * PageHash.PAGE_SIZE];
+        new Random(8).nextBytes(pages);
+        Files.write(dir.resolve("pages-1.img"), pages);
+        PagesFileFollower.Digested stale = new PagesFileFollower.Digested(new long[8], new int[8], 8);
+        ImageScan scan = ImageScan.of(dir, "m", 1, Map.of("pages-1.img", stale));
+        assertThat(scan.pageDigests().get("pages-1.img")).isEqualTo(ImageScan.of(dir, "m", 1).pageDigests().get("pages-1.img"));
+        assertThat(scan.pageDigests().get("pages-1.img")[0]).isEqualTo(PageHash.of(pages, 0));
+    }
+
+    @Test
+    void aFollowerStoppedBeforeAnythingWasWrittenDigestedNothing() {
+        PagesFileFollower follower = PagesFileFollower.start(tmp.resolve("never"));
+        assertThat(follower.stop()).isEmpty();
+        follower.close();
+    }
+}
