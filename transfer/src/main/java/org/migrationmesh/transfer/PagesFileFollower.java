@@ -12,8 +12,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
@@ -28,9 +30,11 @@ import java.util.zip.CRC32C;
  * game server: 10-18 ms on two cores; 400 MB: 121 ms); followed, they are digested on a core
  * CRIU leaves idle while it dumps (400 MB: 5 ms left after the dump).
  *
- * <p>One daemon thread follows every {@code pages-*.img} file in the directory, looking for new
- * files every {@value #LIST_EVERY_MS} ms and for more pages every {@value #POLL_MICROS} µs. It
- * never fails the send: a file it cannot read is left to the scan.
+ * <p>One daemon thread follows every {@code pages-*.img} file that appears in the directory after
+ * it started (one there before, say from an earlier dump, could be truncated and written again
+ * under the same name), looking for new files every {@value #LIST_EVERY_MS} ms and for more pages
+ * every {@value #POLL_MICROS} µs. It never fails the send: a file it cannot read, or that shrinks,
+ * is left to the scan.
  */
 public final class PagesFileFollower implements AutoCloseable {
     static final int LIST_EVERY_MS = 2;
@@ -44,6 +48,8 @@ public final class PagesFileFollower implements AutoCloseable {
     private final Path dir;
     private final Thread thread;
     private final Map<String, Followed> files = new LinkedHashMap<>();
+    /** Pages files there before it started: not followed. */
+    private final Set<String> before = new HashSet<>();
     private volatile boolean stopping;
     private Map<String, Digested> result;
 
@@ -56,6 +62,7 @@ public final class PagesFileFollower implements AutoCloseable {
     /** Starts following the pages files that appear in {@code imageDir} (which may not exist yet). */
     public static PagesFileFollower start(Path imageDir) {
         PagesFileFollower f = new PagesFileFollower(imageDir);
+        f.list(f.before);
         f.thread.start();
         return f;
     }
@@ -100,7 +107,7 @@ public final class PagesFileFollower implements AutoCloseable {
             while (!stopping && System.nanoTime() - started < MOST_NANOS) {
                 if (System.nanoTime() - listed >= TimeUnit.MILLISECONDS.toNanos(LIST_EVERY_MS)) {
                     listed = System.nanoTime();
-                    list();
+                    list(null);
                 }
                 boolean more = false;
                 for (Followed f : files.values()) more |= !f.failed && f.readOn(buf, crc);
@@ -112,10 +119,15 @@ public final class PagesFileFollower implements AutoCloseable {
         }
     }
 
-    private void list() {
+    /** Lists the pages files: into {@code into} if given, else the new ones (not there {@link #before}) to follow. */
+    private void list(Set<String> into) {
         if (!Files.isDirectory(dir)) return;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "pages-*.img")) {
-            for (Path p : ds) files.computeIfAbsent(p.getFileName().toString(), n -> new Followed(p));
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (into != null) into.add(name);
+                else if (!before.contains(name)) files.computeIfAbsent(name, n -> new Followed(p));
+            }
         } catch (IOException | UncheckedIOException e) {
             // the directory went away or is unreadable: the scan reads what is there
         }
@@ -139,7 +151,8 @@ public final class PagesFileFollower implements AutoCloseable {
             try {
                 if (channel == null) channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
                 long whole = channel.size() / PageHash.PAGE_SIZE;
-                if (whole <= pages) return false;
+                if (whole < pages) throw new IOException(path + " shrank while followed");
+                if (whole == pages) return false;
                 int n = (int) Math.min(PagesFileScan.READ_PAGES, whole - pages);
                 buf.clear().limit(n * PageHash.PAGE_SIZE);
                 long pos = (long) pages * PageHash.PAGE_SIZE;

@@ -71,6 +71,22 @@ class PagesFileFollowerTest {
     }
 
     @Test
+    void aPagesFileThereBeforeItStartedOrThatShrinksIsLeftToTheScan() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("images"));
+        byte[] pages = new byte[64 * PageHash.PAGE_SIZE];
+        new Random(9).nextBytes(pages);
+        Files.write(dir.resolve("pages-1.img"), pages); // from an earlier dump: may be truncated and written again
+        PagesFileFollower follower = PagesFileFollower.start(dir);
+        Files.write(dir.resolve("pages-2.img"), pages);
+        Thread.sleep(50); // read whole by now (a turn reads 64 pages, every 200 µs when idle)
+        Files.write(dir.resolve("pages-2.img"), java.util.Arrays.copyOf(pages, 8 * PageHash.PAGE_SIZE)); // truncated
+        Thread.sleep(20);
+        Files.write(dir.resolve("pages-2.img"), pages, StandardOpenOption.APPEND); // and longer than before again
+        Thread.sleep(20);
+        assertThat(follower.stop()).as("neither the old file nor the one that shrank").isEmpty();
+    }
+
+    @Test
     void aFollowerStoppedBeforeAnythingWasWrittenDigestedNothing() {
         PagesFileFollower follower = PagesFileFollower.start(tmp.resolve("never"));
         assertThat(follower.stop()).isEmpty();
