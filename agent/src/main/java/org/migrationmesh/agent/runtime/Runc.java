@@ -34,8 +34,7 @@ public final class Runc {
     private final RuncConfig config;
     private final CommandRunner runner;
     private final AtomicLong callSeq = new AtomicLong();
-    private Path gateWrapper; // guarded by this
-    private Path tarShim; // guarded by this
+    private final Map<String, Path> helpers = new java.util.HashMap<>(); // installed helper programs; guarded by this
 
     public Runc(RuncConfig config, CommandRunner runner) {
         this.config = config;
@@ -279,31 +278,31 @@ public final class Runc {
      * then the agent's own.
      */
     String criuPath(String id, Phase phase, Path first) {
-        Path shim;
-        synchronized (this) {
-            if (tarShim == null) {
-                try {
-                    tarShim = Workloads.extract("mmtar", config.logDir().resolveSibling("mmtar-bin").resolve("tar"));
-                } catch (IOException e) {
-                    throw new RuntimeFailure(id, phase, "cannot install mmtar: " + e.getMessage(), e);
-                }
-            }
-            shim = tarShim;
-        }
+        Path shim = installed(id, phase, "mmtar", "tar");
         return shim.getParent() + ":" + (first == null ? "" : first + ":")
                 + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     }
 
-    /** mmcriu as "criu" in a directory of its own (for PATH), extracted once. */
-    private synchronized Path gateWrapper(String id) {
-        if (gateWrapper == null) {
+    /** mmcriu as "criu" in a directory of its own (for PATH). */
+    private Path gateWrapper(String id) {
+        return installed(id, Phase.RESTORE, "mmcriu", "criu");
+    }
+
+    /**
+     * Helper program {@code workload} installed as {@code name} in a directory of its own next to
+     * the logs ({@code <workload>-bin}, for PATH), extracted once per client.
+     */
+    private synchronized Path installed(String id, Phase phase, String workload, String name) {
+        Path p = helpers.get(workload);
+        if (p == null) {
             try {
-                gateWrapper = Workloads.extract("mmcriu", config.logDir().resolveSibling("mmcriu-bin").resolve("criu"));
+                p = Workloads.extract(workload, config.logDir().resolveSibling(workload + "-bin").resolve(name));
             } catch (IOException e) {
-                throw new RuntimeFailure(id, Phase.RESTORE, "cannot install mmcriu: " + e.getMessage(), e);
+                throw new RuntimeFailure(id, phase, "cannot install " + workload + ": " + e.getMessage(), e);
             }
+            helpers.put(workload, p);
         }
-        return gateWrapper;
+        return p;
     }
 
     /** The real criu binary by its absolute path (a bare name is looked up in PATH). */
