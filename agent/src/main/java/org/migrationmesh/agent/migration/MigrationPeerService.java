@@ -31,9 +31,14 @@ import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.lazy.LazyPageTunnel;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -43,6 +48,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 
 /**
  * The destination's side of a migration: restores the container from the images received for
@@ -52,7 +58,7 @@ import java.util.concurrent.Executors;
 public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerImplBase {
     private static final Logger log = LoggerFactory.getLogger(MigrationPeerService.class);
     private static final Duration APPLY_WAIT = Duration.ofSeconds(10);
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String self;
     private final ClusterNode node;
@@ -283,7 +289,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      * Asked by PrepareRestore as the migration starts, or by Restore itself; what a
      * migration that ends without a Restore began is aborted then ({@link #dropEndedPreparations}).
      */
-    private Prepared prepare(String migrationId, com.google.protobuf.ByteString descriptors) {
+    private Prepared prepare(String migrationId, ByteString descriptors) {
         return preparedRestores.computeIfAbsent(migrationId, id -> {
             Optional<Migration> m = node.read(s -> s.migration(id)).filter(x -> x.getDestination().equals(self)
                     && x.getOutcome() == MigrationOutcome.OUTCOME_PENDING);
@@ -325,10 +331,10 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         Path images = restoreImages(m);
         try {
             Images.delete(images); // left by an earlier request for this migration
-            java.nio.file.Files.createDirectories(images);
-            java.nio.file.Files.write(images.resolve(Runc.DESCRIPTORS), descriptors);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("preparing " + images, e);
+            Files.createDirectories(images);
+            Files.write(images.resolve(Runc.DESCRIPTORS), descriptors);
+        } catch (IOException e) {
+            throw new UncheckedIOException("preparing " + images, e);
         }
         RestoreOptions options = RestoreOptions.of(images, restoreWork(m)).withLazyPages(m.getOptions().getPostCopy());
         return host.runtime().runc().startEarlyRestore(m.getContainerId(), bundle, options,
@@ -342,11 +348,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      */
     private boolean imagesInto(Migration m, Path published, EarlyRestore restore) {
         Path images = restoreImages(m);
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(published)) {
+        try (Stream<Path> files = Files.list(published)) {
             for (Path f : files.toList()) {
                 Path to = images.resolve(f.getFileName());
                 if (f.getFileName().toString().equals(Runc.DESCRIPTORS)) {
-                    if (!sameDescriptors(java.nio.file.Files.readAllBytes(f), java.nio.file.Files.readAllBytes(to))) {
+                    if (!sameDescriptors(Files.readAllBytes(f), Files.readAllBytes(to))) {
                         log.warn("the image's runc descriptors differ from those the restore was started with; restoring"
                                 + " again migration={}", m.getId());
                         return false;
@@ -354,13 +360,13 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     continue;
                 }
                 try {
-                    java.nio.file.Files.createLink(to, f);
-                } catch (java.io.IOException | UnsupportedOperationException e) {
-                    java.nio.file.Files.copy(f, to); // another file system
+                    Files.createLink(to, f);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f, to); // another file system
                 }
             }
             return !restore.isDone(); // a runc that failed already restores nothing
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             log.warn("could not put the image where the early restore reads it; restoring again migration={} reason={}",
                     m.getId(), e.getMessage());
             return false;
@@ -371,7 +377,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     static boolean sameDescriptors(byte[] a, byte[] b) {
         try {
             return JSON.readTree(a).equals(JSON.readTree(b));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return false;
         }
     }
@@ -419,8 +425,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private Path writeBundle(Container c) {
         try {
             return host.writeBundle(c);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("writing the bundle of " + c.getId() + " on " + self, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the bundle of " + c.getId() + " on " + self, e);
         }
     }
 
@@ -483,7 +489,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      * source starts now, and what the source pushes first (digests of the pages the pre-copy
      * sent) is here before the restore faults. Null for other migrations.
      */
-    private LazyPageTunnel openTunnelEarly(String migrationId) throws java.io.IOException {
+    private LazyPageTunnel openTunnelEarly(String migrationId) throws IOException {
         Migration m = node.read(s -> s.migration(migrationId)).orElse(null);
         if (m == null || !m.getOptions().getPostCopy() || !m.getDestination().equals(self)
                 || m.getOutcome() != MigrationOutcome.OUTCOME_PENDING) {
@@ -494,7 +500,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         return tunnel;
     }
 
-    private LazyPageTunnel openTunnel(Migration m) throws java.io.IOException {
+    private LazyPageTunnel openTunnel(Migration m) throws IOException {
         String source = node.read(s -> s.member(m.getSource())).map(x -> x.getControlAddress()).orElse("");
         if (source.isEmpty()) throw new IllegalStateException("source " + m.getSource() + " has no control address");
         ManagedChannel channel = sourceChannel(m.getId(), source); // closed when the migration ends

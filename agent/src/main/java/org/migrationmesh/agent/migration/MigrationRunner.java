@@ -1,5 +1,6 @@
 package org.migrationmesh.agent.migration;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import org.migrationmesh.agent.host.ContainerHost;
 import org.migrationmesh.agent.runtime.CheckpointOptions;
@@ -511,18 +512,18 @@ public final class MigrationRunner implements AutoCloseable {
         if (fds.isEmpty()) return; // the destination starts runc once the image is there
         MigrationPeerGrpc.newFutureStub(destination).withDeadlineAfter(30, TimeUnit.SECONDS).prepareRestore(
                 PeerPrepareRestoreRequest.newBuilder().setMigrationId(m.getId())
-                        .setRuncDescriptors(com.google.protobuf.ByteString.copyFrom(fds.get())).build());
+                        .setRuncDescriptors(ByteString.copyFrom(fds.get())).build());
     }
 
     /**
      * runc's descriptors.json in the dump's images (written by runc before CRIU started), for the
      * destination to start its restore ahead of the image; empty if it cannot be read.
      */
-    static com.google.protobuf.ByteString runcDescriptors(Path images) {
+    static ByteString runcDescriptors(Path images) {
         try {
-            return com.google.protobuf.ByteString.copyFrom(java.nio.file.Files.readAllBytes(images.resolve(Runc.DESCRIPTORS)));
-        } catch (java.io.IOException e) {
-            return com.google.protobuf.ByteString.EMPTY;
+            return ByteString.copyFrom(Files.readAllBytes(images.resolve(Runc.DESCRIPTORS)));
+        } catch (IOException e) {
+            return ByteString.EMPTY;
         }
     }
 
