@@ -14,7 +14,8 @@
  *   MM_CRIU          the real criu binary (absolute path)
  *   MM_CRIU_GATE     a directory: the file "open" there lets the restore go on, the file
  *                    "abort" ends it (exit 1, and runc fails the restore), and so does the
- *                    directory's removal (an agent cleaning up after a migration that ended)
+ *                    directory's removal (an agent cleaning up after a migration that ended);
+ *                    the agent writes a byte to the FIFO "wake" there after either file
  *   MM_CRIU_GATE_MS  how long to wait at most (default 120000); exit 1 after that
  *   MM_CRIU_AGENT    the agent's pid: if it dies first, nobody will open the gate (exit 1)
  * It also gives up (exit 1) as soon as runc closes its end of the socket: a runc that was
@@ -22,13 +23,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,43 +67,68 @@ static int gone(pid_t agent) {
     return agent > 0 && kill(agent, 0) != 0 && errno == ESRCH;
 }
 
-/* 0 once "open" exists in gate, 1 on "abort", the gate's removal, a timeout, or runc or the agent gone. */
+/*
+ * Opens the gate's wake-up pipe (the FIFO "wake", made here if the agent has not): the agent
+ * writes a byte to it after it creates "open" or "abort". Not inotify: closing an inotify
+ * instance that watched something waits for an RCU grace period, and measured here that close
+ * (or the exec that does it) held CRIU's restore back 12-13 ms of every migration's downtime.
+ * Opened for reading and writing, so it neither blocks without a writer nor reports a hang-up
+ * when the agent closes its end. -1 if there is none: then the gate is looked at every 10 ms.
+ */
+static int open_wake(const char *gate) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", gate, "wake");
+    if (mkfifo(path, 0600) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * 0 once "open" exists in gate, 1 on "abort", the gate's removal (seen within a second), a
+ * timeout, or runc or the agent gone.
+ */
 static int wait_for_gate(const char *gate, int sock, long timeout_ms, pid_t agent) {
     int agent_fd = agent > 0 ? (int) syscall(SYS_pidfd_open, agent, 0) : -1; /* -1: checked once a second */
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in < 0 || inotify_add_watch(in, gate, IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-        fprintf(stderr, "mmcriu: cannot watch the gate %s: %s\n", gate, strerror(errno));
-        return 1;
-    }
+    int wake = open_wake(gate); /* before the first look at the gate: an "open" after that look pokes it */
+    long tick = wake >= 0 ? 1000 : 10;
     long deadline = now_ms() + timeout_ms;
+    int result = 1;
     for (;;) {
         if (exists(gate, "abort") || access(gate, F_OK) != 0) {
             fprintf(stderr, "mmcriu: the agent aborted the restore\n");
-            return 1;
+            break;
         }
         if (gone(agent)) {
             fprintf(stderr, "mmcriu: the agent (pid %d) died before the gate opened\n", (int) agent);
-            return 1;
+            break;
         }
-        if (exists(gate, "open")) break;
+        if (exists(gate, "open")) {
+            result = 0;
+            break;
+        }
         long left = deadline - now_ms();
         if (left <= 0) {
             fprintf(stderr, "mmcriu: the gate %s did not open within %ld ms\n", gate, timeout_ms);
-            return 1;
+            break;
         }
-        struct pollfd p[3] = {{.fd = in, .events = POLLIN}, {.fd = sock, .events = POLLRDHUP}, {.fd = agent_fd, .events = POLLIN}};
-        if (poll(p, agent_fd >= 0 ? 3 : 2, (int) (left > 1000 ? 1000 : left)) < 0 && errno != EINTR) return 1;
-        if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+        struct pollfd p[3] = {{.fd = sock, .events = POLLRDHUP}, {.fd = wake, .events = POLLIN}, {.fd = agent_fd, .events = POLLIN}};
+        if (poll(p, 3, (int) (left > tick ? tick : left)) < 0 && errno != EINTR) break; /* fd -1 entries are ignored */
+        if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
             fprintf(stderr, "mmcriu: runc went away before the gate opened\n");
-            return 1;
+            break;
         }
-        char drain[4096];
-        while (read(in, drain, sizeof(drain)) > 0) {
+        char drain[64];
+        while (wake >= 0 && read(wake, drain, sizeof(drain)) > 0) {
         }
     }
-    close(in);
+    if (wake >= 0) close(wake);
     if (agent_fd >= 0) close(agent_fd);
-    return 0;
+    return result;
 }
 
 int main(int argc, char **argv) {

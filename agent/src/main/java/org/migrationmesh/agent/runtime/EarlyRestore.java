@@ -1,8 +1,13 @@
 package org.migrationmesh.agent.runtime;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,7 +19,7 @@ import java.util.function.Supplier;
 /**
  * A {@code runc restore} started before its images are complete ({@link Runc#startEarlyRestore}):
  * runc runs up to CRIU's restore, which waits at a gate (a directory the agent's {@code mmcriu}
- * watches) until {@link #open()}; {@link #abort()} ends it instead, and runc fails. Measured
+ * watches, woken through a FIFO there) until {@link #open()}; {@link #abort()} ends it instead, and runc fails. Measured
  * here, runc's part before CRIU restores anything is ~25 ms of a ~55 ms restore: it then
  * overlaps the final image's transfer instead of following it.
  */
@@ -23,6 +28,8 @@ public final class EarlyRestore implements AutoCloseable {
     static final String OPEN = "open";
     /** The file in the gate directory that ends the restore. */
     static final String ABORT = "abort";
+    /** The FIFO in the gate directory that mmcriu waits on: a byte written there makes it look at the gate. */
+    static final String WAKE = "wake";
 
     private final String id;
     private final Path gate;
@@ -122,10 +129,27 @@ public final class EarlyRestore implements AutoCloseable {
     private void mark(String name) {
         try {
             Files.createFile(gate.resolve(name));
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             // marked already
         } catch (IOException e) {
             throw new RuntimeFailure(id, Phase.RESTORE, "cannot mark the restore's gate " + gate.resolve(name) + ": " + e, e);
+        }
+        wake();
+    }
+
+    /**
+     * Wakes mmcriu, which looks at the gate then. Opened for reading and writing, the FIFO never
+     * blocks, whether mmcriu holds it open or not; none yet: mmcriu has not looked at the gate,
+     * and will see the mark when it does.
+     */
+    private void wake() {
+        try (SeekableByteChannel fifo = Files.newByteChannel(gate.resolve(WAKE), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            fifo.write(ByteBuffer.wrap(new byte[] {1}));
+        } catch (NoSuchFileException e) {
+            // mmcriu is not waiting yet
+        } catch (IOException e) {
+            // it sees the mark within a second anyway
         }
     }
 }

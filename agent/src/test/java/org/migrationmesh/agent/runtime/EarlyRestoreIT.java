@@ -8,6 +8,7 @@ import org.migrationmesh.agent.sim.Ticks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
@@ -62,6 +63,8 @@ class EarlyRestoreIT {
             waitFor(() -> criuWaitingAt(gate), Duration.ofSeconds(20), "CRIU started by runc, waiting at the gate");
             Thread.sleep(300);
             assertThat(early.isDone()).as("runc waits while the gate is shut").isFalse();
+            assertThat(Files.readAttributes(gate.resolve(EarlyRestore.WAKE), BasicFileAttributes.class).isOther())
+                    .as("mmcriu waits on its wake-up FIFO").isTrue();
             assertThat(fx.runcB.find(id).map(ContainerState::running).orElse(false)).as("nothing restored yet").isFalse();
 
             try (Stream<Path> files = Files.list(dumped)) {
