@@ -16,4 +16,11 @@ class TransferWarmUpTest {
         assertThat(TransferWarmUp.run(work, 2, 64)).isPositive();
         assertThat(work).doesNotExist();
     }
+
+    @Test
+    void theAgentsWarmUpRunsPastTheCompileThresholdOfPerRoundCode(@TempDir Path dir) throws Exception {
+        assertThat(TransferWarmUp.SMALL_ROUNDS).as("C1 compiles after ~200 calls").isGreaterThan(200);
+        assertThat(TransferWarmUp.agent(dir.resolve("warm-up"))).isPositive();
+        assertThat(dir.resolve("warm-up")).doesNotExist();
+    }
 }

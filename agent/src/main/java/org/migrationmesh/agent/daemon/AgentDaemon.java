@@ -134,7 +134,7 @@ public final class AgentDaemon implements AutoCloseable {
     private static void warmUpTransfer(AgentConfig config) {
         Thread t = new Thread(() -> {
             try {
-                java.time.Duration took = TransferWarmUp.run(config.dataDir().resolve("warm-up").toAbsolutePath(), 6, 2048);
+                java.time.Duration took = TransferWarmUp.agent(config.dataDir().resolve("warm-up").toAbsolutePath());
                 log.debug("image transfer warmed up id={} ms={}", config.id(), took.toMillis());
             } catch (IOException | RuntimeException e) {
                 log.warn("image transfer warm-up failed, the first migration will be slower id={} reason={}", config.id(),
