@@ -101,7 +101,7 @@ class LazyRestoreIT {
         // 0 pages dirtied per second: its 32 MB must arrive exactly as they were dumped
         List<String> args = List.of("/bin/memhog", "32", "0");
         fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
-        awaitMapping(fx.runcA.state(id).pid(), 32L << 20); // runc returns as memhog starts, before it maps its memory
+        long mapped = awaitMapping(fx.runcA.state(id).pid(), 32L << 20); // runc returns as memhog starts, before it maps its memory
         LazyPageRelayService relay = new LazyPageRelayService();
         Server server = RpcEndpoints.startServer("127.0.0.1", 0, List.of(relay));
         ManagedChannel channel = RpcEndpoints.channel("127.0.0.1:" + server.getPort());
@@ -114,7 +114,7 @@ class LazyRestoreIT {
             lazy.awaitImagesWritten(Duration.ofSeconds(60));
             // registered once the images are written: the relay lists the lazy pages from them
             registration = relay.register("mig-1", new InetSocketAddress("127.0.0.1", pagePort), images);
-            String dumped = memoryDigest(fx.runcA.state(id).pid(), 32L << 20);
+            String dumped = memoryDigest(fx.runcA.state(id).pid(), mapped, 32L << 20);
             Path destImages = Images.copy(images, fx.dir.resolve("images-dst"));
             Path work = fx.dir.resolve("work-dst");
             try (LazyPagesDaemon pages = LazyPagesDaemon.start(criu, fx.runner, id, destImages, work, "127.0.0.1",
@@ -131,7 +131,7 @@ class LazyRestoreIT {
                     .isGreaterThanOrEqualTo(32L << 20);
             assertThat(tunnel.pagesAnsweredLocally()).as("pages pushed ahead answered the daemon's requests")
                     .isPositive();
-            assertThat(memoryDigest(fx.runcB.state(id).pid(), 32L << 20))
+            assertThat(memoryDigest(fx.runcB.state(id).pid(), mapped, 32L << 20))
                     .as("the restored memory is the dumped memory, byte for byte").isEqualTo(dumped);
         } finally {
             if (registration != null) registration.close();
@@ -437,10 +437,17 @@ class LazyRestoreIT {
         }
     }
 
-    /** Waits (up to 10 s) until process {@code pid} has mapped its anonymous {@code size} bytes. */
-    private static void awaitMapping(int pid, long size) throws Exception {
+    /**
+     * Waits (up to 10 s) until process {@code pid} has mapped its anonymous {@code size} bytes;
+     * where they start. Remembered, not looked up again: memhog's next mapping may land next to
+     * it and the kernel merge the two (seen once in CI), and a restore keeps the addresses.
+     */
+    private static long awaitMapping(int pid, long size) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (mappingStart(pid, size) < 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        long start;
+        while ((start = mappingStart(pid, size)) < 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(start).as("a " + size + "-byte anonymous mapping in process " + pid).isNotNegative();
+        return start;
     }
 
     /** Where the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid} starts, or -1. */
@@ -456,10 +463,22 @@ class LazyRestoreIT {
         return start;
     }
 
-    /** SHA-256 of the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid}. */
-    private static String memoryDigest(int pid, long size) throws Exception {
-        long start = mappingStart(pid, size);
-        assertThat(start).as("a " + size + "-byte anonymous mapping in process " + pid).isNotNegative();
+    /** Whether a read-write mapping of process {@code pid} holds {@code [start, start + size)}. */
+    private static boolean mappedReadWrite(int pid, long start, long size) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
+            String[] f = line.trim().split("\\s+");
+            String[] range = f[0].split("-");
+            long s = Long.parseUnsignedLong(range[0], 16);
+            long e = Long.parseUnsignedLong(range[1], 16);
+            if (s <= start && start + size <= e && f[1].startsWith("rw")) return true;
+        }
+        return false;
+    }
+
+    /** SHA-256 of the {@code size} bytes at {@code start} of process {@code pid}, mapped read-write there. */
+    private static String memoryDigest(int pid, long start, long size) throws Exception {
+        assertThat(mappedReadWrite(pid, start, size)).as(size + " bytes mapped read-write at 0x" + Long.toHexString(start)
+                + " in process " + pid).isTrue();
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         try (FileChannel mem = FileChannel.open(Path.of("/proc/" + pid + "/mem"))) {
             ByteBuffer buf = ByteBuffer.allocate(1 << 20);
