@@ -68,6 +68,12 @@ static void system_tar(char **argv, int keep_gzip) {
     exit(127);
 }
 
+/* Whether the archive on stdin is gzip (its magic), as images dumped before this program are. */
+static int stdin_is_gzip(void) {
+    unsigned char magic[2];
+    return pread(STDIN_FILENO, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 static void fail(const char *what, const char *path) {
     fprintf(stderr, "mmtar: %s%s%s: %s\n", path ? path : "", path ? ": " : "", what, strerror(errno));
     exit(2);
@@ -171,32 +177,16 @@ static int set_name(struct header *h, const char *path) {
 struct entry {
     char *path; /* "./" for the top, then "./a", "./a/b/" (directories end in '/') */
     struct stat st;
-    char link[101];
-    int descend;
+    struct header h; /* made as listed: what is written */
 };
 
 static struct entry *entries;
 static size_t n_entries, cap_entries;
 
-static struct entry *add_entry(const char *path, const struct stat *st) {
-    if (n_entries == cap_entries) {
-        cap_entries = cap_entries ? cap_entries * 2 : 64;
-        entries = realloc(entries, cap_entries * sizeof(*entries));
-        if (!entries) fail("out of memory", NULL);
-    }
-    struct entry *e = &entries[n_entries++];
-    memset(e, 0, sizeof(*e));
-    e->path = strdup(path);
-    if (!e->path) fail("out of memory", NULL);
-    e->st = *st;
-    return e;
-}
-
-/* Fills the header of e; 0 if ustar cannot say it (the system's tar takes over then). */
-static int header_of(const struct entry *e, struct header *h) {
+/* Fills h for path (link: a symbolic link's target); 0 if ustar cannot say it (the system's tar takes over then). */
+static int header_of(const char *path, const struct stat *st, const char *link, struct header *h) {
     memset(h, 0, sizeof(*h));
-    const struct stat *st = &e->st;
-    if (!set_name(h, e->path)) return 0;
+    if (!set_name(h, path)) return 0;
     if (!octal(h->mode, sizeof(h->mode), st->st_mode & 07777) || !octal(h->uid, sizeof(h->uid), st->st_uid)
         || !octal(h->gid, sizeof(h->gid), st->st_gid) || st->st_mtime < 0
         || !octal(h->mtime, sizeof(h->mtime), (unsigned long long) st->st_mtime)) {
@@ -212,8 +202,8 @@ static int header_of(const struct entry *e, struct header *h) {
         h->typeflag = '5';
     } else if (S_ISLNK(st->st_mode)) {
         h->typeflag = '2';
-        if (strlen(e->link) > sizeof(h->linkname)) return 0;
-        memcpy(h->linkname, e->link, strlen(e->link));
+        if (!link || strlen(link) > sizeof(h->linkname)) return 0;
+        memcpy(h->linkname, link, strlen(link));
     } else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
         h->typeflag = S_ISCHR(st->st_mode) ? '3' : '4';
         if (!octal(h->devmajor, sizeof(h->devmajor), major(st->st_rdev))
@@ -231,6 +221,21 @@ static int header_of(const struct entry *e, struct header *h) {
     snprintf(h->chksum, sizeof(h->chksum), "%06o", checksum(h));
     h->chksum[7] = ' ';
     return 1;
+}
+
+/* Adds an entry (link: a symbolic link's target, else NULL); 0 if ustar cannot say it (the system's tar takes over then). */
+static int add_entry(const char *path, const struct stat *st, const char *link) {
+    if (n_entries == cap_entries) {
+        cap_entries = cap_entries ? cap_entries * 2 : 64;
+        entries = realloc(entries, cap_entries * sizeof(*entries));
+        if (!entries) fail("out of memory", NULL);
+    }
+    struct entry *e = &entries[n_entries++];
+    memset(e, 0, sizeof(*e));
+    e->path = strdup(path);
+    if (!e->path) fail("out of memory", NULL);
+    e->st = *st;
+    return header_of(path, st, link, &e->h);
 }
 
 /* Lists the tree under top (an open directory) depth first, parents before what they hold; 0 if one entry is beyond ustar. */
@@ -251,26 +256,23 @@ static int list_tree(int top, const char *rel, dev_t dev, char *path, size_t pat
             closedir(d);
             return 0;
         }
-        struct entry *e = add_entry(child, &st);
-        struct header h;
+        char link[101];
         if (S_ISLNK(st.st_mode)) {
-            ssize_t l = readlinkat(fd, de->d_name, e->link, sizeof(e->link) - 1);
+            ssize_t l = readlinkat(fd, de->d_name, link, sizeof(link) - 1);
             if (l < 0) fail("cannot read the link", child);
-            if ((size_t) l >= sizeof(e->link) - 1) {
+            if ((size_t) l >= sizeof(link) - 1) {
                 closedir(d);
                 return 0;
             }
-            e->link[l] = 0;
+            link[l] = 0;
         }
-        if (!header_of(e, &h)) {
+        if (!add_entry(child, &st, S_ISLNK(st.st_mode) ? link : NULL)) {
             closedir(d);
             return 0;
         }
         /* --one-file-system: a mount point is archived, not what is mounted there */
         if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
-            char sub[4096];
-            snprintf(sub, sizeof(sub), "%s", child + 2); /* relative to top, without "./" */
-            if (!list_tree(top, sub, dev, child, strlen(child))) {
+            if (!list_tree(top, child + 2 /* relative to top, without "./" */, dev, child, strlen(child))) {
                 closedir(d);
                 return 0;
             }
@@ -322,13 +324,10 @@ static int create(struct request *r, char **argv) {
     if (top < 0) fail("cannot open the directory", r->directory);
     struct stat st;
     if (fstat(top, &st) != 0) fail("cannot stat", r->directory);
-    add_entry("./", &st);
-    struct header h;
-    if (!header_of(&entries[0], &h) || !list_tree(top, ".", st.st_dev, "./", 2)) system_tar(argv, 0);
+    if (!add_entry("./", &st, NULL) || !list_tree(top, ".", st.st_dev, "./", 2)) system_tar(argv, 0);
     for (size_t i = 0; i < n_entries; i++) {
         struct entry *e = &entries[i];
-        header_of(e, &h);
-        put(&h, sizeof(h));
+        put(&e->h, sizeof(e->h));
         if (!S_ISREG(e->st.st_mode)) continue;
         int fd = openat(top, e->path + 2, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) fail("cannot open", e->path);
@@ -368,7 +367,10 @@ struct member {
     char link[101];
 };
 
-/* Reads the header at offset off of stdin into m; 1 if read, 0 at the archive's end, -1 if this program cannot take it. */
+/*
+ * Reads a header of stdin into m: the one at offset off, or, sequential, the next one where stdin
+ * stands (off unused). 1 if read, 0 at the archive's end, -1 if this program cannot take it.
+ */
 static int read_member(off_t off, struct member *m, int sequential) {
     struct header h;
     ssize_t n = 0;
@@ -443,7 +445,10 @@ static int read_member(off_t off, struct member *m, int sequential) {
     return 1;
 }
 
-/* The directory that holds path's last component, under top, made if missing; its name in *leaf. */
+/*
+ * The directory that holds path's last component, under top, made if missing; *leaf points to
+ * that component in path, which is as it was on return (cut at each '/' only while walking).
+ */
 static int parent_of(int top, char *path, const char **leaf) {
     int fd = dup(top);
     if (fd < 0) fail("cannot dup", NULL);
@@ -485,18 +490,9 @@ static void copy_out(int fd, long long size, const char *path) {
     }
 }
 
-struct dir_attrs {
-    char path[257];
-    mode_t mode;
-    uid_t uid;
-    gid_t gid;
-    time_t mtime;
-};
-
 static int extract(struct request *r, char **argv) {
-    unsigned char magic[2];
     /* a gzip archive (dumped before this program), or one not read twice: the system's tar */
-    if (pread(STDIN_FILENO, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) system_tar(argv, 1);
+    if (stdin_is_gzip()) system_tar(argv, 1);
     if (lseek(STDIN_FILENO, 0, SEEK_CUR) != 0) system_tar(argv, 0);
     struct member m;
     off_t off = 0;
@@ -507,33 +503,24 @@ static int extract(struct request *r, char **argv) {
     int top = open(r->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (top < 0) fail("cannot open the directory", r->directory);
     int root = geteuid() == 0;
-    struct dir_attrs *dirs = NULL;
+    struct member *dirs = NULL; /* their owner, mode and time are set once what they hold is in place */
     size_t n_dirs = 0;
-    for (off = 0; read_member(off, &m, 1) > 0; off += BLOCK + (m.size + BLOCK - 1) / BLOCK * BLOCK) {
+    while (read_member(0, &m, 1) > 0) {
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = m.mtime}};
         if (m.type == '5') {
             if (m.path[0]) {
-                char p[257];
-                memcpy(p, m.path, sizeof(p));
                 const char *leaf;
-                int parent = parent_of(top, p, &leaf);
+                int parent = parent_of(top, m.path, &leaf);
                 if (mkdirat(parent, leaf, 0700) != 0 && errno != EEXIST) fail("cannot make the directory", m.path);
                 close(parent);
             }
-            dirs = realloc(dirs, (n_dirs + 1) * sizeof(*dirs)); /* set once what they hold is in place */
+            dirs = realloc(dirs, (n_dirs + 1) * sizeof(*dirs));
             if (!dirs) fail("out of memory", NULL);
-            struct dir_attrs *d = &dirs[n_dirs++];
-            memcpy(d->path, m.path, sizeof(d->path));
-            d->mode = m.mode;
-            d->uid = m.uid;
-            d->gid = m.gid;
-            d->mtime = m.mtime;
+            dirs[n_dirs++] = m;
             continue;
         }
-        char p[257];
-        memcpy(p, m.path, sizeof(p));
         const char *leaf;
-        int parent = parent_of(top, p, &leaf);
+        int parent = parent_of(top, m.path, &leaf);
         if (unlinkat(parent, leaf, 0) != 0 && errno != ENOENT) fail("cannot replace", m.path);
         if (m.type == '0') {
             int fd = openat(parent, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -557,7 +544,7 @@ static int extract(struct request *r, char **argv) {
         close(parent);
     }
     for (size_t i = n_dirs; i-- > 0;) { /* innermost first: setting one's time does not touch its parent's */
-        struct dir_attrs *d = &dirs[i];
+        struct member *d = &dirs[i];
         int fd = d->path[0] ? openat(top, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : dup(top);
         if (fd < 0) fail("cannot open the directory", d->path);
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = d->mtime}};
@@ -575,9 +562,7 @@ int main(int argc, char **argv) {
     if (!criu_command(argv, &r)) {
         int extracting = 0;
         for (char **a = argv + 1; *a; a++) extracting |= strcmp(*a, "--extract") == 0 || strcmp(*a, "-x") == 0;
-        unsigned char magic[2];
-        int gzip_in = extracting && pread(STDIN_FILENO, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        system_tar(argv, gzip_in);
+        system_tar(argv, extracting && stdin_is_gzip());
     }
     return r.create ? create(&r, argv) : extract(&r, argv);
 }

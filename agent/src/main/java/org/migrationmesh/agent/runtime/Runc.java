@@ -272,10 +272,10 @@ public final class Runc {
     }
 
     /**
-     * The PATH runc and CRIU run with for a dump or a restore: {@code mmtar} as "tar" first (CRIU
-     * archives tmpfs mounts without gzip, see agent/src/main/c/mmtar.c; an image so dumped needs
-     * it to restore, so every dump and restore here gets it), then {@code first} if not null,
-     * then the agent's own.
+     * The PATH runc and CRIU run with for a dump or a restore: {@code mmtar} as "tar" first (it
+     * writes and reads CRIU's archives of tmpfs mounts itself, plain ustar without gzip, see
+     * agent/src/main/c/mmtar.c; an image so dumped needs it to restore, so every dump and restore
+     * here gets it), then {@code first} if not null, then the agent's own.
      */
     String criuPath(String id, Phase phase, Path first) {
         Path shim = installed(id, phase, "mmtar", "tar");

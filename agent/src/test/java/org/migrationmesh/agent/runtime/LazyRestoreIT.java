@@ -450,29 +450,31 @@ class LazyRestoreIT {
         return start;
     }
 
+    /** A line of /proc/PID/maps: its address range, permissions, and whether it names a file or kind. */
+    private record Mapping(long start, long end, String perms, boolean named) {
+        static List<Mapping> of(int pid) throws IOException {
+            List<Mapping> all = new ArrayList<>();
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
+                String[] f = line.trim().split("\\s+");
+                String[] range = f[0].split("-");
+                all.add(new Mapping(Long.parseUnsignedLong(range[0], 16), Long.parseUnsignedLong(range[1], 16), f[1], f.length >= 6));
+            }
+            return all;
+        }
+    }
+
     /** Where the anonymous read-write mapping of exactly {@code size} bytes of process {@code pid} starts, or -1. */
     private static long mappingStart(int pid, long size) throws Exception {
         long start = -1;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
-            String[] f = line.trim().split("\\s+");
-            String[] range = f[0].split("-");
-            long s = Long.parseUnsignedLong(range[0], 16);
-            long e = Long.parseUnsignedLong(range[1], 16);
-            if (e - s == size && f[1].startsWith("rw") && f.length < 6) start = s;
+        for (Mapping m : Mapping.of(pid)) {
+            if (m.end() - m.start() == size && m.perms().startsWith("rw") && !m.named()) start = m.start();
         }
         return start;
     }
 
     /** Whether a read-write mapping of process {@code pid} holds {@code [start, start + size)}. */
     private static boolean mappedReadWrite(int pid, long start, long size) throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
-            String[] f = line.trim().split("\\s+");
-            String[] range = f[0].split("-");
-            long s = Long.parseUnsignedLong(range[0], 16);
-            long e = Long.parseUnsignedLong(range[1], 16);
-            if (s <= start && start + size <= e && f[1].startsWith("rw")) return true;
-        }
-        return false;
+        return Mapping.of(pid).stream().anyMatch(m -> m.start() <= start && start + size <= m.end() && m.perms().startsWith("rw"));
     }
 
     /** SHA-256 of the {@code size} bytes at {@code start} of process {@code pid}, mapped read-write there. */
