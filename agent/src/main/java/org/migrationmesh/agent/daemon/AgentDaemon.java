@@ -89,20 +89,20 @@ public final class AgentDaemon implements AutoCloseable {
         MigrationLeftovers leftovers = null;
         Server server;
         try {
-            receiver = new ImageReceiver(config.dataDir().resolve("incoming").toAbsolutePath());
+            receiver = new ImageReceiver(config.runDir().resolve("incoming").toAbsolutePath());
             LazyPageRelayService relay = new LazyPageRelayService();
             List<BindableService> services = new ArrayList<>(List.of(
                     new ControlService(node, directory(config, node), clock), receiver, relay));
             if (config.runtime() != null) {
                 host = ContainerHost.start(config.id(), hostSettings(config), node,
-                        ContainerRuntime.open(RuncConfig.defaults(config.dataDir().resolve("runc").toAbsolutePath(),
-                                config.dataDir().resolve("runc-logs").toAbsolutePath()), new ProcessCommandRunner()),
+                        ContainerRuntime.open(RuncConfig.defaults(config.runDir().resolve("runc").toAbsolutePath(),
+                                config.runDir().resolve("runc-logs").toAbsolutePath()), new ProcessCommandRunner()),
                         contact, Duration.ofMillis(3 * config.heartbeatIntervalMillis()), clock);
-                Path migrations = config.dataDir().resolve("migrations").toAbsolutePath();
+                Path migrations = config.runDir().resolve("migrations").toAbsolutePath();
                 services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
                 runner = new MigrationRunner(config.id(), node, host, relay, receiver, migrations, clock);
                 leftovers = new MigrationLeftovers(config.id(), node, host, receiver,
-                        List.of(migrations, config.dataDir().resolve("incoming").toAbsolutePath()));
+                        List.of(migrations, config.runDir().resolve("incoming").toAbsolutePath()));
             }
             HostPort hp = HostPort.parse(config.controlAddress());
             server = RpcEndpoints.startServer(hp.host(), hp.port(), services);
@@ -134,7 +134,7 @@ public final class AgentDaemon implements AutoCloseable {
     private static void warmUpTransfer(AgentConfig config) {
         Thread t = new Thread(() -> {
             try {
-                java.time.Duration took = TransferWarmUp.agent(config.dataDir().resolve("warm-up").toAbsolutePath());
+                java.time.Duration took = TransferWarmUp.agent(config.runDir().resolve("warm-up").toAbsolutePath());
                 log.debug("image transfer warmed up id={} ms={}", config.id(), took.toMillis());
             } catch (IOException | RuntimeException e) {
                 log.warn("image transfer warm-up failed, the first migration will be slower id={} reason={}", config.id(),

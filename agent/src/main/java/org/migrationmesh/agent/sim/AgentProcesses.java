@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Agents as separate processes (JVMs), one per simulated host, each in its host's network
- * namespace with its own data directory, runc root and cgroup path, all in one cluster; and
- * agentctl run from a client host. {@link #close()} stops them and removes their containers,
- * cgroups and data (the namespaces belong to the {@link SimulatedNetwork}).
+ * namespace with its own data directory, image directory, runc root and cgroup path, all in one
+ * cluster; and agentctl run from a client host. {@link #close()} stops them and removes their
+ * containers, cgroups, data and images (the namespaces belong to the {@link SimulatedNetwork}).
  */
 public final class AgentProcesses implements AutoCloseable {
     /** Raft and control ports of every agent (each host has its own address). */
@@ -30,6 +30,7 @@ public final class AgentProcesses implements AutoCloseable {
     public static final int CONTROL_PORT = 7100;
 
     private final Path base;
+    private final Path run;
     private final Map<String, Map<String, String>> envOf;
     private final String cluster = "mm-" + UUID.randomUUID().toString().substring(0, 8);
     private final List<String> jvm;
@@ -46,13 +47,17 @@ public final class AgentProcesses implements AutoCloseable {
      */
     public AgentProcesses(Path base, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis, long heartbeatMillis,
                           List<String> jvm) throws IOException {
-        this(base, hosts, raftRttMillis, heartbeatMillis, jvm, Map.of());
+        this(base, null, hosts, raftRttMillis, heartbeatMillis, jvm, Map.of());
     }
 
-    /** As above, with extra environment variables for some agents (e.g. MM_FAILPOINTS), by agent id. */
-    public AgentProcesses(Path base, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis, long heartbeatMillis,
-                          List<String> jvm, Map<String, Map<String, String>> env) throws IOException {
+    /**
+     * As above, with each agent's run directory (runc's state, images) under {@code run} (null: in
+     * its data directory) and extra environment variables for some agents (e.g. MM_FAILPOINTS), by agent id.
+     */
+    public AgentProcesses(Path base, Path run, Map<String, SimulatedNetwork.Host> hosts, Long raftRttMillis,
+                          long heartbeatMillis, List<String> jvm, Map<String, Map<String, String>> env) throws IOException {
         this.base = base;
+        this.run = run;
         this.jvm = List.copyOf(jvm);
         this.envOf = Map.copyOf(env);
         try {
@@ -68,7 +73,7 @@ public final class AgentProcesses implements AutoCloseable {
             for (AgentConfig.PeerConfig p : peers) {
                 SimulatedNetwork.Host h = hostOf.get(p.id());
                 AgentConfig config = new AgentConfig(p.id(), cluster, p.raftAddress(), p.controlAddress(), h.name(),
-                        base.resolve(p.id()), peers, raft, heartbeatMillis, null,
+                        base.resolve(p.id()), runDir(p.id()), peers, raft, heartbeatMillis, null,
                         new AgentConfig.RuntimeConfig(h.netns(), h.iface(), 24));
                 Files.createDirectories(base.resolve(p.id()));
                 config.write(base.resolve(p.id() + ".json"));
@@ -154,10 +159,14 @@ public final class AgentProcesses implements AutoCloseable {
         }
     }
 
-    /** The runc that agent {@code id} uses (its own root under its data directory). */
+    /** Agent {@code id}'s run directory as its configuration says (see {@link AgentConfig#runDir()}). */
+    public Path runDir(String id) {
+        return (run == null ? base.resolve(id).resolve("run") : run.resolve(id)).toAbsolutePath();
+    }
+
+    /** The runc that agent {@code id} uses (its own root under its run directory). */
     public Runc runc(String id) {
-        return new Runc(RuncConfig.defaults(base.resolve(id).resolve("runc").toAbsolutePath(),
-                base.resolve("runc-logs")), new ProcessCommandRunner());
+        return new Runc(RuncConfig.defaults(runDir(id).resolve("runc"), base.resolve("runc-logs")), new ProcessCommandRunner());
     }
 
     /** The last {@code lines} lines of every agent's log, for error messages. */
@@ -179,7 +188,7 @@ public final class AgentProcesses implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** Stops the agents, removes their containers, cgroups and data directories. */
+    /** Stops the agents, removes their containers, cgroups, data and image directories. */
     @Override
     public void close() {
         for (Process p : processes.values()) p.destroyForcibly();
@@ -201,6 +210,7 @@ public final class AgentProcesses implements AutoCloseable {
         for (String id : hostOf.keySet()) Cgroups.removeTree("/migration-mesh/" + cluster + "-" + id);
         try {
             Images.delete(base);
+            if (run != null) Images.delete(run);
         } catch (IOException ignored) {
             // best effort: the next run uses another directory
         }

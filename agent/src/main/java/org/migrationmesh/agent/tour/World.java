@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,11 @@ import java.util.stream.Stream;
 public final class World implements AutoCloseable {
     static final String TAG = "tour";
     private static final Path LOCK = Path.of("/run/migration-mesh-tour.lock");
+    /**
+     * The agents keep runc's state and their checkpoint images in a tmpfs when the machine has one
+     * here, as an agent in production should (see AgentConfig's runDir); otherwise in their data directories.
+     */
+    private static final Path RUN_TMPFS = Path.of("/dev/shm");
     private static final Pattern RTT = Pattern.compile("= [0-9.]+/([0-9.]+)/[0-9.]+/");
 
     private final FileChannel lockFile;
@@ -62,8 +68,8 @@ public final class World implements AutoCloseable {
         client = net.addHost("client");
         double worst = 0;
         for (Site a : siteList) for (Site b : siteList) worst = Math.max(worst, Site.roundTripMs(a, b));
-        agents = new AgentProcesses(work.resolve("agents"), hosts, Math.max(20, (long) Math.ceil(worst * 1.2)), 500,
-                agentJvm);
+        agents = new AgentProcesses(work.resolve("agents"), runRoot(net.prefix()), hosts,
+                Math.max(20, (long) Math.ceil(worst * 1.2)), 500, agentJvm, Map.of());
     }
 
     /**
@@ -95,6 +101,14 @@ public final class World implements AutoCloseable {
         }
     }
 
+    private static Path runRoot(String prefix) {
+        try {
+            return Files.getFileStore(RUN_TMPFS).type().equals("tmpfs") ? RUN_TMPFS.resolve(prefix) : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** Namespaces, processes, cgroups and directories of earlier worlds that did not end cleanly. */
     private static void removeLeftovers(Path workRoot, PrintStream out) throws IOException {
         CommandRunner runner = new ProcessCommandRunner();
@@ -103,9 +117,12 @@ public final class World implements AutoCloseable {
         List<String> stale = list.stdout().lines().map(l -> l.split(" ")[0]).filter(n -> n.startsWith(prefix)).toList();
         for (String ns : stale) SimulatedNetwork.killProcessesIn(runner, ns);
         for (String ns : stale) runner.run(Command.of(Duration.ofSeconds(10), List.of("ip", "netns", "del", ns)));
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(workRoot)) {
-            dirs = s.filter(p -> p.getFileName().toString().startsWith(prefix)).toList();
+        List<Path> dirs = new ArrayList<>();
+        for (Path root : List.of(workRoot, RUN_TMPFS)) {
+            if (!Files.isDirectory(root)) continue;
+            try (Stream<Path> s = Files.list(root)) {
+                s.filter(p -> p.getFileName().toString().startsWith(prefix)).forEach(dirs::add);
+            }
         }
         for (Path d : dirs) Images.delete(d);
         if (!stale.isEmpty() || !dirs.isEmpty()) {

@@ -57,6 +57,21 @@ class AgentConfigTest {
     }
 
     @Test
+    void runDirDefaultsToTheDataDirAndMayBeATmpfsOfItsOwn() throws Exception {
+        AgentConfig plain = AgentConfig.load(write("""
+                {"id": "a1", "raftAddress": "10.0.0.1:7000", "controlAddress": "10.0.0.1:7100", "dataDir": "/d", %s}
+                """.formatted(PEERS)));
+        assertThat(plain.runDir()).isEqualTo(Path.of("/d/run"));
+        AgentConfig tmpfs = AgentConfig.load(write("""
+                {"id": "a1", "raftAddress": "10.0.0.1:7000", "controlAddress": "10.0.0.1:7100", "dataDir": "/d",
+                 "runDir": "/run/mm-a1", %s}
+                """.formatted(PEERS)));
+        assertThat(tmpfs.runDir()).isEqualTo(Path.of("/run/mm-a1"));
+        assertThat(tmpfs.nodeSettings().dataDir()).as("Raft's log stays where it survives a restart")
+                .isEqualTo(Path.of("/d/raft"));
+    }
+
+    @Test
     void roundTripsThroughItsOwnWriter() throws Exception {
         AgentConfig c = AgentConfig.load(write("""
                 {"id": "a1", "raftAddress": "10.0.0.1:7000", "controlAddress": "10.0.0.1:7100",

@@ -68,7 +68,7 @@ public final class LocalCluster implements AutoCloseable {
         for (AgentConfig.PeerConfig p : peers) {
             Path dir = Files.createDirectories(base.resolve(p.id()));
             AgentConfig config = new AgentConfig(p.id(), c.clusterName, p.raftAddress(), p.controlAddress(),
-                    "region-" + p.id(), dir.resolve("data"), peers,
+                    "region-" + p.id(), dir.resolve("data"), null, peers,
                     snapshotThreshold == null ? null : new AgentConfig.RaftConfig(null, null, null, null, snapshotThreshold),
                     500L, null, null);
             Path file = dir.resolve("agent.json");
@@ -104,7 +104,7 @@ public final class LocalCluster implements AutoCloseable {
         peers.add(self);
         Path dir = Files.createDirectories(base.resolve(id));
         AgentConfig config = new AgentConfig(id, clusterName, self.raftAddress(), self.controlAddress(),
-                "region-" + id, dir.resolve("data"), peers, null, 500L, null, null);
+                "region-" + id, dir.resolve("data"), null, peers, null, 500L, null, null);
         Path file = dir.resolve("agent.json");
         config.write(file);
         Agent agent = new Agent(id, self.raftAddress(), self.controlAddress(), file, dir.resolve("agent.log"));

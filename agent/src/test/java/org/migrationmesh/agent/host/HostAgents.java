@@ -44,7 +44,7 @@ final class HostAgents implements AutoCloseable {
             Map<String, SimulatedNetwork.Host> hosts = new LinkedHashMap<>();
             for (int i = 1; i <= n; i++) hosts.put("a" + i, net.addHost("h" + i));
             client = net.addHost("client");
-            agents = new AgentProcesses(base, hosts, null, 500, TEST_JVM, env);
+            agents = new AgentProcesses(base, null, hosts, null, 500, TEST_JVM, env);
             cluster = agents.cluster();
         } catch (IOException | RuntimeException e) {
             net.close();
@@ -75,7 +75,12 @@ final class HostAgents implements AutoCloseable {
         return new Result(r.exit(), r.out(), r.err());
     }
 
-    /** The runc that agent {@code id} uses (its own root under its data directory). */
+    /** Agent {@code id}'s run directory: runc's state, the images it dumps ("migrations") and receives ("incoming"). */
+    Path runDir(String id) {
+        return agents.runDir(id);
+    }
+
+    /** The runc that agent {@code id} uses (its own root under its run directory). */
     Runc runc(String id) {
         return agents.runc(id);
     }

@@ -51,7 +51,7 @@ class MigrationFailureIT {
         HostAgents.Result migrate = agents.agentctl("a2", "migrate", "mem1", "--to", "a3", "--id", id);
         assertThat(migrate.exit()).as(migrate.err()).isZero();
         // Kill a3 while it receives the final image: its staging directory holds some of it.
-        Path incoming = agents.base.resolve("a3").resolve("incoming").resolve(id);
+        Path incoming = agents.runDir("a3").resolve("incoming").resolve(id);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (staging(incoming).isEmpty() || bytesUnder(incoming) < (16 << 20)) {
             if (System.nanoTime() > deadline) throw new AssertionError("a3 never received an image\n" + agents.logTails());
@@ -103,7 +103,7 @@ class MigrationFailureIT {
         agents.await(Duration.ofSeconds(90), "a3 to remove the leftovers of " + id,
                 () -> !Files.exists(incoming) && agents.runc("a3").find("mem1").isEmpty() && sweptLogged("a3") ? true : null);
         long cleanedMs = (System.nanoTime() - restartedAt) / 1_000_000;
-        assertThat(agents.base.resolve("a3").resolve("migrations").resolve(id)).doesNotExist();
+        assertThat(agents.runDir("a3").resolve("migrations").resolve(id)).doesNotExist();
         Thread.sleep(3000); // a few reconcile periods of a3: it must still not start a copy
         System.out.println("MigrationFailureIT: a3 removed the partial image " + cleanedMs + " ms after its restart: "
                 + agents.log("a3").lines().filter(l -> l.contains("leftovers")).toList());
@@ -135,7 +135,7 @@ class MigrationFailureIT {
         assertThat(migrate.exit()).as(migrate.err()).isZero();
         // CRIU writes its log as its restore starts (runc starts earlier, while the image is on its
         // way, and its CRIU waits for it: a3 killed then leaves nothing, as the test above shows).
-        Path criuLog = agents.base.resolve("a3").resolve("migrations").resolve(id).resolve("restore-work").resolve("restore.log");
+        Path criuLog = agents.runDir("a3").resolve("migrations").resolve(id).resolve("restore-work").resolve("restore.log");
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         while (!Files.exists(criuLog)) {
             if (System.nanoTime() > deadline) throw new AssertionError("a3 never started a restore\n" + agents.logTails());
