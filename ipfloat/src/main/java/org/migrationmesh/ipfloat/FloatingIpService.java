@@ -147,7 +147,11 @@ public final class FloatingIpService implements AutoCloseable {
         reconciler.close();
         watchdog.close();
         scheduler.shutdownNow();
-        return ips.releaseAll();
+        try {
+            return ips.releaseAll();
+        } finally {
+            if (commands instanceof AutoCloseable c) c.close();
+        }
     }
 
     @Override

@@ -9,14 +9,16 @@ import java.util.regex.Pattern;
 /**
  * {@link IpCommands} with iproute2's {@code ip}, {@code sysctl} and iputils' {@code arping},
  * in the host's namespace or, given a name, in {@code /var/run/netns/NAME}
- * ({@code ip -n NAME ...}, {@code ip netns exec NAME ...}).
+ * ({@code ip -n NAME ...}, {@code ip netns exec NAME ...}). The {@code ip} commands go to one
+ * long-lived {@code ip -batch} ({@link IpBatch}); {@link #close()} ends it.
  */
-public final class IpRoute2 implements IpCommands {
+public final class IpRoute2 implements IpCommands, AutoCloseable {
     private static final Pattern SENT = Pattern.compile("Sent (\\d+) probe");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.@:-]{1,64}");
 
     private final String namespace;
     private final Duration timeout;
+    private final IpBatch batch;
 
     /**
      * @param namespace a network namespace name, or null for the host's own
@@ -28,6 +30,7 @@ public final class IpRoute2 implements IpCommands {
         }
         this.namespace = namespace;
         this.timeout = timeout;
+        this.batch = new IpBatch(namespace, timeout);
     }
 
     /** In the host's own namespace, 5 s per call. */
@@ -42,24 +45,24 @@ public final class IpRoute2 implements IpCommands {
 
     @Override
     public List<Link> links() {
-        return IpAddrJson.parse(CommandRunner.run(ip("-j", "addr", "show"), timeout));
+        return IpAddrJson.parse(json("addr", "show"));
     }
 
     @Override
     public void addAddress(String iface, FloatingAddress address, String label, boolean deprecated) {
-        List<String> argv = ip("addr", "add", address.cidr(), "dev", iface);
+        List<String> args = new ArrayList<>(List.of("addr", "add", address.cidr(), "dev", name(iface)));
         if (label != null) {
-            argv.addAll(List.of("label", label));
+            args.addAll(List.of("label", name(label)));
         }
         if (deprecated) {
-            argv.addAll(List.of("preferred_lft", "0"));
+            args.addAll(List.of("preferred_lft", "0"));
         }
-        CommandRunner.run(argv, timeout);
+        change(args);
     }
 
     @Override
     public void deleteAddress(String iface, FloatingAddress address) {
-        CommandRunner.run(ip("addr", "del", address.cidr(), "dev", iface), timeout);
+        change(List.of("addr", "del", address.cidr(), "dev", name(iface)));
     }
 
     @Override
@@ -81,20 +84,16 @@ public final class IpRoute2 implements IpCommands {
 
     @Override
     public List<Neighbour> neighbours(String iface) {
-        return IpNeighJson.parse(CommandRunner.run(ip("-j", "neigh", "show", "dev", iface), timeout));
+        return IpNeighJson.parse(json("neigh", "show", "dev", name(iface)));
     }
 
     @Override
     public void addStaleNeighbours(String iface, List<Neighbour> entries) {
-        if (entries.isEmpty()) return;
-        if (!NAME.matcher(iface).matches()) throw new IllegalArgumentException("bad interface name: " + iface);
-        // One `ip` for all of them; "replace", as "add" of an entry that appeared meanwhile would end the batch.
-        StringBuilder batch = new StringBuilder();
+        // "replace", as "add" fails for an entry that appeared meanwhile
         for (Neighbour n : entries) {
-            batch.append("neigh replace ").append(FloatingAddress.host(n.address())).append(" lladdr ")
-                    .append(n.lladdr()).append(" dev ").append(iface).append(" nud stale\n");
+            change(List.of("neigh", "replace", FloatingAddress.host(n.address()), "lladdr", name(n.lladdr()), "dev",
+                    name(iface), "nud", "stale"));
         }
-        CommandRunner.run(ip("-batch", "-"), batch.toString(), timeout);
     }
 
     @Override
@@ -102,12 +101,35 @@ public final class IpRoute2 implements IpCommands {
         return namespace;
     }
 
-    private List<String> ip(String... args) {
+    /** Ends the {@code ip -batch} process (a later command starts another). */
+    @Override
+    public void close() {
+        batch.close();
+    }
+
+    private String json(String... args) {
+        List<String> argv = ip(List.of(args));
+        argv.add(argv.size() - args.length, "-j");
+        return batch.run(String.join(" ", args), true, argv);
+    }
+
+    private void change(List<String> args) {
+        batch.run(String.join(" ", args), false, ip(args));
+    }
+
+    /** A name or address that goes into a batch line as one word. */
+    private static String name(String word) {
+        if (!NAME.matcher(word).matches()) throw new IllegalArgumentException("bad interface name or address: " + word);
+        return word;
+    }
+
+    /** The same command as its own {@code ip} call (for error messages). */
+    private List<String> ip(List<String> args) {
         List<String> argv = new ArrayList<>(List.of("ip"));
         if (namespace != null) {
             argv.addAll(List.of("-n", namespace));
         }
-        argv.addAll(List.of(args));
+        argv.addAll(args);
         return argv;
     }
 
