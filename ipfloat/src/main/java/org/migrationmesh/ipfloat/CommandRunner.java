@@ -31,29 +31,15 @@ final class CommandRunner {
     }
 
     static String run(List<String> argv, Duration timeout) {
-        return run(argv, null, timeout);
-    }
-
-    /** As {@link #run(List, Duration)}, with {@code stdin} (or nothing, if null) as the command's input. */
-    static String run(List<String> argv, String stdin, Duration timeout) {
         Process process;
         try {
-            ProcessBuilder pb = new ProcessBuilder(argv);
-            if (stdin == null) pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-            process = pb.start();
+            process = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), READERS);
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), READERS);
-        if (stdin != null) {
-            // Written once the output is drained, so a command that talks before it has read all cannot block us.
-            try (var in = process.getOutputStream()) {
-                in.write(stdin.getBytes(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                // it stopped reading (it failed or exited early): its exit code and stderr tell why
-            }
-        }
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
@@ -87,7 +73,8 @@ final class CommandRunner {
         }
     }
 
-    private static String tail(String s) {
+    /** The last {@value #STDERR_TAIL} characters of {@code s}, for an error message. */
+    static String tail(String s) {
         return s.length() <= STDERR_TAIL ? s : s.substring(s.length() - STDERR_TAIL);
     }
 }

@@ -38,7 +38,6 @@ final class IpBatch implements AutoCloseable {
      */
     static final String MARKER = "mm-marker";
     private static final String FAILED = "Command failed -:";
-    private static final int STDERR_TAIL = 2000;
 
     private final List<String> argv;
     private final Duration timeout;
@@ -87,14 +86,14 @@ final class IpBatch implements AutoCloseable {
             else if (!failed) messages.add(line);
         }
         if (failed) {
-            throw new FloatingIpException.CommandFailed(standalone, 1, tail(String.join("\n", messages)), null);
+            throw new FloatingIpException.CommandFailed(standalone, 1, CommandRunner.tail(String.join("\n", messages)), null);
         }
         if (!printsJson) return "";
         String json = poll(out, deadline, standalone);
         if (json == null) throw died(standalone, messages);
         if (!json.startsWith("[")) {
             kill();
-            throw new FloatingIpException.CommandFailed(standalone, -1, "ip -batch printed '" + tail(json)
+            throw new FloatingIpException.CommandFailed(standalone, -1, "ip -batch printed '" + CommandRunner.tail(json)
                     + "' where JSON was expected; restarting it", null);
         }
         return json;
@@ -163,11 +162,7 @@ final class IpBatch implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         kill();
-        return new FloatingIpException.CommandFailed(standalone, code, tail(String.join("\n", said).strip()), null);
-    }
-
-    private static String tail(String s) {
-        return s.length() <= STDERR_TAIL ? s : s.substring(s.length() - STDERR_TAIL);
+        return new FloatingIpException.CommandFailed(standalone, code, CommandRunner.tail(String.join("\n", said).strip()), null);
     }
 
     private void kill() {

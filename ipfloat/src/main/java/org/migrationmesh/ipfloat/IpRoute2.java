@@ -108,9 +108,9 @@ public final class IpRoute2 implements IpCommands, AutoCloseable {
     }
 
     private String json(String... args) {
-        List<String> argv = ip(List.of(args));
-        argv.add(argv.size() - args.length, "-j");
-        return batch.run(String.join(" ", args), true, argv);
+        List<String> standalone = new ArrayList<>(List.of("-j"));
+        standalone.addAll(List.of(args));
+        return batch.run(String.join(" ", args), true, ip(standalone));
     }
 
     private void change(List<String> args) {

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Agents as separate processes (JVMs), one per simulated host, each in its host's network
- * namespace with its own data directory, image directory, runc root and cgroup path, all in one
+ * namespace with its own data directory, run directory (runc root, images) and cgroup path, all in one
  * cluster; and agentctl run from a client host. {@link #close()} stops them and removes their
- * containers, cgroups, data and images (the namespaces belong to the {@link SimulatedNetwork}).
+ * containers, cgroups, data and run directories (the namespaces belong to the {@link SimulatedNetwork}).
  */
 public final class AgentProcesses implements AutoCloseable {
     /** Raft and control ports of every agent (each host has its own address). */
@@ -188,7 +188,7 @@ public final class AgentProcesses implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** Stops the agents, removes their containers, cgroups, data and image directories. */
+    /** Stops the agents, removes their containers, cgroups, data and run directories. */
     @Override
     public void close() {
         for (Process p : processes.values()) p.destroyForcibly();
