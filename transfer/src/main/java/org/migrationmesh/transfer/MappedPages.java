@@ -12,7 +12,7 @@ import java.util.zip.CRC32C;
 
 /**
  * Pages {@code [first, first + count)} of a pages file mapped read-only, for the CRC32C of a
- * chunk's range as it lies in a file without copying the bytes out of the page cache (a
+ * chunk's range as it lies in a file, or the digests of a scan, without copying the bytes out of the page cache (a
  * {@code read} copies them once into a direct buffer, twice into the heap, and each copy costs
  * more than the CRC; measured on 20 MiB: 7 ms mapped, 15-17 ms read). Unmapped when closed, not when the garbage
  * collector gets to it, so a deleted image does not keep its disk space meanwhile; hence the
@@ -48,6 +48,12 @@ final class MappedPages implements AutoCloseable {
         CRC32C c = new CRC32C();
         c.update(buffer().slice(off, n * PageHash.PAGE_SIZE));
         return (int) c.getValue();
+    }
+
+    /** {@link PagesFileScan#digest} of pages {@code [page, page + n)} into the arrays at index {@code page}. */
+    void digest(int page, int n, long[] digests, int[] crcs, CRC32C crc) {
+        int off = offset(page, n);
+        PagesFileScan.digest(buffer().slice(off, n * PageHash.PAGE_SIZE), n, digests, crcs, page, crc);
     }
 
     private int offset(int page, int n) {

@@ -2,7 +2,6 @@ package org.migrationmesh.transfer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -39,6 +38,8 @@ import java.util.zip.CRC32C;
 public final class PagesFileFollower implements AutoCloseable {
     static final int LIST_EVERY_MS = 2;
     static final int POLL_MICROS = 200;
+    /** Pages digested per step at most (256 KiB), so that a stop waits for little. */
+    static final int STEP_PAGES = 64;
     /** Stops by itself after this long, should nobody stop it (a dump does not take that long). */
     static final long MOST_NANOS = TimeUnit.MINUTES.toNanos(30);
 
@@ -100,7 +101,6 @@ public final class PagesFileFollower implements AutoCloseable {
     }
 
     private void follow() {
-        ByteBuffer buf = PagesFileScan.newBuffer();
         CRC32C crc = new CRC32C();
         long started = System.nanoTime(), listed = 0;
         try {
@@ -110,7 +110,7 @@ public final class PagesFileFollower implements AutoCloseable {
                     list(null);
                 }
                 boolean more = false;
-                for (Followed f : files.values()) more |= !f.failed && f.readOn(buf, crc);
+                for (Followed f : files.values()) more |= !f.failed && f.readOn(crc);
                 if (!more) LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(POLL_MICROS));
             }
             // stopping: the images are complete, and the scan digests the rest on every core
@@ -146,31 +146,28 @@ public final class PagesFileFollower implements AutoCloseable {
             this.path = path;
         }
 
-        /** Digests up to {@value PagesFileScan#READ_PAGES} more pages if whole ones are there; whether it did. */
-        boolean readOn(ByteBuffer buf, CRC32C crc) {
+        /** Digests up to {@value #STEP_PAGES} more pages if whole ones are there; whether it did. */
+        boolean readOn(CRC32C crc) {
             try {
                 if (channel == null) channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
                 long whole = channel.size() / PageHash.PAGE_SIZE;
                 if (whole < pages) throw new IOException(path + " shrank while followed");
                 if (whole == pages) return false;
-                int n = (int) Math.min(PagesFileScan.READ_PAGES, whole - pages);
-                buf.clear().limit(n * PageHash.PAGE_SIZE);
-                long pos = (long) pages * PageHash.PAGE_SIZE;
-                while (buf.hasRemaining()) {
-                    if (channel.read(buf, pos + buf.position()) < 0) throw new IOException(path + " shrank while followed");
-                }
+                int n = (int) Math.min(STEP_PAGES, whole - pages);
                 if (pages + n > digests.length) {
                     int grown = Math.max(pages + n, digests.length * 2);
                     digests = Arrays.copyOf(digests, grown);
                     crcs = Arrays.copyOf(crcs, grown);
                 }
-                PagesFileScan.digest(buf, n, digests, crcs, pages, crc);
+                try (MappedPages mapped = MappedPages.map(channel, pages, n)) { // below the size: written whole
+                    mapped.digest(pages, n, digests, crcs, crc);
+                }
                 pages += n;
                 return true;
             } catch (NoSuchFileException e) {
                 failed = true;
                 return false;
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | InternalError e) { // InternalError: the mapped file was truncated
                 failed = true;
                 closeChannel();
                 return false;

@@ -3,7 +3,6 @@ package org.migrationmesh.transfer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -14,16 +13,15 @@ import java.util.zip.CRC32C;
 
 /**
  * The {@link PageHash} digest and the CRC32C of every page of the pages files of an image, in
- * one pass: each slice of a file is read once into a direct buffer (one copy out of the page
- * cache, where a heap buffer costs two) and digested and checked while it is in the CPU's cache.
+ * one pass over the files mapped read-only (no copy out of the page cache).
  * The pages are split evenly over threads (one per core, at most {@value #MAX_THREADS}; the
  * caller's thread is one of them) once there are at least {@value #PAGES_PER_THREAD} pages per
  * thread: the scan is a pass over the whole image before the Begin, so it alone decides how long
  * the other cores idle.
  */
 final class PagesFileScan {
-    /** Pages per read (256 KiB): the buffer stays in the cache while its pages are hashed. */
-    static final int READ_PAGES = 64;
+    /** Pages per mapping (16 MiB): large files are mapped a piece at a time. */
+    private static final int MAP_PAGES = 4096;
     private static final int MAX_THREADS = 4;
     private static final int PAGES_PER_THREAD = 1024;
 
@@ -93,20 +91,13 @@ final class PagesFileScan {
 
     /** Pages {@code [from, to)} of the pages left to scan of the files, laid one after the other. */
     private static void scanRange(List<Target> files, long from, long to) {
-        ByteBuffer buf = newBuffer();
-        CRC32C crc = new CRC32C();
         long first = 0; // of the file at hand
         for (Target f : files) {
             int n = f.left();
             int a = (int) Math.max(0, Math.min(n, from - first)), b = (int) Math.max(0, Math.min(n, to - first));
-            if (a < b) scanPages(f, f.first() + a, f.first() + b, buf, crc);
+            if (a < b) scanPages(f, f.first() + a, f.first() + b);
             first += n;
         }
-    }
-
-    /** A read buffer of {@value #READ_PAGES} pages. */
-    static ByteBuffer newBuffer() {
-        return ByteBuffer.allocateDirect(READ_PAGES * PageHash.PAGE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Digests and CRC32Cs of the first {@code pages} pages in {@code buf}, into the arrays from {@code at} on. */
@@ -121,19 +112,20 @@ final class PagesFileScan {
         }
     }
 
-    private static void scanPages(Target f, int from, int to, ByteBuffer buf, CRC32C crc) {
+    /**
+     * Digests pages {@code [from, to)} of {@code f} through a read-only mapping: a {@code read}
+     * would copy each page out of the page cache first, which cost more than the CRCs (20 MiB
+     * from tmpfs on this VM: ~6 ms to read, ~2.5 ms to digest, ~3 ms for the mapping's faults).
+     */
+    private static void scanPages(Target f, int from, int to) {
         try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            for (int page = from; page < to; ) {
-                int pages = Math.min(to - page, READ_PAGES);
-                buf.clear().limit(pages * PageHash.PAGE_SIZE);
-                long pos = (long) page * PageHash.PAGE_SIZE;
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, pos + buf.position()) < 0) {
-                        throw new IllegalStateException(f.path() + " changed while scanned: ends at " + (pos + buf.position()));
-                    }
+            if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());
+            CRC32C crc = new CRC32C();
+            for (int page = from; page < to; page += MAP_PAGES) {
+                int pages = Math.min(to - page, MAP_PAGES);
+                try (MappedPages mapped = MappedPages.map(ch, page, pages)) {
+                    mapped.digest(page, pages, f.digests(), f.crcs(), crc);
                 }
-                digest(buf, pages, f.digests(), f.crcs(), page, crc);
-                page += pages;
             }
             if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());
         } catch (IOException e) {

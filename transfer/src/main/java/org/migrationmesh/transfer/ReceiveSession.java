@@ -42,9 +42,10 @@ import java.util.Optional;
  * bytes as they lie in the staging file after the chunk was applied, so it covers held pages
  * taken in place and copied, data, zero and repeated pages alike. A held page is only taken when
  * its 64-bit {@link PageHash} digest equals the sender's, so a wrong held page passes only if it
- * has the same 64-bit digest as the true one (about 2^-64 for content that is not crafted) and
- * leaves the chunk's CRC32C unchanged (2^-32 more; CRC32C catches any error of up to 32
- * consecutive bits, always). A held page whose bytes went bad in the store after its digest was
+ * has the same 64-bit digest as the true one (a CRC32 and a CRC32C of the page's halves swapped:
+ * never for a change of up to 3 bits or one burst of up to 32, about 2^-64 for content that is
+ * not crafted) and leaves the chunk's CRC32C unchanged (together about 2^-95: the three CRCs are
+ * linear and their 96 bits have rank 95, see {@link PageHash}). A held page whose bytes went bad in the store after its digest was
  * recorded is caught by the CRC32C alone (2^-32 per bad chunk). Each data page is also checked
  * against its planned digest. The file digest of a planned pages file ({@link PageListDigest})
  * then proves that the digest list the receiver planned and checked against is the sender's.
