@@ -30,7 +30,8 @@ import java.util.Optional;
  * the image).
  */
 public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pageDigests, Map<String, int[]> pageCrcs) {
-    private static final int BUFFER = 1 << 20;
+    /** Read size for the other files (64 KiB: a larger array costs its zeroing, and they are small). */
+    private static final int BUFFER = 64 << 10;
 
     /** Scans {@code dir}; {@code migrationId} and {@code round} only label refusals. */
     public static ImageScan of(Path dir, String migrationId, int round) {
@@ -73,6 +74,19 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             if (isPagesFile(name, a.size())) pagesFiles.add(new PagesFileScan.Target(p, a.size()).after(ahead.get(name)));
         }
         List<ImageManifest.File> files = new ArrayList<>();
+        // the other files are hashed here while the other cores start on the pages
+        PagesFileScan.scan(pagesFiles, () -> hashOtherFiles(paths, sizes, files));
+        Map<String, long[]> digests = new HashMap<>();
+        Map<String, int[]> crcs = new HashMap<>();
+        for (PagesFileScan.Target f : pagesFiles) {
+            digests.put(f.path().getFileName().toString(), f.digests());
+            crcs.put(f.path().getFileName().toString(), f.crcs());
+        }
+        return new ImageScan(dir, new ImageManifest(files), digests, crcs);
+    }
+
+    /** The manifest's entries of {@code paths}, in order: pages files without a digest, the others with their SHA-256. */
+    private static void hashOtherFiles(List<Path> paths, long[] sizes, List<ImageManifest.File> files) {
         byte[] buf = new byte[BUFFER];
         for (int k = 0; k < paths.size(); k++) {
             Path p = paths.get(k);
@@ -96,14 +110,6 @@ public record ImageScan(Path dir, ImageManifest manifest, Map<String, long[]> pa
             if (length != sizes[k]) throw new IllegalStateException(p + " changed while scanned: " + sizes[k] + " -> " + length);
             files.add(new ImageManifest.File(name, length, sha.digest()));
         }
-        PagesFileScan.scan(pagesFiles);
-        Map<String, long[]> digests = new HashMap<>();
-        Map<String, int[]> crcs = new HashMap<>();
-        for (PagesFileScan.Target f : pagesFiles) {
-            digests.put(f.path().getFileName().toString(), f.digests());
-            crcs.put(f.path().getFileName().toString(), f.crcs());
-        }
-        return new ImageScan(dir, new ImageManifest(files), digests, crcs);
     }
 
     private static boolean isPagesFile(String name, long size) {

@@ -8,6 +8,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.zip.CRC32C;
 
 /**
@@ -21,6 +24,15 @@ import java.util.zip.CRC32C;
 final class MappedPages implements AutoCloseable {
     /** {@code sun.misc.Unsafe.invokeCleaner(ByteBuffer)} bound to the instance, or null (then the collector unmaps). */
     private static final MethodHandle UNMAP = unmapper();
+    /** Ranges this long or longer are checked on two cores. */
+    static final int SPLIT_PAGES = 512;
+    /** Threads for the halves read on another core, or null on a machine with one. */
+    private static final ExecutorService HELPERS = Runtime.getRuntime().availableProcessors() < 2 ? null
+            : Executors.newFixedThreadPool(Math.min(3, Runtime.getRuntime().availableProcessors() - 1), r -> {
+                Thread t = new Thread(r, "page-crc");
+                t.setDaemon(true);
+                return t;
+            });
     private final int first;
     private final int count;
     private MappedByteBuffer map;
@@ -42,11 +54,26 @@ final class MappedPages implements AutoCloseable {
         return new MappedPages(first, count, m);
     }
 
-    /** CRC32C of pages {@code [page, page + n)} of the file, laid one after the other. */
+    /**
+     * CRC32C of pages {@code [page, page + n)} of the file, laid one after the other. From
+     * {@value #SPLIT_PAGES} pages on, the second half is read on another core at the same time
+     * (a receiver checks the whole final image this way before the restore may begin: 20 MiB
+     * cost ~4.5 ms on one core, half of it the mapping's page faults) and the two CRCs combined.
+     */
     int crc32c(int page, int n) {
         int off = offset(page, n);
+        ByteBuffer b = buffer();
+        if (n < SPLIT_PAGES || HELPERS == null) return crc32c(b, off, n);
+        int first = n / 2;
+        CompletableFuture<Integer> second = CompletableFuture.supplyAsync(
+                () -> crc32c(b, off + first * PageHash.PAGE_SIZE, n - first), HELPERS);
+        int a = crc32c(b, off, first);
+        return PageCrcs.combine(a, second.join(), (long) (n - first) * PageHash.PAGE_SIZE);
+    }
+
+    private static int crc32c(ByteBuffer b, int off, int pages) {
         CRC32C c = new CRC32C();
-        c.update(buffer().slice(off, n * PageHash.PAGE_SIZE));
+        c.update(b.slice(off, pages * PageHash.PAGE_SIZE));
         return (int) c.getValue();
     }
 

@@ -12,8 +12,13 @@ import java.util.zip.CRC32C;
 final class PageCrcs {
     /** Castagnoli polynomial, reflected. */
     private static final int POLY = 0x82F63B78;
-    /** x^(8 * 4096) mod P: appends one page to a running CRC. */
-    private static final int PAGE_SHIFT = xPow8n(PageHash.PAGE_SIZE);
+    /**
+     * {@code c * x^(8 * 4096) mod P} (one page appended to a running CRC {@code c}) for each byte
+     * of {@code c} in each of its four places: the product is linear in {@code c}, so four lookups
+     * make it, where {@link #multModP} loops over 32 bits (~1 ms per 5000 pages in C1, in the
+     * downtime's planning of the final image).
+     */
+    private static final int[][] PAGE_SHIFT = pageShiftTables();
 
     private PageCrcs() {}
 
@@ -28,8 +33,27 @@ final class PageCrcs {
     static int ofRun(int[] pageCrcs, int from, int count) {
         if (count <= 0) throw new IllegalArgumentException("run of " + count + " pages");
         int crc = pageCrcs[from];
-        for (int i = from + 1; i < from + count; i++) crc = multModP(PAGE_SHIFT, crc) ^ pageCrcs[i];
+        for (int i = from + 1; i < from + count; i++) crc = shiftPage(crc) ^ pageCrcs[i];
         return crc;
+    }
+
+    /** CRC32C of {@code A || B} from {@code crc(A)}, {@code crc(B)} and B's length in bytes. */
+    static int combine(int crcA, int crcB, long bytesB) {
+        return multModP(xPow8n(bytesB), crcA) ^ crcB;
+    }
+
+    private static int shiftPage(int crc) {
+        return PAGE_SHIFT[0][crc & 0xFF] ^ PAGE_SHIFT[1][(crc >>> 8) & 0xFF] ^ PAGE_SHIFT[2][(crc >>> 16) & 0xFF]
+                ^ PAGE_SHIFT[3][crc >>> 24];
+    }
+
+    private static int[][] pageShiftTables() {
+        int shift = xPow8n(PageHash.PAGE_SIZE);
+        int[][] t = new int[4][256];
+        for (int k = 0; k < 4; k++) {
+            for (int b = 0; b < 256; b++) t[k][b] = multModP(shift, b << (8 * k));
+        }
+        return t;
     }
 
     /** a * b mod P, both reflected. */

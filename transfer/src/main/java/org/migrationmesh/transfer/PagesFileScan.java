@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
 /**
@@ -24,6 +25,8 @@ final class PagesFileScan {
     private static final int MAP_PAGES = 4096;
     private static final int MAX_THREADS = 4;
     private static final int PAGES_PER_THREAD = 1024;
+    /** Pages a thread takes at a time (1 MiB). */
+    static final int BLOCK_PAGES = 256;
 
     private PagesFileScan() {}
 
@@ -51,20 +54,38 @@ final class PagesFileScan {
 
     /** Fills the digests and CRC32Cs of {@code files}; returns once all are computed, or throws what failed. */
     static void scan(List<Target> files) {
+        scan(files, () -> {});
+    }
+
+    /**
+     * As {@link #scan(List)}, with {@code first} run on the caller's thread while the other
+     * threads start on the pages; the caller then takes its share. The pages go out in blocks of
+     * {@value #BLOCK_PAGES} to whichever thread is free, so that one with other work (the caller
+     * hashes the image's other files first) or less of a core does not hold the others back.
+     */
+    static void scan(List<Target> files, Runnable first) {
         long total = 0;
         for (Target f : files) total += f.left();
         int threads = (int) Math.max(1, Math.min(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()),
                 total / PAGES_PER_THREAD));
+        long blocks = (total + BLOCK_PAGES - 1) / BLOCK_PAGES;
+        AtomicLong next = new AtomicLong();
+        long pages = total;
+        Runnable work = () -> {
+            for (long k; (k = next.getAndIncrement()) < blocks; ) {
+                scanRange(files, k * BLOCK_PAGES, Math.min(pages, (k + 1) * BLOCK_PAGES));
+            }
+        };
         List<Thread> started = new ArrayList<>();
         Throwable[] failure = new Throwable[threads];
         for (int k = 1; k < threads; k++) {
-            long from = total * k / threads, to = total * (k + 1) / threads;
             int part = k;
             Thread t = new Thread(() -> {
                 try {
-                    scanRange(files, from, to);
+                    work.run();
                 } catch (Throwable e) {
                     failure[part] = e;
+                    next.set(blocks); // the others stop too
                 }
             }, "image-scan-" + k);
             t.setDaemon(true);
@@ -72,9 +93,11 @@ final class PagesFileScan {
             started.add(t);
         }
         try {
-            scanRange(files, 0, total / threads);
+            first.run();
+            work.run();
         } catch (RuntimeException | Error e) {
             failure[0] = e;
+            next.set(blocks);
         }
         try {
             for (Thread t : started) t.join();

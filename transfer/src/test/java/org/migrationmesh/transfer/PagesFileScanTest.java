@@ -68,6 +68,24 @@ class PagesFileScanTest {
     }
 
     @Test
+    void aLongRangeIsCheckedInTwoHalvesWithTheCrcOfTheWhole() throws Exception {
+        int n = MappedPages.SPLIT_PAGES * 2 + 3; // odd: the halves differ in length
+        byte[] bytes = pages(n, 5);
+        Path file = tmp.resolve("pages-2.img");
+        Files.write(file, bytes);
+        try (FileChannel ch = FileChannel.open(file, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+             MappedPages mapped = MappedPages.map(ch, 0, n)) {
+            assertThat(mapped.crc32c(0, n)).isEqualTo(ChunkCodec.crc32c(bytes, 0, bytes.length));
+            assertThat(mapped.crc32c(1, MappedPages.SPLIT_PAGES))
+                    .isEqualTo(ChunkCodec.crc32c(bytes, PageHash.PAGE_SIZE, MappedPages.SPLIT_PAGES * PageHash.PAGE_SIZE));
+            int at = (n / 2 + 1) * PageHash.PAGE_SIZE + 9; // a bit in the second half, in the file too
+            bytes[at] ^= 1;
+            ch.write(java.nio.ByteBuffer.wrap(bytes, at, 1), at);
+            assertThat(mapped.crc32c(0, n)).isEqualTo(ChunkCodec.crc32c(bytes, 0, bytes.length));
+        }
+    }
+
+    @Test
     void mappedPagesAnswerOnlyForTheirRangeAndNotOnceClosed() throws Exception {
         byte[] bytes = pages(6, 4);
         Path file = tmp.resolve("pages-1.img");
