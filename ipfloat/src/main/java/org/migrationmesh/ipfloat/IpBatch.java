@@ -45,6 +45,8 @@ final class IpBatch implements AutoCloseable {
     private OutputStream stdin;
     private BlockingQueue<String> out;
     private BlockingQueue<String> err;
+    /** The thread that fills {@link #err}: it ends when the process has closed stderr. */
+    private Thread errReader;
     /** Lines written to the current process. */
     private int lines;
 
@@ -74,7 +76,9 @@ final class IpBatch implements AutoCloseable {
             stdin.flush();
             lines += 2;
         } catch (IOException e) {
-            throw died(standalone, List.of("cannot write to it: " + e.getMessage()));
+            FloatingIpException.CommandFailed dead = died(standalone, List.of());
+            throw new FloatingIpException.CommandFailed(standalone, dead.exitCode(),
+                    CommandRunner.tail((dead.stderrTail() + "\n(cannot write to it: " + e.getMessage() + ")").strip()), e);
         }
         List<String> messages = new ArrayList<>();
         boolean failed = false;
@@ -108,12 +112,15 @@ final class IpBatch implements AutoCloseable {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
         stdin = process.getOutputStream();
-        out = reader(process.getInputStream(), "ip-batch-out");
-        err = reader(process.getErrorStream(), "ip-batch-err");
+        out = reader(process.getInputStream(), "ip-batch-out", null);
+        Thread[] errThread = new Thread[1];
+        err = reader(process.getErrorStream(), "ip-batch-err", errThread);
+        errReader = errThread[0];
         lines = 0;
     }
 
-    private static BlockingQueue<String> reader(InputStream stream, String name) {
+    /** A queue that a daemon thread fills with the lines of {@code stream} until it ends; the thread goes to {@code thread[0]} if given. */
+    private static BlockingQueue<String> reader(InputStream stream, String name, Thread[] thread) {
         BlockingQueue<String> q = new LinkedBlockingQueue<>();
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
@@ -124,6 +131,7 @@ final class IpBatch implements AutoCloseable {
         }, name);
         t.setDaemon(true);
         t.start();
+        if (thread != null) thread[0] = t;
         return q;
     }
 
@@ -153,14 +161,17 @@ final class IpBatch implements AutoCloseable {
     /** The process is gone: its exit code and what it said on stderr ({@code said} read already). */
     private FloatingIpException.CommandFailed died(List<String> standalone, List<String> read) {
         Process p = process;
-        List<String> said = new ArrayList<>(read);
-        err.drainTo(said);
         int code = -1;
         try {
-            if (p.waitFor(1, TimeUnit.SECONDS)) code = p.exitValue();
+            if (p.waitFor(1, TimeUnit.SECONDS)) {
+                code = p.exitValue();
+                errReader.join(1000); // its last words: a write can fail before the reader has them
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        List<String> said = new ArrayList<>(read);
+        err.drainTo(said);
         kill();
         return new FloatingIpException.CommandFailed(standalone, code, CommandRunner.tail(String.join("\n", said).strip()), null);
     }
