@@ -14,18 +14,16 @@ import java.util.zip.CRC32C;
 
 /**
  * The {@link PageHash} digest and the CRC32C of every page of the pages files of an image, in
- * one pass over the files mapped read-only (no copy out of the page cache).
- * The pages are split evenly over threads (one per core, at most {@value #MAX_THREADS}; the
+ * one pass over the files mapped read-only (no copy out of the page cache). The pages go in
+ * blocks of {@value #BLOCK_PAGES} to threads (one per core, at most {@value #MAX_THREADS}; the
  * caller's thread is one of them) once there are at least {@value #PAGES_PER_THREAD} pages per
  * thread: the scan is a pass over the whole image before the Begin, so it alone decides how long
  * the other cores idle.
  */
 final class PagesFileScan {
-    /** Pages per mapping (16 MiB): large files are mapped a piece at a time. */
-    private static final int MAP_PAGES = 4096;
     private static final int MAX_THREADS = 4;
     private static final int PAGES_PER_THREAD = 1024;
-    /** Pages a thread takes at a time (1 MiB). */
+    /** Pages a thread takes (and maps) at a time: 1 MiB. */
     static final int BLOCK_PAGES = 256;
 
     private PagesFileScan() {}
@@ -136,19 +134,15 @@ final class PagesFileScan {
     }
 
     /**
-     * Digests pages {@code [from, to)} of {@code f} through a read-only mapping: a {@code read}
+     * Digests pages {@code [from, to)} of {@code f} (a block at most) through a read-only mapping: a {@code read}
      * would copy each page out of the page cache first, which cost more than the CRCs (20 MiB
      * from tmpfs on this VM: ~6 ms to read, ~2.5 ms to digest, ~3 ms for the mapping's faults).
      */
     private static void scanPages(Target f, int from, int to) {
         try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());
-            CRC32C crc = new CRC32C();
-            for (int page = from; page < to; page += MAP_PAGES) {
-                int pages = Math.min(to - page, MAP_PAGES);
-                try (MappedPages mapped = MappedPages.map(ch, page, pages)) {
-                    mapped.digest(page, pages, f.digests(), f.crcs(), crc);
-                }
+            try (MappedPages mapped = MappedPages.map(ch, from, to - from)) {
+                mapped.digest(from, to - from, f.digests(), f.crcs(), new CRC32C());
             }
             if (ch.size() != f.size()) throw new IllegalStateException(f.path() + " changed while scanned: " + f.size() + " -> " + ch.size());
         } catch (IOException e) {

@@ -2,7 +2,6 @@ package org.migrationmesh.transfer;
 
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
 import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
@@ -15,21 +14,6 @@ class PageHashTest {
         byte[] b = new byte[n * PageHash.PAGE_SIZE];
         new Random(seed).nextBytes(b);
         return b;
-    }
-
-    @Test
-    void aBufferDigestsAsTheArrayDoesWhereverThePageLies() {
-        byte[] b = pages(3, 1);
-        ByteBuffer direct = ByteBuffer.allocateDirect(b.length + 7);
-        direct.position(7);
-        direct.put(b);
-        direct.position(100); // ignored: the offset is absolute
-        for (int p = 0; p < 3; p++) {
-            long digest = PageHash.of(b, p * PageHash.PAGE_SIZE);
-            assertThat(PageHash.of(ByteBuffer.wrap(b), p * PageHash.PAGE_SIZE)).isEqualTo(digest);
-            assertThat(PageHash.of(direct, 7 + p * PageHash.PAGE_SIZE)).isEqualTo(digest);
-        }
-        assertThat(PageHash.of(new byte[PageHash.PAGE_SIZE], 0)).isEqualTo(PageHash.ZERO);
     }
 
     @Test

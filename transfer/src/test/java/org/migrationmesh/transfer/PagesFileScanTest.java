@@ -13,9 +13,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The page digests and CRC32Cs a scan computes from direct buffers, split over threads, are those
+ * The page digests and CRC32Cs a scan computes through mappings, in blocks over threads, are those
  * of the bytes: each page against {@link PageHash#of(byte[], int)} and a CRC32C of its own bytes,
- * across reads and threads and in files of a few pages; mapped pages give a range's CRC32C.
+ * across blocks, files and threads and in files of a few pages; mapped pages give a range's CRC32C.
  */
 class PagesFileScanTest {
     @TempDir
