@@ -21,8 +21,8 @@ public final class AgentMain implements Callable<Integer> {
      * passes through its code (the final image, the restore) had C2 compiling beside them, up
      * to ~130 ms of CPU within a ~240 ms downtime on the 2-core machine the tour runs on
      * (perf, per thread); C1 compiles the same paths for a fraction of that, and the agent's
-     * hot loops are native or intrinsics (zstd, CRC32C) or as fast in C1 (page digests: 5.7
-     * against 9.4 ms for 20 MiB). Measured on the tour, 12 pre-copy legs each way: client-seen
+     * hot loops are native or intrinsics (zstd; CRC32 and CRC32C, of which the page digests are
+     * made). Measured on the tour, 12 pre-copy legs each way: client-seen
      * gap 163 against 194 ms on average. The serial collector: no concurrent GC threads
      * competing with a migration's. Child processes (runc, ip, arping) started by vfork and exec,
      * not through the jspawnhelper the JDK execs first by default: one exec less for each of the

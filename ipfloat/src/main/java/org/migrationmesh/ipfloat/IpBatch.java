@@ -69,7 +69,7 @@ final class IpBatch implements AutoCloseable {
     synchronized String run(String command, boolean printsJson, List<String> standalone) {
         if (command.indexOf('\n') >= 0) throw new IllegalArgumentException("one command per line: " + command);
         long deadline = System.nanoTime() + timeout.toNanos();
-        start(standalone);
+        start();
         int commandLine = lines + 1, markerLine = lines + 2;
         try {
             stdin.write((command + "\n" + MARKER + "\n").getBytes(StandardCharsets.UTF_8));
@@ -103,7 +103,7 @@ final class IpBatch implements AutoCloseable {
         return json;
     }
 
-    private void start(List<String> standalone) {
+    private void start() {
         if (process != null && process.isAlive()) return;
         kill();
         try {
@@ -112,16 +112,15 @@ final class IpBatch implements AutoCloseable {
             throw new FloatingIpException.CommandFailed(argv, -1, "cannot start: " + e.getMessage(), e);
         }
         stdin = process.getOutputStream();
-        out = reader(process.getInputStream(), "ip-batch-out", null);
-        Thread[] errThread = new Thread[1];
-        err = reader(process.getErrorStream(), "ip-batch-err", errThread);
-        errReader = errThread[0];
+        out = new LinkedBlockingQueue<>();
+        reader(process.getInputStream(), out, "ip-batch-out");
+        err = new LinkedBlockingQueue<>();
+        errReader = reader(process.getErrorStream(), err, "ip-batch-err");
         lines = 0;
     }
 
-    /** A queue that a daemon thread fills with the lines of {@code stream} until it ends; the thread goes to {@code thread[0]} if given. */
-    private static BlockingQueue<String> reader(InputStream stream, String name, Thread[] thread) {
-        BlockingQueue<String> q = new LinkedBlockingQueue<>();
+    /** Starts a daemon thread that puts the lines of {@code stream} into {@code q} until it ends; returns the thread. */
+    private static Thread reader(InputStream stream, BlockingQueue<String> q, String name) {
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) q.add(line);
@@ -131,8 +130,7 @@ final class IpBatch implements AutoCloseable {
         }, name);
         t.setDaemon(true);
         t.start();
-        if (thread != null) thread[0] = t;
-        return q;
+        return t;
     }
 
     /** The next line of {@code q}; null if the process died first; throws once the deadline passes. */

@@ -89,7 +89,8 @@ public final class AgentDaemon implements AutoCloseable {
         MigrationLeftovers leftovers = null;
         Server server;
         try {
-            receiver = new ImageReceiver(config.runDir().resolve("incoming").toAbsolutePath());
+            Path incoming = config.runDir().resolve("incoming").toAbsolutePath();
+            receiver = new ImageReceiver(incoming);
             LazyPageRelayService relay = new LazyPageRelayService();
             List<BindableService> services = new ArrayList<>(List.of(
                     new ControlService(node, directory(config, node), clock), receiver, relay));
@@ -102,7 +103,7 @@ public final class AgentDaemon implements AutoCloseable {
                 services.add(new MigrationPeerService(config.id(), node, host, receiver, migrations));
                 runner = new MigrationRunner(config.id(), node, host, relay, receiver, migrations, clock);
                 leftovers = new MigrationLeftovers(config.id(), node, host, receiver,
-                        List.of(migrations, config.runDir().resolve("incoming").toAbsolutePath()));
+                        List.of(migrations, incoming));
             }
             HostPort hp = HostPort.parse(config.controlAddress());
             server = RpcEndpoints.startServer(hp.host(), hp.port(), services);
