@@ -77,10 +77,21 @@ final class MappedPages implements AutoCloseable {
         return (int) c.getValue();
     }
 
-    /** {@link PagesFileScan#digest} of pages {@code [page, page + n)} into the arrays at index {@code page}. */
+    /**
+     * The {@link PageHash} digest and the CRC32C of each of pages {@code [page, page + n)}, into
+     * the arrays at index {@code page} on ({@code crc}: the caller's, reset for each page).
+     */
     void digest(int page, int n, long[] digests, int[] crcs, CRC32C crc) {
         int off = offset(page, n);
-        PagesFileScan.digest(buffer().slice(off, n * PageHash.PAGE_SIZE), n, digests, crcs, page, crc);
+        ByteBuffer buf = buffer();
+        ByteBuffer page1 = buf.duplicate(); // one page of buf at a time, for the CRC
+        for (int i = 0; i < n; i++) {
+            int at = off + i * PageHash.PAGE_SIZE;
+            digests[page + i] = PageHash.of(buf, at);
+            crc.reset();
+            crc.update(page1.limit(at + PageHash.PAGE_SIZE).position(at));
+            crcs[page + i] = (int) crc.getValue();
+        }
     }
 
     private int offset(int page, int n) {

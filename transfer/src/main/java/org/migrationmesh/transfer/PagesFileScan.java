@@ -2,7 +2,6 @@ package org.migrationmesh.transfer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -118,18 +117,6 @@ final class PagesFileScan {
             int a = (int) Math.max(0, Math.min(n, from - first)), b = (int) Math.max(0, Math.min(n, to - first));
             if (a < b) scanPages(f, f.first() + a, f.first() + b);
             first += n;
-        }
-    }
-
-    /** Digests and CRC32Cs of the first {@code pages} pages in {@code buf}, into the arrays from {@code at} on. */
-    static void digest(ByteBuffer buf, int pages, long[] digests, int[] crcs, int at, CRC32C crc) {
-        ByteBuffer page1 = buf.duplicate(); // one page of buf at a time, for the CRC
-        for (int i = 0; i < pages; i++) {
-            int off = i * PageHash.PAGE_SIZE;
-            digests[at + i] = PageHash.of(buf, off);
-            crc.reset();
-            crc.update(page1.limit(off + PageHash.PAGE_SIZE).position(off));
-            crcs[at + i] = (int) crc.getValue();
         }
     }
 
