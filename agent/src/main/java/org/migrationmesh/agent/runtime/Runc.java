@@ -28,6 +28,17 @@ public final class Runc {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int TAIL_LINES = 15;
 
+    /**
+     * How many nice steps ahead of the host's other work CRIU and runc run while a final dump
+     * holds the container frozen, from CRIU's "pre-dump" action to its "post-dump" (only for a
+     * container whose bundle gives CRIU the agent's action script, which does it: see
+     * agent/src/main/c/mmfreeze.c). A pre-dump, which runs beside the live container, is left
+     * as it is. Measured on the tour's two cores (Strasbourg/Stuttgart pre-copy legs, runs with
+     * and without interleaved, medians): CRIU frozen 59 → 44 ms, the client's gap 148.5 → 138 ms.
+     * Tried and not kept: the same for CRIU's restore (no change).
+     */
+    static final int DUMP_BOOST = 15;
+
     /** runc's record of a container's stdio in a dump's images ({@link #externalDescriptors}), read before CRIU restores. */
     public static final String DESCRIPTORS = "descriptors.json";
 
@@ -157,7 +168,8 @@ public final class Runc {
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
                     options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id),
-                    config.criu(), Map.of("PATH", criuPath(id, phase, null)));
+                    config.criu(), options.preDump() ? Map.of("PATH", criuPath(id, phase, null))
+                            : Map.of("PATH", criuPath(id, phase, null), "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST)));
         } finally {
             if (watch != null) watch.interrupt();
             // A dump that failed or left the container running leaves its cgroup frozen again.

@@ -14,7 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The agent's CRIU action script ({@code mmfreeze}, given to CRIU through runc's
  * {@code org.criu.config} annotation) freezes a container's cgroup right before CRIU seizes
  * its tasks: CRIU finds the cgroup frozen and does not freeze it and poll itself; a dump that
- * leaves the container running leaves it thawed.
+ * leaves the container running leaves it thawed. While a final dump holds the container frozen,
+ * runc and CRIU run ahead of the host's other work, and go back once the images are written.
  */
 class CriuFreezeScriptIT {
     private RuntimeFixture fx;
@@ -51,7 +52,7 @@ class CriuFreezeScriptIT {
     }
 
     @Test
-    void theScriptTellsTheContainerFrozenThenTheImagesCompleteBeforeRuncReturns() throws Exception {
+    void theScriptTellsTheContainerFrozenThenTheImagesCompleteBeforeRuncReturnsAndRuncAndCriuGoFirstMeanwhile() throws Exception {
         String id = "fw-" + fx.net.prefix();
         BundleSpec spec = runWithScript(id);
 
@@ -60,11 +61,16 @@ class CriuFreezeScriptIT {
         CgroupFreezer.Location events = cgroupEvents(pid);
         java.util.List<String> told = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.concurrent.atomic.AtomicReference<java.util.Map<String, Long>> atSignal = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.List<String> nice = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         CheckpointResult dump = fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-w")),
-                () -> told.add("frozen: " + stopped(events, pid) + (Files.exists(fx.dir.resolve("work-w").resolve("images-written"))
-                        ? ", told only with the images" : "")), () -> {
+                () -> {
+                    told.add("frozen: " + stopped(events, pid) + (Files.exists(fx.dir.resolve("work-w").resolve("images-written"))
+                            ? ", told only with the images" : ""));
+                    nice.add(niceOfRuncAndCriu());
+                }, () -> {
                     told.add("images written");
                     atSignal.set(filesAndSizes(images));
+                    nice.add(niceOfRuncAndCriu());
                 });
         assertThat(told).as("the script told the container frozen (it was: its cgroup frozen, or its tasks seized by CRIU,"
                 + " which thaws the cgroup once it holds them), then the images complete")
@@ -73,11 +79,49 @@ class CriuFreezeScriptIT {
         assertThat(atSignal.get()).as("every image file there, at its final size, when told").isEqualTo(filesAndSizes(images))
                 .containsKey("inventory.img").containsKey("pages-1.img");
         assertThat(dump.imageBytes()).isPositive();
+        int own = niceOf(ProcessHandle.current().pid());
+        int boosted = Math.max(-20, own - Runc.DUMP_BOOST);
+        assertThat(nice).as("runc and CRIU ahead of the host's other work while the container is frozen (this JVM at"
+                + " nice %d)", own).first().isEqualTo("runc " + boosted + ", criu " + boosted);
+        // Once the images are written both may have exited already (a small container's teardown is quick);
+        // the script's step back is checked on its own below.
+        assertThat(nice).as("back once the images are written").element(1)
+                .isIn("runc " + own + ", criu " + own, "runc " + own + ", criu none", "runc none, criu none");
 
         RestoreResult restored = fx.runcA.restore(id, Workloads.bundle(fx.dir.resolve("bundles").resolve(id + "-r"),
                 "tickserver", spec), RestoreOptions.of(images, fx.dir.resolve("work-w-restore")));
         assertThat(restored.pid()).isPositive();
         assertThat(fx.runcA.state(id).status()).isEqualTo("running");
+    }
+
+    @Test
+    void theScriptMovesItsParentAndGrandparentAheadOnPreDumpAndBackOnPostDumpOnlyWhenAsked() throws Exception {
+        Path script = Workloads.extract("mmfreeze", script());
+        int own = niceOf(ProcessHandle.current().pid());
+        int boosted = Math.max(-20, own - 7);
+        // Two shells stand in for runc and the CRIU it runs: the inner one runs the script as CRIU runs an
+        // action script (no container: CRTOOLS_INIT_PID unset, so nothing is frozen) and prints its own nice
+        // value and its parent's after each action.
+        String niceBoth = "echo $(cut -d\" \" -f19 /proc/$$/stat) $(cut -d\" \" -f19 /proc/$PPID/stat)";
+        String inner = "CRTOOLS_SCRIPT_ACTION=pre-dump \"$MMF\"; " + niceBoth + "; CRTOOLS_SCRIPT_ACTION=post-dump \"$MMF\"; "
+                + niceBoth;
+        assertThat(actions(script, inner, "7")).as("asked (MM_DUMP_BOOST=7)")
+                .isEqualTo(boosted + " " + boosted + "\n" + own + " " + own + "\n");
+        assertThat(actions(script, inner, null)).as("not asked (a pre-dump)").isEqualTo(own + " " + own + "\n" + own + " " + own + "\n");
+        assertThat(fx.dir.resolve("actions").resolve("images-written")).as("post-dump still marks the images written").exists();
+    }
+
+    private String actions(Path script, String inner, String boost) throws Exception {
+        Path work = Files.createDirectories(fx.dir.resolve("actions"));
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", "/bin/sh -c '" + inner + "'; true").directory(work.toFile())
+                .redirectErrorStream(true);
+        pb.environment().put("MMF", script.toString());
+        pb.environment().remove("MM_DUMP_BOOST");
+        if (boost != null) pb.environment().put("MM_DUMP_BOOST", boost);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("the shells' exit (output: %s)", out).isZero();
+        return out;
     }
 
     private Path script() {
@@ -125,6 +169,28 @@ class CriuFreezeScriptIT {
             return status.contains("tracing stop") ? "stopped" : "running (" + status + ")";
         } catch (java.io.IOException e) {
             return "unreadable: " + e.getMessage();
+        }
+    }
+
+    /** "runc N, criu M": the nice values of the runc this JVM runs and of the CRIU that runc runs. */
+    private static String niceOfRuncAndCriu() {
+        ProcessHandle runc = childNamed(ProcessHandle.current(), "runc");
+        ProcessHandle criu = runc == null ? null : childNamed(runc, "criu");
+        return "runc " + (runc == null ? "none" : niceOf(runc.pid())) + ", criu " + (criu == null ? "none" : niceOf(criu.pid()));
+    }
+
+    private static ProcessHandle childNamed(ProcessHandle parent, String name) {
+        return parent.children().filter(p -> p.info().command().map(c -> Path.of(c).getFileName().toString().equals(name))
+                .orElse(false)).findFirst().orElse(null);
+    }
+
+    /** The nice value of process {@code pid}'s main thread (field 19 of /proc/PID/stat). */
+    private static int niceOf(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
