@@ -94,6 +94,8 @@ public final class LazyCheckpoint implements AutoCloseable {
                     .redirectError(stderr.toFile());
             pb.environment().put("MM_STATUS_FIFO", fifo.toString());
             pb.environment().put("PATH", runc.criuPath(id, Phase.LAZY_CHECKPOINT, null));
+            // CRIU runs its action script's "post-dump" once the images are written, before it serves the pages.
+            pb.environment().put("MM_DUMP_BOOST", Integer.toString(Runc.DUMP_BOOST));
             Process p = pb.start();
             log.debug("lazy checkpoint started id={} pageServer={}", id, pageServer);
             return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader, frozen);
