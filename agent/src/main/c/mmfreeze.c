@@ -21,11 +21,11 @@
  * container is frozen (MM_DUMP_BOOST, see boost() below).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,8 +93,9 @@ static void renice_threads(pid_t pid, int delta) {
  * everything else from "pre-dump" until "post-dump": while the container is frozen the host's
  * cores are shared with the agents, and CRIU (with runc, which answers its notifications) is
  * what the container waits for. Its teardown after "post-dump" goes back behind the agent's
- * sending of the images. The restored tasks do not inherit it: CRIU restores each task's own
- * nice value from the image.
+ * sending of the images. A dump that fails has no "post-dump": CRIU and runc then end as they
+ * are, a few milliseconds later. The container's own tasks are left as they are (their nice
+ * value is part of the image).
  */
 static void boost(int sign) {
     const char *v = getenv("MM_DUMP_BOOST");
