@@ -93,9 +93,8 @@ public final class LazyCheckpoint implements AutoCloseable {
                     .redirectOutput(stderr.toFile())
                     .redirectError(stderr.toFile());
             pb.environment().put("MM_STATUS_FIFO", fifo.toString());
-            pb.environment().put("PATH", runc.criuPath(id, Phase.LAZY_CHECKPOINT, null));
-            // CRIU runs its action script's "post-dump" once the images are written, before it serves the pages.
-            pb.environment().put("MM_DUMP_BOOST", Integer.toString(Runc.DUMP_BOOST));
+            // The dump's boost ends at CRIU's "post-dump", once the images are written, before it serves the pages.
+            pb.environment().putAll(runc.dumpEnv(id, Phase.LAZY_CHECKPOINT));
             Process p = pb.start();
             log.debug("lazy checkpoint started id={} pageServer={}", id, pageServer);
             return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader, frozen);

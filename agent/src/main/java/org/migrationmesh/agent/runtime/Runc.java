@@ -171,8 +171,7 @@ public final class Runc {
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
                     options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id),
-                    config.criu(), options.preDump() ? Map.of("PATH", criuPath(id, phase, null))
-                            : Map.of("PATH", criuPath(id, phase, null), "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST)));
+                    config.criu(), dumpEnv(id, phase));
         } finally {
             if (watch != null) watch.interrupt();
             // A dump that failed or left the container running leaves its cgroup frozen again.
@@ -296,6 +295,15 @@ public final class Runc {
         Path shim = installed(id, phase, "mmtar", "tar");
         return shim.getParent() + ":" + (first == null ? "" : first + ":")
                 + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    }
+
+    /**
+     * The environment of a dump's runc, and so of its CRIU and action script: {@link #criuPath}
+     * as PATH and, on a final dump (lazy or not, not a pre-dump), {@link #DUMP_BOOST}.
+     */
+    Map<String, String> dumpEnv(String id, Phase phase) {
+        String path = criuPath(id, phase, null);
+        return phase == Phase.PRE_DUMP ? Map.of("PATH", path) : Map.of("PATH", path, "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST));
     }
 
     /** mmcriu as "criu" in a directory of its own (for PATH). */
