@@ -439,8 +439,9 @@ class LazyRestoreIT {
 
     /**
      * Waits (up to 10 s) until process {@code pid} has mapped its anonymous {@code size} bytes;
-     * where they start. Remembered, not looked up again: memhog's next mapping may land next to
-     * it and the kernel merge the two (seen once in CI), and a restore keeps the addresses.
+     * where they start. Found by size, which holds because memhog's other mapping is read-only
+     * (a read-write one next to it was merged into it, and this missed it: failed CI twice).
+     * Remembered, not looked up again: a restore keeps the addresses.
      */
     private static long awaitMapping(int pid, long size) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
