@@ -26,7 +26,6 @@ import org.migrationmesh.proto.migration.PeerCancelRequest;
 import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerPrepareRestoreRequest;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
-import org.migrationmesh.rpc.RpcEndpoints;
 import org.migrationmesh.transfer.DeltaPlanner;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.ImageSender;
@@ -82,6 +81,7 @@ public final class MigrationRunner implements AutoCloseable {
     private final Path workRoot;
     private final Clock clock;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
+    private final PeerChannels peers = new PeerChannels();
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "migration");
         t.setDaemon(true);
@@ -145,7 +145,7 @@ public final class MigrationRunner implements AutoCloseable {
         try {
             Container c = node.read(s -> s.container(m.getContainerId())).orElseThrow();
             String dest = node.read(s -> s.member(m.getDestination())).map(Member::getControlAddress).orElse("");
-            if (!dest.isEmpty()) channel = RpcEndpoints.channel(dest);
+            if (!dest.isEmpty()) channel = peers.to(dest);
             boolean runningHere = host.runtime().runc().find(c.getId()).map(x -> x.running()).orElse(false);
             boolean haveDump = Files.isRegularFile(images.resolve("inventory.img")) && !m.getOptions().getPostCopy();
             log.warn("agent restarted during migration {} in {}; undoing it (container running here: {}, dump here: {})",
@@ -160,7 +160,6 @@ public final class MigrationRunner implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
         }
@@ -190,7 +189,7 @@ public final class MigrationRunner implements AutoCloseable {
             ContainerState running = host.runtime().runc().find(c.getId()).filter(ContainerState::running)
                     .orElseThrow(() -> new IllegalStateException("container " + c.getId() + " is not running on " + self));
             Member dest = node.read(s -> s.member(m.getDestination())).orElseThrow();
-            channel = RpcEndpoints.channel(dest.getControlAddress());
+            channel = peers.to(dest.getControlAddress());
             // Connect now: on a WAN the TCP and HTTP/2 handshakes are two round trips that would
             // otherwise fall inside the freeze of a stop-and-copy migration.
             channel.getState(true);
@@ -373,7 +372,6 @@ public final class MigrationRunner implements AutoCloseable {
             closeQuietly(registration);
             if (follower != null) follower.close();
             if (lazy != null) lazy.close();
-            if (channel != null) channel.shutdownNow();
             active.remove(m.getId());
             MDC.clear();
         }
@@ -616,5 +614,6 @@ public final class MigrationRunner implements AutoCloseable {
     public void close() {
         node.stateMachine().removeListener(listener);
         workers.shutdownNow();
+        peers.close();
     }
 }
