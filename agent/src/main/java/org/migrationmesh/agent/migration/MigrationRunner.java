@@ -27,6 +27,7 @@ import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerPrepareRestoreRequest;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.transfer.DeltaPlanner;
+import org.migrationmesh.transfer.HeapHeadroom;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.PagesFileFollower;
@@ -68,6 +69,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MigrationRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationRunner.class);
+    private static final Optional<HeapHeadroom> HEADROOM = HeapHeadroom.ofThisJvm();
     /** Sends of the final image when the destination refuses damaged chunks. */
     static final int SENDS_ON_CORRUPTION = 3;
     /** How long the destination waits for the final image after the restore was asked for. */
@@ -220,6 +222,10 @@ public final class MigrationRunner implements AutoCloseable {
                     CompletableFuture.supplyAsync(() -> host.neighboursOf(c), workers);
             node.submitInOrder(List.of(Commands.advance(m.getId(), MigrationPhase.FREEZE, token),
                     Commands.advance(m.getId(), MigrationPhase.RESTORE, token)));
+            // A young collection left to come inside the freeze would stop this agent there: have it now.
+            HEADROOM.flatMap(h -> h.ensure(HeapHeadroom.DOWNTIME_ROOM)).ifPresent(g -> log.info(
+                    "young generation collected before the freeze migration={} edenFreeMiB={} ms={} collected={}", m.getId(),
+                    g.freeBefore() >> 20, g.ms(), g.collected()));
             preCopy.awaitCommits();
             // CRIU locks the network only for a container with TCP sockets (see CriuConfig).
             boolean networkLocked = host.prepareDump(c.getId(), running.pid());
