@@ -125,7 +125,8 @@ public final class AgentDaemon implements AutoCloseable {
                 leftovers);
         liveness.scheduleWithFixedDelay(daemon::livenessTick, 0, config.heartbeatIntervalMillis(), TimeUnit.MILLISECONDS);
         if (host != null) warmUpTransfer(config);
-        log.info("agent started id={} raft={} control={} region={} peers={} timing={} runtime={}", config.id(),
+        log.info("agent started id={} pid={} raft={} control={} region={} peers={} timing={} runtime={}", config.id(),
+                ProcessHandle.current().pid(),
                 config.raftAddress(), config.controlAddress(), config.region(), config.peers().size(), config.timing(),
                 host == null ? "none" : config.runtime().netns());
         return daemon;
