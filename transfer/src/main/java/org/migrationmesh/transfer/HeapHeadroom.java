@@ -18,7 +18,10 @@ import java.util.Optional;
  * room left, has it collected at once, while the container still runs and the freeze's commits
  * travel. Java has no call for a young collection alone ({@code System.gc()} is a full one,
  * 70-190 ms here), so this allocates the rest of the eden as garbage, which makes the collector
- * run as it would have a little later anyway. The destination does not do this: it cannot tell a
+ * run as it would have a little later anyway. Only under the serial collector the agents run
+ * ({@code AgentMain.JVM_OPTIONS}) and the parallel one, whose eden has a size: G1 commits its eden
+ * region by region and shows ~14 MiB free whatever it holds, so it would collect before every
+ * freeze. The destination does not do this: it cannot tell a
  * live round from the first messages of a frozen one (pre+post-copy), after which it would
  * collect inside the downtime; it also allocates less there (no young collection fell inside any
  * of the 36 legs' downtimes on either side with the source's check on).
@@ -38,7 +41,7 @@ public final class HeapHeadroom {
         this.young = young;
     }
 
-    /** This JVM's eden and its collector, if it has them under names this knows (Serial, Parallel, G1). */
+    /** This JVM's eden and its collector, if it runs the serial or the parallel collector. */
     public static Optional<HeapHeadroom> ofThisJvm() {
         MemoryPoolMXBean eden = null;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
@@ -47,7 +50,7 @@ public final class HeapHeadroom {
         if (eden == null) return Optional.empty();
         for (GarbageCollectorMXBean g : ManagementFactory.getGarbageCollectorMXBeans()) {
             if (List.of(g.getMemoryPoolNames()).contains(eden.getName())
-                    && List.of("Copy", "PS Scavenge", "G1 Young Generation").contains(g.getName())) {
+                    && List.of("Copy", "PS Scavenge").contains(g.getName())) {
                 return Optional.of(new HeapHeadroom(eden, g));
             }
         }
