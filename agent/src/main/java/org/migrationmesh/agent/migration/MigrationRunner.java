@@ -27,7 +27,6 @@ import org.migrationmesh.proto.migration.PeerRestoreReply;
 import org.migrationmesh.proto.migration.PeerPrepareRestoreRequest;
 import org.migrationmesh.proto.migration.PeerRestoreRequest;
 import org.migrationmesh.transfer.DeltaPlanner;
-import org.migrationmesh.transfer.HeapHeadroom;
 import org.migrationmesh.transfer.ImageReceiver;
 import org.migrationmesh.transfer.ImageSender;
 import org.migrationmesh.transfer.PagesFileFollower;

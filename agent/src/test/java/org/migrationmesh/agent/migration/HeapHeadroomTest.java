@@ -1,4 +1,4 @@
-package org.migrationmesh.transfer;
+package org.migrationmesh.agent.migration;
 
 import org.junit.jupiter.api.Test;
 

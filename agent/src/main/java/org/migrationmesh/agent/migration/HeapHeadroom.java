@@ -1,4 +1,4 @@
-package org.migrationmesh.transfer;
+package org.migrationmesh.agent.migration;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -26,7 +26,7 @@ import java.util.Optional;
  * collect inside the downtime; it also allocates less there (no young collection fell inside any
  * of the 36 legs' downtimes on either side with the source's check on).
  */
-public final class HeapHeadroom {
+final class HeapHeadroom {
     /** Room that a downtime's allocation stays well inside (the source's measured 4.2-5.6 MiB on the tour's legs). */
     public static final long DOWNTIME_ROOM = 24L << 20;
     private static final int PIECE = 256 << 10;
