@@ -18,7 +18,8 @@
  * CRIU resume the tasks it dumped.
  *
  * On a final dump it also gives CRIU and runc precedence over the host's other work while the
- * container is frozen (MM_DUMP_BOOST, see boost() below).
+ * container is frozen (MM_DUMP_BOOST, see boost() below), and, when nothing waits for runc's
+ * return, puts their teardown behind it (MM_TEARDOWN_NICE, see behind() below).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -107,11 +108,29 @@ static void boost(int sign) {
     if (runc > 1) renice_threads(runc, -sign * n);
 }
 
+/*
+ * With MM_TEARDOWN_NICE=N (1-19; the agent sets it on a final dump that nothing waits for runc to
+ * finish: no TCP sockets, and not a lazy dump, whose CRIU serves the pages afterwards), CRIU and
+ * runc go N nice steps behind on "post-dump", for their teardown: ending the dumped tasks,
+ * exiting, removing the container. On a machine whose cores the hosts share, it would otherwise
+ * compete with the agents' sending of the final image and with the restore.
+ */
+static void behind(void) {
+    const char *v = getenv("MM_TEARDOWN_NICE");
+    int n = v ? atoi(v) : 0;
+    if (n <= 0 || n > 19) return;
+    pid_t criu = getppid();
+    pid_t runc = parent_of(criu);
+    renice_threads(criu, n);
+    if (runc > 1) renice_threads(runc, n);
+}
+
 int main(void) {
     const char *action = getenv("CRTOOLS_SCRIPT_ACTION");
     const char *pid = getenv("CRTOOLS_INIT_PID");
     if (action && strcmp(action, "post-dump") == 0) {
         boost(-1);
+        behind();
         touch("images-written");
         return 0;
     }

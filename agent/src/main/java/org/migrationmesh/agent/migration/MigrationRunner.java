@@ -255,7 +255,8 @@ public final class MigrationRunner implements AutoCloseable {
                 // gap -1.3 ms (noise); on a slower one of the same kind, CRIU frozen +1.5 ms and the gap -13 ms.
                 follower = PagesFileFollower.start(images);
                 dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
-                        CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), () -> frozenNow.complete(null),
+                        CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")).withTeardownBehind(!networkLocked),
+                        () -> frozenNow.complete(null),
                         () -> written.complete(null)), workers);
                 if (!networkLocked) {
                     // Without TCP sockets nobody can see a reset: the address comes off this host as soon as

@@ -17,9 +17,12 @@ import java.util.Objects;
  * @param leaveRunning   keep the container running after a full dump
  * @param tcpEstablished dump established TCP connections (the client stays connected)
  * @param fileLocks      dump file locks
+ * @param teardownBehind on a final dump, CRIU's and runc's teardown after the images are written
+ *                       runs behind everything else on the host: nothing waits for runc's return
+ *                       (see {@link Runc#TEARDOWN_NICE})
  */
 public record CheckpointOptions(Path imagePath, Path workPath, Path parentPath, boolean preDump,
-                                boolean leaveRunning, boolean tcpEstablished, boolean fileLocks) {
+                                boolean leaveRunning, boolean tcpEstablished, boolean fileLocks, boolean teardownBehind) {
     public CheckpointOptions {
         requireAbsolute(imagePath, "imagePath");
         requireAbsolute(workPath, "workPath");
@@ -28,24 +31,28 @@ public record CheckpointOptions(Path imagePath, Path workPath, Path parentPath, 
 
     /** A stop-and-copy dump with established TCP connections, into {@code imagePath}. */
     public static CheckpointOptions stopAndCopy(Path imagePath, Path workPath) {
-        return new CheckpointOptions(imagePath, workPath, null, false, false, true, false);
+        return new CheckpointOptions(imagePath, workPath, null, false, false, true, false, false);
     }
 
     public CheckpointOptions withLeaveRunning(boolean value) {
-        return new CheckpointOptions(imagePath, workPath, parentPath, preDump, value, tcpEstablished, fileLocks);
+        return new CheckpointOptions(imagePath, workPath, parentPath, preDump, value, tcpEstablished, fileLocks, teardownBehind);
     }
 
     public CheckpointOptions withTcpEstablished(boolean value) {
-        return new CheckpointOptions(imagePath, workPath, parentPath, preDump, leaveRunning, value, fileLocks);
+        return new CheckpointOptions(imagePath, workPath, parentPath, preDump, leaveRunning, value, fileLocks, teardownBehind);
     }
 
     /** A pre-dump on top of {@code parent} (null for the first round). Needs dirty tracking. */
     public CheckpointOptions asPreDump(Path parent) {
-        return new CheckpointOptions(imagePath, workPath, parent, true, false, tcpEstablished, fileLocks);
+        return new CheckpointOptions(imagePath, workPath, parent, true, false, tcpEstablished, fileLocks, false);
     }
 
     public CheckpointOptions withParent(Path parent) {
-        return new CheckpointOptions(imagePath, workPath, parent, preDump, leaveRunning, tcpEstablished, fileLocks);
+        return new CheckpointOptions(imagePath, workPath, parent, preDump, leaveRunning, tcpEstablished, fileLocks, teardownBehind);
+    }
+
+    public CheckpointOptions withTeardownBehind(boolean value) {
+        return new CheckpointOptions(imagePath, workPath, parentPath, preDump, leaveRunning, tcpEstablished, fileLocks, value);
     }
 
     /** The arguments after {@code runc [global options]}. */

@@ -94,7 +94,7 @@ public final class LazyCheckpoint implements AutoCloseable {
                     .redirectError(stderr.toFile());
             pb.environment().put("MM_STATUS_FIFO", fifo.toString());
             // The dump's boost ends at CRIU's "post-dump", once the images are written, before it serves the pages.
-            pb.environment().putAll(runc.dumpEnv(id, Phase.LAZY_CHECKPOINT));
+            pb.environment().putAll(runc.dumpEnv(id, Phase.LAZY_CHECKPOINT, false));
             Process p = pb.start();
             log.debug("lazy checkpoint started id={} pageServer={}", id, pageServer);
             return new LazyCheckpoint(runc, id, options, p, argv, runcLog, stderr, fifo, reader, frozen);

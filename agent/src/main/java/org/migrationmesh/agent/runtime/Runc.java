@@ -42,6 +42,19 @@ public final class Runc {
      */
     static final int DUMP_BOOST = 15;
 
+    /**
+     * Nice steps behind the host's other work for CRIU's and runc's teardown once a final dump's
+     * images are written (CRIU ending the dumped tasks and exiting, runc removing the container),
+     * when nothing waits for runc's return (no TCP sockets, so the address left at the freeze):
+     * on a machine whose cores the hosts share, the teardown otherwise competed with the sending of
+     * the final image and the restore. A lazy dump's CRIU, which serves the pages then, is left as it is.
+     * Measured on the tour (interleaved, 4 runs of 10 Strasbourg/Stuttgart pre-copy legs each way,
+     * first leg of each run left out): client gap mean 121.4 → 114.4 ms, median 124 → 114, every
+     * step after the images a little shorter (the source's transfer 32 → 29.5 ms, the restore's
+     * runc 41 → 39, medians).
+     */
+    static final int TEARDOWN_NICE = 19;
+
     /** runc's record of a container's stdio in a dump's images ({@link #externalDescriptors}), read before CRIU restores. */
     public static final String DESCRIPTORS = "descriptors.json";
 
@@ -171,7 +184,7 @@ public final class Runc {
         try {
             ex = call(id, phase, config.checkpointTimeout(), false,
                     options.workPath().resolve(options.preDump() ? "pre-dump.log" : "dump.log"), options.args(id),
-                    config.criu(), dumpEnv(id, phase));
+                    config.criu(), dumpEnv(id, phase, options.teardownBehind()));
         } finally {
             if (watch != null) watch.interrupt();
             // A dump that failed or left the container running leaves its cgroup frozen again.
@@ -299,11 +312,16 @@ public final class Runc {
 
     /**
      * The environment of a dump's runc, and so of its CRIU and action script: {@link #criuPath}
-     * as PATH and, on a final dump (lazy or not, not a pre-dump), {@link #DUMP_BOOST}.
+     * as PATH and, on a final dump (lazy or not, not a pre-dump), {@link #DUMP_BOOST}; with
+     * {@code teardownBehind} on a (not lazy) final dump, {@link #TEARDOWN_NICE}.
      */
-    Map<String, String> dumpEnv(String id, Phase phase) {
+    Map<String, String> dumpEnv(String id, Phase phase, boolean teardownBehind) {
         String path = criuPath(id, phase, null);
-        return phase == Phase.PRE_DUMP ? Map.of("PATH", path) : Map.of("PATH", path, "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST));
+        if (phase == Phase.PRE_DUMP) return Map.of("PATH", path);
+        if (phase == Phase.CHECKPOINT && teardownBehind) {
+            return Map.of("PATH", path, "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST), "MM_TEARDOWN_NICE", Integer.toString(TEARDOWN_NICE));
+        }
+        return Map.of("PATH", path, "MM_DUMP_BOOST", Integer.toString(DUMP_BOOST));
     }
 
     /** mmcriu as "criu" in a directory of its own (for PATH). */

@@ -95,7 +95,7 @@ class CriuFreezeScriptIT {
     }
 
     @Test
-    void theScriptMovesItsParentAndGrandparentAheadOnPreDumpAndBackOnPostDumpOnlyWhenAsked() throws Exception {
+    void theScriptMovesItsParentAndGrandparentAheadOnPreDumpAndBackOrBehindOnPostDumpOnlyWhenAsked() throws Exception {
         Path script = Workloads.extract("mmfreeze", script());
         int own = niceOf(ProcessHandle.current().pid());
         int boosted = Math.max(-20, own - 7);
@@ -105,19 +105,24 @@ class CriuFreezeScriptIT {
         String niceBoth = "echo $(cut -d\" \" -f19 /proc/$$/stat) $(cut -d\" \" -f19 /proc/$PPID/stat)";
         String inner = "CRTOOLS_SCRIPT_ACTION=pre-dump \"$MMF\"; " + niceBoth + "; CRTOOLS_SCRIPT_ACTION=post-dump \"$MMF\"; "
                 + niceBoth;
-        assertThat(actions(script, inner, "7")).as("asked (MM_DUMP_BOOST=7)")
+        assertThat(actions(script, inner, "7", null)).as("asked (MM_DUMP_BOOST=7)")
                 .isEqualTo(boosted + " " + boosted + "\n" + own + " " + own + "\n");
-        assertThat(actions(script, inner, null)).as("not asked (a pre-dump)").isEqualTo(own + " " + own + "\n" + own + " " + own + "\n");
+        int behind = Math.min(19, own + 5);
+        assertThat(actions(script, inner, "7", "5")).as("asked, and behind for the teardown (MM_TEARDOWN_NICE=5)")
+                .isEqualTo(boosted + " " + boosted + "\n" + behind + " " + behind + "\n");
+        assertThat(actions(script, inner, null, null)).as("not asked (a pre-dump)").isEqualTo(own + " " + own + "\n" + own + " " + own + "\n");
         assertThat(fx.dir.resolve("actions").resolve("images-written")).as("post-dump still marks the images written").exists();
     }
 
-    private String actions(Path script, String inner, String boost) throws Exception {
+    private String actions(Path script, String inner, String boost, String teardown) throws Exception {
         Path work = Files.createDirectories(fx.dir.resolve("actions"));
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", "/bin/sh -c '" + inner + "'; true").directory(work.toFile())
                 .redirectErrorStream(true);
         pb.environment().put("MMF", script.toString());
         pb.environment().remove("MM_DUMP_BOOST");
         if (boost != null) pb.environment().put("MM_DUMP_BOOST", boost);
+        pb.environment().remove("MM_TEARDOWN_NICE");
+        if (teardown != null) pb.environment().put("MM_TEARDOWN_NICE", teardown);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as("the shells' exit (output: %s)", out).isZero();

@@ -28,6 +28,16 @@ class RuntimeArgsTest {
     }
 
     @Test
+    void aTeardownBehindIsAFinalDumpsOnlyAndNoArgumentOfRuncs() {
+        CheckpointOptions behind = CheckpointOptions.stopAndCopy(IMG, WORK).withTeardownBehind(true);
+        assertThat(behind.teardownBehind()).isTrue();
+        assertThat(behind.args("c")).isEqualTo(CheckpointOptions.stopAndCopy(IMG, WORK).args("c"));
+        assertThat(behind.withParent(Path.of("/var/lib/mm/img/1")).teardownBehind()).isTrue();
+        assertThat(behind.asPreDump(null).teardownBehind()).as("a pre-dump runs beside the live container").isFalse();
+        assertThat(CheckpointOptions.stopAndCopy(IMG, WORK).teardownBehind()).isFalse();
+    }
+
+    @Test
     void leaveRunningOnlyForFullDumps() {
         assertThat(CheckpointOptions.stopAndCopy(IMG, WORK).withLeaveRunning(true).args("c")).contains("--leave-running");
     }
