@@ -49,6 +49,11 @@ public final class FilePageStore implements PageStore {
     private final Map<String, Segment> liveFiles = new HashMap<>();
     /** Where the next page goes in each live file: its size but for holes kept for pages not held. */
     private final Map<String, Long> liveEnds = new HashMap<>();
+    /** Per live file: the CRC32C of its pages as last read back, forgotten where it is written since. */
+    private final Map<String, ReadBackCrcs> liveReadBack = new HashMap<>();
+    /** Pages read back at once by {@link #readBackLiveFiles} (1 MiB), under this store's lock. */
+    private static final int READ_BACK_PAGES = 256;
+    private ByteBuffer readBackBuffer;
     /** Keys whose held page is the frozen process's ({@link #markFrozen}). */
     private final java.util.Set<PageKey> frozen = new java.util.HashSet<>();
     private final Path directory;
@@ -147,7 +152,7 @@ public final class FilePageStore implements PageStore {
     }
 
     @Override
-    public synchronized Optional<BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
+    public synchronized Optional<Yielded> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
         Segment live = liveFiles.get(space);
         if (live == null) return Optional.empty();
         long[] livePage = new long[vaddrs.length];
@@ -166,6 +171,7 @@ public final class FilePageStore implements PageStore {
         // Pages held out of place (the dump has a page or two more or less than what was read live) are read
         // before anything is overwritten, and written where the file wants them.
         byte[] moved = new byte[misplaced.length * PageHash.PAGE_SIZE];
+        ReadBackCrcs readBack = liveReadBack.getOrDefault(space, new ReadBackCrcs());
         try {
             for (int k = 0; k < misplaced.length; k++) {
                 ByteBuffer b = ByteBuffer.wrap(moved, k * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE);
@@ -177,6 +183,9 @@ public final class FilePageStore implements PageStore {
             index.values().removeIf(l -> l.segment() == live);
             liveFiles.remove(space);
             liveEnds.remove(space);
+            liveReadBack.remove(space);
+            // what was read back stays true where the edits leave the pages where they were: before the first place they touch
+            plan.edits().stream().mapToLong(LiveFileEdits.Edit::at).min().ifPresent(readBack::forgetFrom);
             closeChannel(live.channel());
             Files.move(live.path(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             long tE = System.nanoTime();
@@ -193,13 +202,14 @@ public final class FilePageStore implements PageStore {
                         long pos = (long) misplaced[k] * PageHash.PAGE_SIZE;
                         while (b.hasRemaining()) pos += out.write(b, pos);
                         inPlace.set(misplaced[k]);
+                        readBack.forget(misplaced[k], misplaced[k] + 1L);
                     }
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("moving live pages " + live.path() + " to " + target, e);
         }
-        return Optional.of(inPlace);
+        return Optional.of(new Yielded(inPlace, readBack.crcs(), readBack.known()));
     }
 
     /**
@@ -239,9 +249,56 @@ public final class FilePageStore implements PageStore {
             long p = pos;
             while (b.hasRemaining()) p += live.channel().write(b, p);
             index.put(key, new Location(live, pos, PageHash.of(src, off)));
+            liveReadBack.get(key.space()).forget(pos / PageHash.PAGE_SIZE, pos / PageHash.PAGE_SIZE + 1);
             frozen.remove(key);
         } catch (IOException e) {
             throw new UncheckedIOException("storing live page " + key + " in " + directory, e);
+        }
+    }
+
+    @Override
+    public int readBackLiveFiles() {
+        java.util.List<String> spaces;
+        synchronized (this) {
+            spaces = java.util.List.copyOf(liveFiles.keySet());
+        }
+        int read = 0;
+        for (String space : spaces) {
+            for (int n; (n = readBackStep(space)) > 0; ) read += n;
+        }
+        return read;
+    }
+
+    /**
+     * Reads back the first run of pages of the live file of {@code space} not read back since written
+     * ({@value #READ_BACK_PAGES} at most, under the lock, so that a page sent live meanwhile waits for
+     * little); returns the pages read, 0 when none is left.
+     */
+    private synchronized int readBackStep(String space) {
+        Segment live = liveFiles.get(space);
+        ReadBackCrcs readBack = liveReadBack.get(space);
+        if (live == null || readBack == null) return 0; // yielded meanwhile
+        try {
+            long pages = live.channel().size() / PageHash.PAGE_SIZE;
+            int first = readBack.nextUnknown(0);
+            if (first >= pages) return 0;
+            int n = 1;
+            while (first + n < pages && n < READ_BACK_PAGES && !readBack.known(first + n)) n++;
+            if (readBackBuffer == null) readBackBuffer = ByteBuffer.allocateDirect(READ_BACK_PAGES * PageHash.PAGE_SIZE);
+            ByteBuffer b = readBackBuffer.clear().limit(n * PageHash.PAGE_SIZE);
+            long pos = (long) first * PageHash.PAGE_SIZE;
+            while (b.hasRemaining()) {
+                if (live.channel().read(b, pos + b.position()) < 0) throw new IOException("ends at " + (pos + b.position()));
+            }
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            for (int k = 0; k < n; k++) {
+                crc.reset();
+                crc.update(b.clear().position(k * PageHash.PAGE_SIZE).limit((k + 1) * PageHash.PAGE_SIZE));
+                readBack.put(first + k, (int) crc.getValue());
+            }
+            return n;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading back the live pages of " + space + " in " + live.path(), e);
         }
     }
 
@@ -327,6 +384,7 @@ public final class FilePageStore implements PageStore {
 
     /** Copies the held pages {@code keys[0..n)} of {@code space} into {@code live} from {@code at} on; returns those copied. */
     private int placeInLiveFile(String space, Segment live, long[] keys, long[] digests, int n, long at) {
+        liveReadBack.get(space).forget(at / PageHash.PAGE_SIZE, at / PageHash.PAGE_SIZE + n);
         int copied = transferRun(space, keys, digests, 0, n, live.channel(), at);
         for (int k = 0; k < copied; k++) {
             index.put(new PageKey(space, keys[k]), new Location(live, at + (long) k * PageHash.PAGE_SIZE, digests[k]));
@@ -358,6 +416,7 @@ public final class FilePageStore implements PageStore {
                     StandardOpenOption.READ, StandardOpenOption.WRITE), p, Integer.MAX_VALUE);
             liveFiles.put(space, live);
             liveEnds.put(space, 0L);
+            liveReadBack.put(space, new ReadBackCrcs());
         }
         return live;
     }
@@ -456,6 +515,7 @@ public final class FilePageStore implements PageStore {
         liveFiles.values().forEach(s -> closeChannel(s.channel()));
         liveFiles.clear();
         liveEnds.clear();
+        liveReadBack.clear();
         index.clear();
         frozen.clear();
     }

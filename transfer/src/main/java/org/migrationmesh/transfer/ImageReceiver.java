@@ -86,6 +86,16 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         return migration(migrationId).store();
     }
 
+    /**
+     * Reads back the live files of migration {@code migrationId}, if it has pages here
+     * ({@link PageStore#readBackLiveFiles}): for when its source has ended its live rounds and
+     * freezes next. Returns the pages read.
+     */
+    public int readBackLivePages(String migrationId) {
+        MigrationImages m = migrations.get(migrationId);
+        return m == null ? 0 : m.store().readBackLiveFiles();
+    }
+
     /** The newest published image directory of a migration, if any. */
     public Optional<Path> publishedImage(String migrationId) {
         return migration(migrationId).published();

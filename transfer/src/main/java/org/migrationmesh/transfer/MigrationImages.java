@@ -115,18 +115,15 @@ final class MigrationImages {
         ReceiveSession s = session(round);
         CommitRequest commit;
         BeginResponse.Builder taken;
-        int[] laidOut;
         synchronized (s) {
             commit = s.takeSpeculative(speculative);
             taken = answer.toBuilder().clearFiles().addAllFiles(s.fileStates());
-            laidOut = s.laidOut();
         }
         long laid = System.nanoTime();
         if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
         long done = System.nanoTime();
-        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}"
-                        + " pagesInPlace={} pagesCopied={}", migrationId, round, commit != null, (planned - t0) / 1_000_000,
-                (laid - planned) / 1_000_000, (done - laid) / 1_000_000, laidOut[0], laidOut[1]);
+        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}", migrationId,
+                round, commit != null, (planned - t0) / 1_000_000, (laid - planned) / 1_000_000, (done - laid) / 1_000_000);
         return taken.build();
     }
 
@@ -200,8 +197,10 @@ final class MigrationImages {
     /** Verifies the round complete, publishes it atomically and makes it what later rounds compare against. */
     synchronized CommitResponse commit(int round, List<FileDigest> digests) {
         ReceiveSession s = session(round);
+        int[] laidOut;
         synchronized (s) {
             s.checkComplete(digests);
+            laidOut = s.laidOut();
             s.close();
         }
         Path target = dir.resolve("round-" + round);
@@ -228,6 +227,10 @@ final class MigrationImages {
         publishedSendId = s.sendId();
         publishedAnswer = CommitResponse.newBuilder().setImageDir(target.toString()).setFiles(s.manifest().files().size())
                 .setBytes(s.manifest().totalBytes()).build();
+        if (!s.plannedPagesFiles().isEmpty()) {
+            log.info("round published migration={} round={} pagesInPlace={} pagesCopied={} pagesReadBack={}", migrationId, round,
+                    laidOut[0], laidOut[1], laidOut[2]);
+        }
         return publishedAnswer;
     }
 

@@ -32,10 +32,33 @@ public interface PageStore extends AutoCloseable {
      * page the live file holds: a lazy dump's pages file has a few pages (the vDSO's, the text
      * page CRIU's injection copied), which may well lie at the live file's start, and the
      * others are still wanted, for the lazy restore. Returns which pages are then in
-     * place (its other pages are stale or foreign, to be overwritten); the store no longer holds
-     * any page of that file. Empty, and nothing changed, otherwise.
+     * place (its other pages are stale or foreign, to be overwritten), with the CRC32C of those
+     * of its pages last read back ({@link #readBackLiveFiles}) and not written since; the store
+     * no longer holds any page of that file. Empty, and nothing changed, otherwise.
      */
-    java.util.Optional<java.util.BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, java.nio.file.Path target);
+    java.util.Optional<Yielded> yieldLiveFile(String space, long[] vaddrs, long[] digests, java.nio.file.Path target);
+
+    /**
+     * A live file given up as a pages file: {@code inPlace}, the pages laid out as asked; of the
+     * pages at positions {@code readBack}, the CRC32C as read back from the file and not written
+     * since ({@code readBackCrcs[page]}).
+     */
+    record Yielded(java.util.BitSet inPlace, int[] readBackCrcs, java.util.BitSet readBack) {
+        public static Yielded inPlaceOnly(java.util.BitSet inPlace) {
+            return new Yielded(inPlace, new int[0], new java.util.BitSet());
+        }
+    }
+
+    /**
+     * Reads the live files back (the pages written since they were last read back) and keeps
+     * the CRC32C of each page by its position, which the final round's check of a yielded file
+     * then takes instead of reading the page again ({@link #yieldLiveFile}). For when no more live
+     * pages are expected: the source has committed its freeze. Any page written afterwards is
+     * read again by that check. Returns the pages read.
+     */
+    default int readBackLiveFiles() {
+        return 0;
+    }
 
     /**
      * Takes a page read from the running process ahead of the final dump (4 KiB at

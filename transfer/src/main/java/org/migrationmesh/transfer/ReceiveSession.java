@@ -40,13 +40,16 @@ import java.util.Optional;
  * <p>Why a wrong page is still not published: every chunk's CRC32C is computed by the sender
  * over the true bytes (from its scan, whether it sends them or not) and checked here over the
  * bytes as they lie in the staging file after the chunk was applied, so it covers held pages
- * taken in place and copied, data, zero and repeated pages alike. A held page is only taken when
+ * taken in place and copied, data, zero and repeated pages alike. A page of a live file that
+ * became the staging file ({@link PageStore#yieldLiveFile}) and was not written since is taken
+ * with the CRC32C read back from that file when its source committed the freeze
+ * ({@link PageStore#readBackLiveFiles}), not read again in the downtime. A held page is only taken when
  * its 64-bit {@link PageHash} digest equals the sender's, so a wrong held page passes only if it
  * has the same 64-bit digest as the true one (a CRC32 and a CRC32C of the page's halves swapped:
  * never for a change of up to 3 bits or one burst of up to 32, about 2^-64 for content that is
  * not crafted) and leaves the chunk's CRC32C unchanged (together about 2^-95: the three CRCs are
  * linear and their 96 bits have rank 95, see {@link PageHash}). A held page whose bytes went bad in the store after its digest was
- * recorded is caught by the CRC32C alone (2^-32 per bad chunk). Each data page is also checked
+ * recorded is caught by the CRC32C alone (2^-32 per bad chunk), if it went bad before it was read back. Each data page is also checked
  * against its planned digest. The file digest of a planned pages file ({@link PageListDigest})
  * then proves that the digest list the receiver planned and checked against is the sender's.
  */
@@ -70,14 +73,16 @@ final class ReceiveSession {
     private final byte[][] finalSha;
     private final PageStore store;
     private final FileHashing hashing;
-    /** Over this session's pages files: {pages taken in place with a live file, pages copied from other held files}. */
+    /**
+     * Over this session's pages files: {pages taken in place with a live file, pages copied from other
+     * held files, pages the checks read back}.
+     */
     synchronized int[] laidOut() {
-        int[] sum = new int[2];
+        int[] sum = new int[3];
         for (StagedPages sp : staged) {
             if (sp == null) continue;
             int[] one = sp.laidOut();
-            sum[0] += one[0];
-            sum[1] += one[1];
+            for (int k = 0; k < sum.length; k++) sum[k] += one[k];
         }
         return sum;
     }

@@ -50,7 +50,7 @@ class FilePageStoreYieldTest {
         try (FilePageStore store = liveStore(tmp.resolve("store"), pages)) {
             long[][] f = file(pages, HELD - 2); // a dump with two pages fewer at the end than were read live
             Path target = tmp.resolve("pages-1.img");
-            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(HELD - 2));
+            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(y -> assertThat(y.inPlace().cardinality()).isEqualTo(HELD - 2));
             assertThat(Files.size(target)).isGreaterThanOrEqualTo((HELD - 2) * 4096L);
         }
     }
@@ -86,7 +86,7 @@ class FilePageStoreYieldTest {
             assertThat(store.putLiveHeld("1", at, 20, HELD)).isEqualTo(HELD - 20);
             long[][] f = file(now, HELD);
             Path target = tmp.resolve("pages-1.img");
-            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(HELD));
+            assertThat(store.yieldLiveFile("1", f[0], f[1], target)).hasValueSatisfying(y -> assertThat(y.inPlace().cardinality()).isEqualTo(HELD));
             assertThat(Files.readAllBytes(target)).isEqualTo(now);
             assertThat(Files.readAllBytes(parentFile)).as("the parent image is read, not changed").isEqualTo(parent);
         }
@@ -115,9 +115,9 @@ class FilePageStoreYieldTest {
             digests[addedAt] = PageHash.of(new byte[4096], 0) ^ 1; // content the store does not have
             Path target = tmp.resolve("pages-1.img");
             assertThat(store.yieldLiveFile("1", dump, digests, target))
-                    .hasValueSatisfying(b -> {
-                        assertThat(b.cardinality()).isEqualTo(HELD);
-                        assertThat(b.get(addedAt)).as("the new page is for the final image to bring").isFalse();
+                    .hasValueSatisfying(y -> {
+                        assertThat(y.inPlace().cardinality()).isEqualTo(HELD);
+                        assertThat(y.inPlace().get(addedAt)).as("the new page is for the final image to bring").isFalse();
                     });
             byte[] laid = java.util.Arrays.copyOf(Files.readAllBytes(target), now.length);
             assertThat(laid).as("every held page where the dump puts it, the new one's place empty").isEqualTo(now);
@@ -150,7 +150,7 @@ class FilePageStoreYieldTest {
             }
             Path target = tmp.resolve("pages-1.img");
             assertThat(store.yieldLiveFile("1", vaddrs, digests, target))
-                    .hasValueSatisfying(b -> assertThat(b.cardinality()).isEqualTo(live - 1));
+                    .hasValueSatisfying(y -> assertThat(y.inPlace().cardinality()).isEqualTo(live - 1));
             byte[] laid = java.util.Arrays.copyOf(Files.readAllBytes(target), (live - 1) * 4096);
             assertThat(laid).as("every page after the freed one a page earlier, as the dump has it")
                     .isEqualTo(java.util.Arrays.copyOf(now, (live - 1) * 4096));

@@ -223,6 +223,25 @@ class ImageTransferTest extends InProcessTransfer {
     }
 
     @Test
+    void aHeldPageThatWentBadBeforeTheLivePagesWereReadBackIsRefused() throws Exception {
+        Path src = tmp.resolve("src");
+        SyntheticImage.write(src, 14);
+        byte[] pages = Files.readAllBytes(src.resolve("pages-1.img"));
+        ImageScan.PagemapLayout layout = ImageScan.of(src, migration, 1).layoutOf("pages-1.img").orElseThrow();
+        ImageSender sender = h.sender();
+        sender.sendLivePages(migration, layout.space(), layout.vaddrs(), pages, TransferOptions.defaults());
+        corruptPage(onlyFile(h.receiverRoot.resolve(migration), "live-"), 200);
+        // read back before the freeze (as the destination does once RESTORE is applied): the final check takes those CRCs
+        assertThat(h.receiver.readBackLivePages(migration)).isEqualTo(layout.vaddrs().length);
+        TransferOptions small = new TransferOptions(16 * 4096, true, true, 1, java.time.Duration.ofSeconds(30));
+        assertThatThrownBy(() -> sender.send(migration, 1, src, small, TransferListener.NONE))
+                .isInstanceOfSatisfying(TransferRefusedException.class, e -> assertThat(e.reason()).isEqualTo(Reason.CORRUPT_CHUNK));
+        assertThat(h.receiver.publishedImage(migration)).isEmpty();
+        TransferReport r = sender.send(migration, 1, src, small, TransferListener.NONE);
+        TransferHarness.assertSameTree(src, Path.of(r.receiverImageDir()));
+    }
+
+    @Test
     void aHeldPageOfThePreviousRoundThatWentBadIsRefused() throws Exception {
         Path src = tmp.resolve("src");
         SyntheticImage.write(src, 15);

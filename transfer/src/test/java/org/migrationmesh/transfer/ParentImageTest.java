@@ -228,7 +228,7 @@ class ParentImageTest extends InProcessTransfer {
         long[] digests = new long[liveLayout.vaddrs().length];
         for (int i = 0; i < digests.length; i++) digests[i] = PageHash.of(livePages, i * 4096);
         return h.receiver.pageStore(migrationId).yieldLiveFile(liveLayout.space(), liveLayout.vaddrs(), digests,
-                tmp.resolve("laid-out.img")).orElseThrow().cardinality();
+                tmp.resolve("laid-out.img")).orElseThrow().inPlace().cardinality();
     }
 
     @Test

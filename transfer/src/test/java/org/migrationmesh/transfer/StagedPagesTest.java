@@ -93,7 +93,7 @@ class StagedPagesTest {
             }
 
             @Override
-            public Optional<BitSet> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
+            public Optional<PageStore.Yielded> yieldLiveFile(String space, long[] vaddrs, long[] digests, Path target) {
                 return Optional.empty();
             }
 

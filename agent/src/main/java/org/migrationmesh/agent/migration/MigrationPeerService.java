@@ -95,6 +95,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     connecting.execute(MigrationPeerService.this::connectToSources);
                     connecting.execute(MigrationPeerService.this::dropEndedPreparations);
                 }
+                if (result.getApplied() && command.hasAdvanceMigration()
+                        && command.getAdvanceMigration().getPhase() == MigrationPhase.RESTORE) {
+                    String id = command.getAdvanceMigration().getMigrationId();
+                    ahead.execute(() -> readBackLivePages(id));
+                }
             }
 
             @Override
@@ -434,6 +439,30 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private void releaseEarlyClaim(String migrationId) {
         node.read(s -> s.migration(migrationId)).flatMap(m -> node.read(s -> s.container(m.getContainerId())))
                 .filter(c -> !c.getOwner().equals(self)).ifPresent(this::releaseIfHeld);
+    }
+
+    /**
+     * RESTORE applied: the source has ended its live rounds and freezes next (it commits FREEZE and
+     * RESTORE together). A migration to this agent has its live pages read back now, while the
+     * container still runs, so that the check of the final image reads back only the pages the
+     * final image changes: on the tour, ~20 MiB read in 4-6 ms of the downtime before. A page
+     * written afterwards is read by that check as before. Not for post-copy: a lazy dump's pages
+     * file holds a few pages, and the live file stays the restore's store of pages.
+     */
+    private void readBackLivePages(String migrationId) {
+        boolean here = node.read(s -> s.migration(migrationId))
+                .map(m -> m.getDestination().equals(self) && !m.getOptions().getPostCopy()).orElse(false);
+        if (!here) return;
+        long t0 = System.nanoTime();
+        try {
+            int pages = receiver.readBackLivePages(migrationId);
+            if (pages > 0) {
+                log.info("live pages read back migration={} pages={} ms={}", migrationId, pages, (System.nanoTime() - t0) / 1_000_000);
+            }
+        } catch (RuntimeException e) {
+            // the final image's check reads them then
+            log.debug("live pages not read back migration={} reason={}", migrationId, e.toString());
+        }
     }
 
     /**
