@@ -43,6 +43,8 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
     private final ContentStore content;
     private final ParentImages parents;
     private final ConcurrentHashMap<String, MigrationImages> migrations = new ConcurrentHashMap<>();
+    /** Migrations whose live pages are read back as each live round ends ({@link #readBackLivePagesAsTheyCome}). */
+    private final java.util.Set<String> readingBack = ConcurrentHashMap.newKeySet();
 
     /** A receiver keeping every migration's images under {@code root}. */
     public ImageReceiver(Path root) {
@@ -88,12 +90,29 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
 
     /**
      * Reads back the live files of migration {@code migrationId}, if it has pages here
-     * ({@link PageStore#readBackLiveFiles}): for when its source has ended its live rounds and
-     * freezes next. Returns the pages read.
+     * ({@link PageStore#readBackLiveFiles}). Returns the pages read.
      */
     public int readBackLivePages(String migrationId) {
         MigrationImages m = migrations.get(migrationId);
-        return m == null ? 0 : m.store().readBackLiveFiles();
+        if (m == null) return 0;
+        long t0 = System.nanoTime();
+        int pages = m.store().readBackLiveFiles();
+        if (pages > 0 && !migrationId.startsWith(TransferWarmUp.ID_PREFIX)) {
+            log.info("live pages read back migration={} pages={} ms={}", migrationId, pages, (System.nanoTime() - t0) / 1_000_000);
+        }
+        return pages;
+    }
+
+    /**
+     * From now on, the live pages of migration {@code migrationId} are read back as each live
+     * round ends (after its answer), and those here already at once: for a migration whose final
+     * image is a full one laid out from them (pre-copy, not post-copy), so that its check reads
+     * back in the downtime only what the final image changed. The destination knows a round has
+     * ended as soon as it has; across a continent it learns the source's freeze only later.
+     */
+    public void readBackLivePagesAsTheyCome(String migrationId) {
+        readingBack.add(migrationId);
+        readBackLivePages(migrationId);
     }
 
     /** The newest published image directory of a migration, if any. */
@@ -103,6 +122,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
 
     /** Forgets a migration and deletes everything received for it. */
     public void discard(String migrationId) {
+        readingBack.remove(migrationId);
         MigrationImages m = migrations.remove(migrationId);
         if (m != null) m.discard();
     }
@@ -248,6 +268,8 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             private long[] held = new long[0];
             private int heldPlaced;
             private PageStore heldStore;
+            /** The stream's migration, once its first message came. */
+            private String migrationId;
             private String heldSpace;
 
             /**
@@ -300,6 +322,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
             @Override
             public void onNext(LivePages lp) {
                 if (failed) return;
+                if (migrationId == null) migrationId = lp.getMigrationId();
                 try {
                     if (lp.getHeldRunStartsCount() > 0 || lp.getHotRunStartsCount() > 0) {
                         if (heldStore != null) throw new IllegalArgumentException("held pages of " + lp.getSpace() + " sent twice");
@@ -367,6 +390,13 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
                 }
                 responses.onNext(LivePagesAck.newBuilder().setPages(pages).build());
                 responses.onCompleted();
+                if (migrationId != null && readingBack.contains(migrationId)) {
+                    try {
+                        readBackLivePages(migrationId); // answered first: the source goes on meanwhile
+                    } catch (RuntimeException e) {
+                        log.debug("live pages not read back migration={} reason={}", migrationId, e.toString());
+                    }
+                }
             }
         };
     }

@@ -59,6 +59,12 @@ final class MigrationImages {
         return store;
     }
 
+    /** At info level, but for the agent's warm-up at start ({@link TransferWarmUp}): debug. */
+    private void info(String format, Object... args) {
+        if (migrationId.startsWith(TransferWarmUp.ID_PREFIX)) log.debug(format, args);
+        else log.info(format, args);
+    }
+
     FilePageStore fileStore() {
         return store;
     }
@@ -122,7 +128,7 @@ final class MigrationImages {
         long laid = System.nanoTime();
         if (commit != null) taken.setPublished(commit(round, commit.getDigestsList()));
         long done = System.nanoTime();
-        log.info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}", migrationId,
+        info("one-upload round taken migration={} round={} published={} planMs={} chunksMs={} commitMs={}", migrationId,
                 round, commit != null, (planned - t0) / 1_000_000, (laid - planned) / 1_000_000, (done - laid) / 1_000_000);
         return taken.build();
     }
@@ -228,7 +234,7 @@ final class MigrationImages {
         publishedAnswer = CommitResponse.newBuilder().setImageDir(target.toString()).setFiles(s.manifest().files().size())
                 .setBytes(s.manifest().totalBytes()).build();
         if (!s.plannedPagesFiles().isEmpty()) {
-            log.info("round published migration={} round={} pagesInPlace={} pagesCopied={} pagesReadBack={}", migrationId, round,
+            info("round published migration={} round={} pagesInPlace={} pagesCopied={} pagesReadBack={}", migrationId, round,
                     laidOut[0], laidOut[1], laidOut[2]);
         }
         return publishedAnswer;

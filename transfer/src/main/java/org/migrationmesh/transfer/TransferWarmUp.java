@@ -29,6 +29,8 @@ import java.util.Random;
  */
 public final class TransferWarmUp {
     private static final long VADDR = 0x7f0000000000L;
+    /** Its migrations' names: what the receiver does with them is logged at debug level only. */
+    static final String ID_PREFIX = "warm-up-";
     static final int LARGE_ROUNDS = 6;
     /** Past C1's threshold (200 calls) for code called once per round. */
     static final int SMALL_ROUNDS = 220;
@@ -69,7 +71,7 @@ public final class TransferWarmUp {
             long[] vaddrs = new long[pages];
             for (int p = 0; p < pages; p++) vaddrs[p] = VADDR + (long) p * PageHash.PAGE_SIZE;
             for (int r = 0; r < rounds; r++) {
-                String id = "warm-up-" + r;
+                String id = ID_PREFIX + r;
                 sender.sendLivePages(id, "1", vaddrs, memory, TransferOptions.defaults());
                 long[] sent = new long[pages];
                 for (int p = 0; p < pages; p++) sent[p] = PageHash.of(memory, p * PageHash.PAGE_SIZE);
@@ -79,6 +81,8 @@ public final class TransferWarmUp {
                 // Both ways a final round goes: in one round trip, planned by the sender from what it
                 // sent live, and in two, planned by the receiver.
                 DeltaPlanner.Holdings held = (key, digest) -> sent[(int) ((key.vaddr() - VADDR) / PageHash.PAGE_SIZE)] == digest;
+                // the one-round-trip way after the live pages were read back, as a pre-copy's final round goes
+                if (r % 2 == 0) receiver.readBackLivePages(id);
                 sender.send(id, 1, image, TransferOptions.defaults(), TransferListener.NONE, r % 2 == 0 ? held : null);
                 receiver.discard(id);
                 MigrationImages.deleteTree(image);

@@ -95,9 +95,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     connecting.execute(MigrationPeerService.this::connectToSources);
                     connecting.execute(MigrationPeerService.this::dropEndedPreparations);
                 }
-                if (result.getApplied() && command.hasAdvanceMigration()
-                        && command.getAdvanceMigration().getPhase() == MigrationPhase.RESTORE) {
-                    String id = command.getAdvanceMigration().getMigrationId();
+                if (result.getApplied() && command.hasStartMigration()) {
+                    String id = command.getStartMigration().getMigrationId();
                     ahead.execute(() -> readBackLivePages(id));
                 }
             }
@@ -274,6 +273,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         Prepared p = prepare(req.getMigrationId(), req.getRuncDescriptors());
         out.onNext(PeerPrepareRestoreReply.newBuilder().setPrepared(p != null).build());
         out.onCompleted();
+        readBackLivePages(req.getMigrationId()); // if START was not applied here yet
+
     }
 
     /** A restore begun ahead of its image: the bundle written, and runc started with CRIU held at the gate (or null). */
@@ -442,23 +443,20 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     }
 
     /**
-     * RESTORE applied: the source has ended its live rounds and freezes next (it commits FREEZE and
-     * RESTORE together). A migration to this agent has its live pages read back now, while the
-     * container still runs, so that the check of the final image reads back only the pages the
-     * final image changes: on the tour, ~20 MiB read in 4-6 ms of the downtime before. A page
-     * written afterwards is read by that check as before. Not for post-copy: a lazy dump's pages
-     * file holds a few pages, and the live file stays the restore's store of pages.
+     * A migration to this agent that is not post-copy has its live pages read back as each live
+     * round ends, while the container still runs at its source, so that the check of its final
+     * image reads back only the pages the final image changes: on the tour, ~20 MiB read in 4-6 ms
+     * of the downtime before. Not once RESTORE is applied: across a continent this agent learns it
+     * after the source has frozen. Not for post-copy: a lazy dump's pages file holds a few pages,
+     * and the live file stays the restore's store of pages. Also asked for by PrepareRestore,
+     * which may come first.
      */
     private void readBackLivePages(String migrationId) {
         boolean here = node.read(s -> s.migration(migrationId))
                 .map(m -> m.getDestination().equals(self) && !m.getOptions().getPostCopy()).orElse(false);
         if (!here) return;
-        long t0 = System.nanoTime();
         try {
-            int pages = receiver.readBackLivePages(migrationId);
-            if (pages > 0) {
-                log.info("live pages read back migration={} pages={} ms={}", migrationId, pages, (System.nanoTime() - t0) / 1_000_000);
-            }
+            receiver.readBackLivePagesAsTheyCome(migrationId);
         } catch (RuntimeException e) {
             // the final image's check reads them then
             log.debug("live pages not read back migration={} reason={}", migrationId, e.toString());

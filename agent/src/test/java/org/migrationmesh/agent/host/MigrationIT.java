@@ -89,15 +89,18 @@ class MigrationIT {
         assertThat(Integer.parseInt(m.group(1))).isEqualTo(2);
         assertThat(preCopyBytes).as("the live rounds carried the memory").isGreaterThan((mb - 4L) << 20);
         assertThat(wireBytes).as("the final transfer skipped the pages already there").isLessThan(imageBytes / 4);
-        // a2 read the live pages back once RESTORE was applied, before the freeze: the final image's check read
+        // a2 read the live pages back as each live round ended, before the freeze: the final image's check read
         // back only what the final image changed, not the whole file again
         String destLog = Files.readString(agents.base.resolve("a2.log"));
-        Matcher readBack = Pattern.compile("live pages read back migration=(\\S+) pages=(\\d+)").matcher(destLog);
+        Matcher readBack = Pattern.compile("live pages read back migration=(mig-\\S+) pages=(\\d+)").matcher(destLog);
         assertThat(readBack.find()).as("a2 read its live pages back: " + destLog).isTrue();
         Matcher checked = Pattern.compile("round published migration=" + Pattern.quote(readBack.group(1))
                 + " round=\\d+ pagesInPlace=(\\d+) pagesCopied=\\d+ pagesReadBack=(\\d+)").matcher(destLog);
         assertThat(checked.find()).as("a2 published the final image: " + destLog).isTrue();
-        long readBefore = Long.parseLong(readBack.group(2));
+        long readBefore = 0; // as each live round ended, and what was there when a2 learned of the migration
+        Matcher each = Pattern.compile("live pages read back migration=" + Pattern.quote(readBack.group(1)) + " pages=(\\d+)")
+                .matcher(destLog);
+        while (each.find()) readBefore += Long.parseLong(each.group(1));
         long readInDowntime = Long.parseLong(checked.group(2));
         System.out.println("MigrationIT: a2 read back " + readBefore + " live pages before the freeze, " + readInDowntime
                 + " pages of " + checked.group(1) + " in place in the final check");
