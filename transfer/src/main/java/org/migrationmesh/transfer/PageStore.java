@@ -52,9 +52,9 @@ public interface PageStore extends AutoCloseable {
     /**
      * Reads the live files back (the pages written since they were last read back) and keeps
      * the CRC32C of each page by its position, which the final round's check of a yielded file
-     * then takes instead of reading the page again ({@link #yieldLiveFile}). For when no more live
-     * pages are expected: the source has committed its freeze. Any page written afterwards is
-     * read again by that check. Returns the pages read.
+     * then takes instead of reading the page again ({@link #yieldLiveFile}). For when a live round
+     * has ended (the last one ends before the freeze). Any page written afterwards is read again
+     * by that check. Returns the pages read.
      */
     default int readBackLiveFiles() {
         return 0;

@@ -42,7 +42,7 @@ import java.util.Optional;
  * bytes as they lie in the staging file after the chunk was applied, so it covers held pages
  * taken in place and copied, data, zero and repeated pages alike. A page of a live file that
  * became the staging file ({@link PageStore#yieldLiveFile}) and was not written since is taken
- * with the CRC32C read back from that file when its source committed the freeze
+ * with the CRC32C read back from that file as the live rounds ended
  * ({@link PageStore#readBackLiveFiles}), not read again in the downtime. A held page is only taken when
  * its 64-bit {@link PageHash} digest equals the sender's, so a wrong held page passes only if it
  * has the same 64-bit digest as the true one (a CRC32 and a CRC32C of the page's halves swapped:
