@@ -453,8 +453,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      */
     private void readBackLivePages(String migrationId) {
         boolean here = node.read(s -> s.migration(migrationId))
-                .map(m -> m.getDestination().equals(self) && !m.getOptions().getPostCopy()).orElse(false);
-        if (!here) return;
+                .map(m -> m.getDestination().equals(self) && !m.getOptions().getPostCopy()
+                        && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING).orElse(false);
+        if (!here) return; // (also START entries replayed at a restart, of migrations long ended)
         try {
             receiver.readBackLivePagesAsTheyCome(migrationId);
         } catch (RuntimeException e) {
