@@ -43,11 +43,7 @@ public interface PageStore extends AutoCloseable {
      * pages at positions {@code readBack}, the CRC32C as read back from the file and not written
      * since ({@code readBackCrcs[page]}).
      */
-    record Yielded(java.util.BitSet inPlace, int[] readBackCrcs, java.util.BitSet readBack) {
-        public static Yielded inPlaceOnly(java.util.BitSet inPlace) {
-            return new Yielded(inPlace, new int[0], new java.util.BitSet());
-        }
-    }
+    record Yielded(java.util.BitSet inPlace, int[] readBackCrcs, java.util.BitSet readBack) {}
 
     /**
      * Reads the live files back (the pages written since they were last read back) and keeps

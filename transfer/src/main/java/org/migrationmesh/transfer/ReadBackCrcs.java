@@ -56,11 +56,6 @@ final class ReadBackCrcs {
         return known.nextClearBit(from);
     }
 
-    /** Pages known. */
-    int count() {
-        return known.cardinality();
-    }
-
     /** CRC32C of pages {@code [from, from + count)} one after the other; every one of them must be known. */
     int ofRun(int from, int count) {
         int unknown = known.nextClearBit(from);
