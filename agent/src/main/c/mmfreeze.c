@@ -88,6 +88,21 @@ static void renice_threads(pid_t pid, int delta) {
     closedir(d);
 }
 
+/* Nice steps the environment variable name asks for: 1..most, or 0 (unset, or out of range). */
+static int steps(const char *name, int most) {
+    const char *v = getenv(name);
+    int n = v ? atoi(v) : 0;
+    return n >= 1 && n <= most ? n : 0;
+}
+
+/* Moves CRIU (this script's parent) and the runc that started it (its parent) by delta nice steps. */
+static void renice_criu_and_runc(int delta) {
+    pid_t criu = getppid();
+    pid_t runc = parent_of(criu);
+    renice_threads(criu, delta);
+    if (runc > 1) renice_threads(runc, delta);
+}
+
 /*
  * With MM_DUMP_BOOST=N (1-20; the agent sets it on a final dump only, not on a pre-dump, which
  * runs beside the live container), CRIU and the runc that started it run N nice steps ahead of
@@ -99,13 +114,8 @@ static void renice_threads(pid_t pid, int delta) {
  * value is part of the image).
  */
 static void boost(int sign) {
-    const char *v = getenv("MM_DUMP_BOOST");
-    int n = v ? atoi(v) : 0;
-    if (n <= 0 || n > 20) return;
-    pid_t criu = getppid();
-    pid_t runc = parent_of(criu);
-    renice_threads(criu, -sign * n);
-    if (runc > 1) renice_threads(runc, -sign * n);
+    int n = steps("MM_DUMP_BOOST", 20);
+    if (n > 0) renice_criu_and_runc(-sign * n);
 }
 
 /*
@@ -116,13 +126,8 @@ static void boost(int sign) {
  * compete with the agents' sending of the final image and with the restore.
  */
 static void behind(void) {
-    const char *v = getenv("MM_TEARDOWN_NICE");
-    int n = v ? atoi(v) : 0;
-    if (n <= 0 || n > 19) return;
-    pid_t criu = getppid();
-    pid_t runc = parent_of(criu);
-    renice_threads(criu, n);
-    if (runc > 1) renice_threads(runc, n);
+    int n = steps("MM_TEARDOWN_NICE", 19);
+    if (n > 0) renice_criu_and_runc(n);
 }
 
 int main(void) {
