@@ -290,12 +290,7 @@ public final class FilePageStore implements PageStore {
             while (b.hasRemaining()) {
                 if (live.channel().read(b, pos + b.position()) < 0) throw new IOException("ends at " + (pos + b.position()));
             }
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            for (int k = 0; k < n; k++) {
-                crc.reset();
-                crc.update(b.clear().position(k * PageHash.PAGE_SIZE).limit((k + 1) * PageHash.PAGE_SIZE));
-                readBack.put(first + k, (int) crc.getValue());
-            }
+            for (int k = 0; k < n; k++) readBack.put(first + k, PageCrcs.of(b, k * PageHash.PAGE_SIZE));
             return n;
         } catch (IOException e) {
             throw new UncheckedIOException("reading back the live pages of " + space + " in " + live.path(), e);

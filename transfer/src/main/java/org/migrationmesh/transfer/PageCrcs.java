@@ -29,6 +29,13 @@ final class PageCrcs {
         return (int) c.getValue();
     }
 
+    /** CRC32C of the page at {@code buf[off .. off+4096)} (absolute, the buffer's position and limit ignored). */
+    static int of(java.nio.ByteBuffer buf, int off) {
+        CRC32C c = new CRC32C();
+        c.update(buf.slice(off, PageHash.PAGE_SIZE));
+        return (int) c.getValue();
+    }
+
     /** CRC32C of pages {@code [from, from + count)} laid one after the other, from their own CRCs. */
     static int ofRun(int[] pageCrcs, int from, int count) {
         if (count <= 0) throw new IllegalArgumentException("run of " + count + " pages");
