@@ -97,7 +97,7 @@ public final class ImageReceiver extends ImageTransferGrpc.ImageTransferImplBase
         if (m == null) return 0;
         long t0 = System.nanoTime();
         int pages = m.store().readBackLiveFiles();
-        if (pages > 0 && !migrationId.startsWith(TransferWarmUp.ID_PREFIX)) {
+        if (pages > 0 && !TransferWarmUp.quiet(migrationId)) {
             log.info("live pages read back migration={} pages={} ms={}", migrationId, pages, (System.nanoTime() - t0) / 1_000_000);
         }
         return pages;

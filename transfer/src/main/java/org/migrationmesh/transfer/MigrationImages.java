@@ -61,7 +61,7 @@ final class MigrationImages {
 
     /** At info level, but for the agent's warm-up at start ({@link TransferWarmUp}): debug. */
     private void info(String format, Object... args) {
-        if (migrationId.startsWith(TransferWarmUp.ID_PREFIX)) log.debug(format, args);
+        if (TransferWarmUp.quiet(migrationId)) log.debug(format, args);
         else log.info(format, args);
     }
 

@@ -29,8 +29,13 @@ import java.util.Random;
  */
 public final class TransferWarmUp {
     private static final long VADDR = 0x7f0000000000L;
-    /** Its migrations' names: what the receiver does with them is logged at debug level only. */
+    /** Its migrations' names: what the receiver does with them is logged at debug level only ({@link #quiet}). */
     static final String ID_PREFIX = "warm-up-";
+
+    /** Whether {@code migrationId} is one of the warm-up's, whose receiving is logged at debug level only. */
+    static boolean quiet(String migrationId) {
+        return migrationId.startsWith(ID_PREFIX);
+    }
     static final int LARGE_ROUNDS = 6;
     /** Past C1's threshold (200 calls) for code called once per round. */
     static final int SMALL_ROUNDS = 220;

@@ -274,7 +274,6 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         out.onNext(PeerPrepareRestoreReply.newBuilder().setPrepared(p != null).build());
         out.onCompleted();
         readBackLivePages(req.getMigrationId()); // if START was not applied here yet
-
     }
 
     /** A restore begun ahead of its image: the bundle written, and runc started with CRIU held at the gate (or null). */
