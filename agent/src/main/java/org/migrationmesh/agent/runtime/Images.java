@@ -30,6 +30,27 @@ public final class Images {
         return to;
     }
 
+    /**
+     * Links the files of image directory {@code from} into {@code into}, but those {@code into}
+     * has already and those named in {@code skip} (copied where a link cannot be made: another
+     * file system).
+     */
+    public static void link(Path from, Path into, java.util.Set<String> skip) throws IOException {
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                Path to = into.resolve(f.getFileName());
+                if (skip.contains(f.getFileName().toString()) || Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try {
+                    Files.createLink(to, f);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f, to);
+                }
+            }
+        }
+    }
+
     /** Removes an image, work or bundle directory and everything in it; absent is fine. */
     public static void delete(Path dir) throws IOException {
         if (!Files.exists(dir)) return;

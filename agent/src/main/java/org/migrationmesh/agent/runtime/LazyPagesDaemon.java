@@ -10,9 +10,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code criu lazy-pages} on the destination: it pulls the pages a lazily restored container
- * faults on (and then all the rest) from the source's page server, and exits once every page
- * has arrived. Start it, wait for its socket, then restore with {@code lazyPages}.
+ * {@code criu lazy-pages} on the destination: it fills the memory of a lazily restored
+ * container, the pages it faults on first, then all the rest, from the source's page server
+ * ({@link #start}) or from the image itself ({@link #startLocal}), and exits once every page is
+ * in. Start it, wait for its socket, then restore with {@code lazyPages}. It reads the image's
+ * process tree (inventory.img, pstree.img) as it starts, the rest as the restore connects.
  */
 public final class LazyPagesDaemon implements AutoCloseable {
     private static final Pattern TRANSFERRED = Pattern.compile("UFFD transferred pages: \\((\\d+)/(\\d+)\\)");
@@ -34,11 +36,27 @@ public final class LazyPagesDaemon implements AutoCloseable {
      */
     public static LazyPagesDaemon start(Criu criu, CommandRunner runner, String id, Path imageDir, Path workDir,
                                         String address, int port, Duration readyTimeout) {
+        return launch(criu, runner, id, imageDir, workDir,
+                List.of("--page-server", "--address", address, "--port", Integer.toString(port)), readyTimeout);
+    }
+
+    /**
+     * Starts the daemon for the images in {@code imageDir}, which also hold every page, and waits
+     * until it listens in {@code workDir}: a restore that runs its tasks before their memory is in.
+     */
+    public static LazyPagesDaemon startLocal(Criu criu, CommandRunner runner, String id, Path imageDir, Path workDir,
+                                             Duration readyTimeout) {
+        return launch(criu, runner, id, imageDir, workDir, List.of(), readyTimeout);
+    }
+
+    private static LazyPagesDaemon launch(Criu criu, CommandRunner runner, String id, Path imageDir, Path workDir,
+                                          List<String> pageSource, Duration readyTimeout) {
         Path logFile = workDir.resolve("lazy-pages.log");
         Path socket = workDir.resolve("lazy-pages.socket");
-        List<String> argv = List.of(criu.binary().toString(), "lazy-pages", "--page-server", "--address", address,
-                "--port", Integer.toString(port), "--images-dir", imageDir.toString(), "--work-dir", workDir.toString(),
-                "--log-file", logFile.toString(), "-v4");
+        List<String> argv = new java.util.ArrayList<>(List.of(criu.binary().toString(), "lazy-pages"));
+        argv.addAll(pageSource);
+        argv.addAll(List.of("--images-dir", imageDir.toString(), "--work-dir", workDir.toString(),
+                "--log-file", logFile.toString(), "-v4"));
         try {
             Files.createDirectories(workDir);
             Files.deleteIfExists(socket);
@@ -52,14 +70,11 @@ public final class LazyPagesDaemon implements AutoCloseable {
                     d.close();
                     throw d.failure(CommandFailure.TIMED_OUT, "did not listen within " + readyTimeout);
                 }
-                Thread.sleep(5);
+                java.util.concurrent.locks.LockSupport.parkNanos(250_000); // often inside a downtime
             }
             return d;
         } catch (IOException e) {
             throw new RuntimeFailure(id, Phase.LAZY_PAGES, "cannot start criu lazy-pages: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuntimeFailure(id, Phase.LAZY_PAGES, "interrupted while starting criu lazy-pages", e);
         }
     }
 

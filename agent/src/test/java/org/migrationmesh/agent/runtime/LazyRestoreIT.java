@@ -92,6 +92,40 @@ class LazyRestoreIT {
     }
 
     /**
+     * A pre-copy restore that runs the tasks before their memory is in: an ordinary dump, and on
+     * the destination a lazy-pages daemon started from the dump's process tree alone (as the
+     * agent starts it while the image is on its way), the rest of the image linked beside it
+     * before the restore connects; the daemon fills every page from the image after the tasks
+     * resume, and the memory is the dumped memory, byte for byte.
+     */
+    @Test
+    void restoreFromTheLocalImageFillsTheMemoryAfterTheTasksResume() throws Exception {
+        String id = "local-" + fx.net.prefix();
+        List<String> args = List.of("/bin/memhog", "32", "0"); // its 32 MB do not change
+        fx.runcA.run(id, fx.bundle(fx.a, id, "memhog", args));
+        long mapped = awaitMapping(fx.runcA.state(id).pid(), 32L << 20);
+        String dumped = memoryDigest(fx.runcA.state(id).pid(), mapped, 32L << 20);
+        Path images = fx.dir.resolve("images-src");
+        fx.runcA.checkpoint(id, CheckpointOptions.stopAndCopy(images, fx.dir.resolve("work-src")).withTcpEstablished(false));
+        Path destImages = Images.copy(images, fx.dir.resolve("images-dst"));
+
+        Path tree = Files.createDirectories(fx.dir.resolve("tree-dst"));
+        for (String f : List.of("inventory.img", "pstree.img")) Files.copy(destImages.resolve(f), tree.resolve(f));
+        Path work = fx.dir.resolve("work-dst");
+        try (LazyPagesDaemon pages = LazyPagesDaemon.startLocal(criu, fx.runner, id, tree, work, Duration.ofSeconds(20))) {
+            Images.link(destImages, tree, java.util.Set.of());
+            RestoreResult restored = fx.runcB.restore(id, fx.bundle(fx.b, id, "memhog", args),
+                    RestoreOptions.of(destImages, work).withLazyPages(true).withTcpEstablished(false));
+            assertThat(restored.pid()).isPositive();
+            LazyPagesDaemon.Transferred in = pages.awaitCompletion(Duration.ofSeconds(120));
+            assertThat(in.complete()).as("every page in: " + in).isTrue();
+            assertThat(in.totalPages()).as("the 32 MB came in after the tasks resumed").isGreaterThan(32L * 256);
+        }
+        assertThat(memoryDigest(fx.runcB.state(id).pid(), mapped, 32L << 20))
+                .as("the restored memory is the dumped memory, byte for byte").isEqualTo(dumped);
+    }
+
+    /**
      * Post-copy through the agents' own connection: CRIU's page server listens on loopback
      * only; the destination's lazy-pages daemon reaches it through a relay over real gRPC.
      */
