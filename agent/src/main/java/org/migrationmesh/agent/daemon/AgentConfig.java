@@ -72,13 +72,17 @@ public record AgentConfig(String id, String cluster, String raftAddress, String 
      * @param netns          network namespace (name under /var/run/netns) containers join and floating IPs go into
      * @param iface          interface of that namespace for floating IPs (default eth0)
      * @param floatingPrefix prefix length of floating IPs (default 24)
+     * @param lazyRestore    whether a pre-copy migration here restores its container's tasks before their memory,
+     *                       which CRIU's lazy-pages daemon then fills from the image (default true; only where CRIU
+     *                       has userfaultfd): CRIU's copy of every page leaves the downtime
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RuntimeConfig(String netns, String iface, Integer floatingPrefix) {
+    public record RuntimeConfig(String netns, String iface, Integer floatingPrefix, Boolean lazyRestore) {
         public RuntimeConfig {
             require(netns, "runtime.netns");
             iface = iface == null ? "eth0" : iface;
             floatingPrefix = floatingPrefix == null ? 24 : floatingPrefix;
+            lazyRestore = lazyRestore == null ? Boolean.TRUE : lazyRestore;
         }
     }
 

@@ -179,7 +179,8 @@ public final class AgentDaemon implements AutoCloseable {
     private static ContainerHost.Settings hostSettings(AgentConfig config) {
         AgentConfig.RuntimeConfig r = config.runtime();
         return new ContainerHost.Settings(r.netns(), r.iface(), r.floatingPrefix(),
-                config.dataDir().resolve("bundles").toAbsolutePath(), "/migration-mesh/" + config.cluster() + "-" + config.id());
+                config.dataDir().resolve("bundles").toAbsolutePath(), "/migration-mesh/" + config.cluster() + "-" + config.id(),
+                r.lazyRestore());
     }
 
     private static ControlDirectory directory(AgentConfig config, ClusterNode node) {

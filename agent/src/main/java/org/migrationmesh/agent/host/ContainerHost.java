@@ -52,8 +52,11 @@ public final class ContainerHost implements AutoCloseable {
      * @param prefixLength  the prefix length of floating IPs on that interface
      * @param bundles       where bundles are written
      * @param cgroupParent  the cgroup path under which each container gets its own
+     * @param lazyRestore   whether pre-copy restores here run the tasks before their memory is in, where CRIU can
+     *                      ({@code AgentConfig.RuntimeConfig#lazyRestore})
      */
-    public record Settings(String netns, String iface, int prefixLength, Path bundles, String cgroupParent) {
+    public record Settings(String netns, String iface, int prefixLength, Path bundles, String cgroupParent,
+                           boolean lazyRestore) {
         public Path netnsPath() {
             return Path.of("/var/run/netns", netns);
         }

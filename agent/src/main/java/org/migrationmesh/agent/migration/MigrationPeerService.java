@@ -58,6 +58,8 @@ import java.util.stream.Stream;
 public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerImplBase {
     private static final Logger log = LoggerFactory.getLogger(MigrationPeerService.class);
     private static final Duration APPLY_WAIT = Duration.ofSeconds(10);
+    /** How long a restored container's memory may take to come in from the image after it resumed. */
+    private static final Duration PAGES_IN_WAIT = Duration.ofMinutes(2);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String self;
@@ -80,6 +82,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         t.setDaemon(true);
         return t;
     });
+    /** Pre-copy restores whose memory CRIU's lazy-pages daemon fills from the image after the tasks resume. */
+    private final ImagePagesAfterResume pagesAfterResume;
 
     public MigrationPeerService(String self, ClusterNode node, ContainerHost host, ImageReceiver receiver, Path workRoot) {
         this.self = self;
@@ -87,6 +91,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         this.host = host;
         this.receiver = receiver;
         this.workRoot = workRoot;
+        this.pagesAfterResume = new ImagePagesAfterResume(host.runtime().criu(), workRoot.resolveSibling("process-trees"), ahead);
         node.stateMachine().addListener(new MeshStateMachine.AppliedListener() {
             @Override
             public void onApplied(long index, Command command, CommandResult result) {
@@ -97,7 +102,11 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 }
                 if (result.getApplied() && command.hasStartMigration()) {
                     String id = command.getStartMigration().getMigrationId();
-                    ahead.execute(() -> readBackLivePages(id));
+                    ahead.execute(() -> {
+                        readBackLivePages(id);
+                        node.read(s -> s.migration(id)).filter(m -> m.getDestination().equals(self)
+                                && m.getOutcome() == MigrationOutcome.OUTCOME_PENDING).ifPresent(m -> startPagesAhead(m));
+                    });
                 }
             }
 
@@ -156,6 +165,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         CompletableFuture<Integer> neighbours = CompletableFuture.completedFuture(0);
         Prepared prepared = null;
         EarlyRestore restoreAhead = null;
+        LazyPagesDaemon fromImage = null;
+        String memory = "copied"; // how the restore put the memory in (the log says)
         try {
             // What needs no image is done while it is on its way, in the background: the bundle and
             // runc's part of the restore (see prepare; usually begun by PrepareRestore as the migration
@@ -224,6 +235,20 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 startPulling(m, images, work, tunnel);
                 options = options.withLazyPages(true);
             }
+            if (startPagesAhead(m)) {
+                try {
+                    ImagePagesAfterResume.Taken taken = pagesAfterResume.take(m.getId(), c.getId(), images, work);
+                    fromImage = taken.daemon();
+                    memory = taken.startedAhead() ? "after-resume-ahead" : "after-resume";
+                    options = options.withLazyPages(true);
+                } catch (RuntimeException e) {
+                    // The restore begun ahead expects the daemon: it starts over, copying every page itself.
+                    log.warn("no lazy-pages daemon; restoring with every page copied before the tasks run migration={}"
+                            + " reason={}", m.getId(), e.getMessage());
+                    if (restoreAhead != null) restoreAhead.close();
+                    restoreAhead = null;
+                }
+            }
             long pulling = System.nanoTime();
             RestoreResult r;
             if (restoreAhead != null && imagesInto(m, images, restoreAhead)) {
@@ -244,14 +269,18 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             if (!c.getFloatingIp().isEmpty() && !claimedEarly) host.floatingIps().announce(host.address(c.getFloatingIp()));
             restored = true;
             long t2 = System.nanoTime();
+            if (fromImage != null) awaitPagesIn(m, c, fromImage);
             log.info("restored migration={} container={} pid={} restoreAppliedMs={} readyMs={} ipClaimMs={} restoreMs={}"
-                            + " (lazyPagesDaemonMs={} runcMs={} runcAheadMs={} criuMs={}) neighboursLearned={}", m.getId(), c.getId(),
+                            + " (lazyPagesDaemonMs={} runcMs={} runcAheadMs={} criuMs={}) neighboursLearned={} memory={}", m.getId(), c.getId(),
                     r.pid(), appliedAt[0] == 0 ? -1 : (appliedAt[0] - asked) / 1_000_000, (t0 - asked) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (pulling - t1) / 1_000_000, r.elapsed().toMillis(),
                     restoreAhead == null ? -1 : restoreAhead.aheadOfOpening().toMillis(), r.stats().getRestoreTimeUs() / 1000,
-                    neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1));
+                    neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1),
+                    m.getOptions().getPostCopy() ? "post-copy" : memory);
+            pagesAfterResume.keepTree(c.getId(), images); // for its next restore here
             out.onNext(PeerRestoreReply.newBuilder().setPid(r.pid()).setIpClaimMicros((t1 - t0) / 1000)
-                    .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs()).build());
+                    .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs())
+                    .setRunningBeforeAnswerMicros((System.nanoTime() - t2) / 1000).build());
             out.onCompleted();
         } catch (io.grpc.StatusRuntimeException e) {
             out.onError(e);
@@ -264,6 +293,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 prepared.abort();
             }
             if (earlyTunnel != null) earlyTunnel.close(); // the restore did not get as far as pulling pages
+            if (fromImage != null) fromImage.close(); // (exited already, unless the restore failed)
             if (!restored && claimed(claimAhead)) releaseEarlyClaim(req.getMigrationId());
         }
     }
@@ -299,6 +329,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             Optional<Migration> m = node.read(s -> s.migration(id)).filter(x -> x.getDestination().equals(self)
                     && x.getOutcome() == MigrationOutcome.OUTCOME_PENDING);
             if (m.isEmpty()) return null;
+            startPagesAhead(m.get()); // decided before runc starts: its restore is lazy or not
             CompletableFuture<Path> bundle = ahead(id, this::writeBundle);
             CompletableFuture<EarlyRestore> restore = descriptors.isEmpty() ? CompletableFuture.completedFuture(null)
                     : bundle.thenApplyAsync(b -> b == null ? null : startEarlyRestore(m.get(), b, descriptors.toByteArray()), ahead);
@@ -308,6 +339,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
 
     /** Aborts the restores begun ahead of migrations that ended without one (the source gave up, or died). */
     private void dropEndedPreparations() {
+        pagesAfterResume.retain(this::pending);
         preparedRestores.entrySet().removeIf(e -> {
             boolean pending = node.read(s -> s.migration(e.getKey()))
                     .map(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING).orElse(false);
@@ -341,7 +373,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         } catch (IOException e) {
             throw new UncheckedIOException("preparing " + images, e);
         }
-        RestoreOptions options = RestoreOptions.of(images, restoreWork(m)).withLazyPages(m.getOptions().getPostCopy());
+        RestoreOptions options = RestoreOptions.of(images, restoreWork(m))
+                .withLazyPages(m.getOptions().getPostCopy() || pagesAfterResume.lazy(m.getId()));
         return host.runtime().runc().startEarlyRestore(m.getContainerId(), bundle, options,
                 workRoot.resolve(m.getId()).resolve("restore-gate"));
     }
@@ -353,23 +386,14 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
      */
     private boolean imagesInto(Migration m, Path published, EarlyRestore restore) {
         Path images = restoreImages(m);
-        try (Stream<Path> files = Files.list(published)) {
-            for (Path f : files.toList()) {
-                Path to = images.resolve(f.getFileName());
-                if (f.getFileName().toString().equals(Runc.DESCRIPTORS)) {
-                    if (!sameDescriptors(Files.readAllBytes(f), Files.readAllBytes(to))) {
-                        log.warn("the image's runc descriptors differ from those the restore was started with; restoring"
-                                + " again migration={}", m.getId());
-                        return false;
-                    }
-                    continue;
-                }
-                try {
-                    Files.createLink(to, f);
-                } catch (IOException | UnsupportedOperationException e) {
-                    Files.copy(f, to); // another file system
-                }
+        try {
+            if (!sameDescriptors(Files.readAllBytes(published.resolve(Runc.DESCRIPTORS)),
+                    Files.readAllBytes(images.resolve(Runc.DESCRIPTORS)))) {
+                log.warn("the image's runc descriptors differ from those the restore was started with; restoring"
+                        + " again migration={}", m.getId());
+                return false;
             }
+            Images.link(published, images, java.util.Set.of(Runc.DESCRIPTORS));
             return !restore.isDone(); // a runc that failed already restores nothing
         } catch (IOException e) {
             log.warn("could not put the image where the early restore reads it; restoring again migration={} reason={}",
@@ -439,6 +463,37 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
     private void releaseEarlyClaim(String migrationId) {
         node.read(s -> s.migration(migrationId)).flatMap(m -> node.read(s -> s.container(m.getContainerId())))
                 .filter(c -> !c.getOwner().equals(self)).ifPresent(this::releaseIfHeld);
+    }
+
+    /**
+     * Decides, once per migration, whether the restore of {@code m} here runs the tasks before
+     * their memory, which CRIU's lazy-pages daemon then fills from the image, and starts the
+     * daemon if so ({@link ImagePagesAfterResume}): a pre-copy (or stop-and-copy) migration of a
+     * container this host restored before, where its configuration allows and CRIU has
+     * userfaultfd. Returns the decision.
+     */
+    private boolean startPagesAhead(Migration m) {
+        return !m.getOptions().getPostCopy() && host.settings().lazyRestore() && host.runtime().capabilities().getLazyPages()
+                && pagesAfterResume.startAhead(m.getId(), m.getContainerId(), workRoot.resolve(m.getId()).resolve("lazy-images"),
+                restoreWork(m));
+    }
+
+    /**
+     * Waits until the lazy-pages daemon has put every page of restored container {@code c} in;
+     * if it fails, the copy cannot run on (its memory is incomplete): it is removed, and the
+     * restore fails, so that the source resumes its own.
+     */
+    private void awaitPagesIn(Migration m, Container c, LazyPagesDaemon daemon) {
+        try {
+            LazyPagesDaemon.Transferred in = daemon.awaitCompletion(PAGES_IN_WAIT);
+            log.info("pages in after resume migration={} pages={}/{} ms={}", m.getId(), in.pages(), in.totalPages(),
+                    in.elapsed().toMillis());
+        } catch (RuntimeException e) {
+            undoRestore(c);
+            throw Status.INTERNAL.withDescription("agent " + self + " restored " + c.getId() + " for migration " + m.getId()
+                    + " but could not fill its memory from the image after it resumed (" + e.getMessage()
+                    + "); the restored copy is removed").asRuntimeException();
+        }
     }
 
     /**
@@ -587,6 +642,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 p.close();
                 undone.addUndone("stopped pulling pages");
             }
+            pagesAfterResume.drop(req.getMigrationId());
             Prepared ahead = preparedRestores.remove(req.getMigrationId());
             if (ahead != null) {
                 ahead.abort();

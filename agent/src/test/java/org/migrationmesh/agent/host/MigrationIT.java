@@ -106,6 +106,11 @@ class MigrationIT {
                 + " pages of " + checked.group(1) + " in place in the final check");
         assertThat(readBefore).isGreaterThan((mb - 4L) * 256);
         assertThat(readInDowntime).isLessThan(readBefore / 4);
+        // a2 had never restored mem1: no process tree of it to start CRIU's lazy-pages daemon from ahead
+        Matcher firstRestore = Pattern.compile("restored migration=" + Pattern.quote(readBack.group(1)) + " .* memory=(\\S+)")
+                .matcher(destLog);
+        assertThat(firstRestore.find()).as("a2 restored: " + destLog).isTrue();
+        assertThat(firstRestore.group(1)).isEqualTo("copied");
 
         // Back to a1 and once more to a2, which kept the pages it received as the container's parent
         // image: this time pre-copy sends only the pages that differ from it (memhog rewrites 256 a
@@ -120,6 +125,25 @@ class MigrationIT {
         HostAgents.Result again = agents.agentctl("a1", "migrate", "mem1", "--to", "a2", "--watch", "--pre-copy", "1");
         assertThat(again.exit()).as("migrate again: " + again.out() + again.err() + agents.logTails()).isZero();
         assertThat(agents.memhog(ip)[1]).as("still the same process").isEqualTo(before[1]);
+        // This time a2 knew mem1's process tree from the first visit: CRIU's lazy-pages daemon started from it
+        // as the migration started, the restore ran the tasks before their memory, and the daemon filled every
+        // page from the image after they resumed.
+        String destLog2 = Files.readString(agents.base.resolve("a2.log"));
+        Matcher lastRestore = Pattern.compile("restored migration=(\\S+) container=mem1 .* memory=(\\S+)").matcher(destLog2);
+        String againId = null;
+        String memory = null;
+        while (lastRestore.find()) {
+            againId = lastRestore.group(1);
+            memory = lastRestore.group(2);
+        }
+        assertThat(memory).as("a2's last restore of mem1: " + destLog2).isEqualTo("after-resume-ahead");
+        Matcher pagesIn = Pattern.compile("pages in after resume migration=" + Pattern.quote(againId) + " pages=(\\d+)/(\\d+)")
+                .matcher(destLog2);
+        assertThat(pagesIn.find()).as("a2 filled the memory after the resume: " + destLog2).isTrue();
+        assertThat(pagesIn.group(1)).as("every page").isEqualTo(pagesIn.group(2));
+        assertThat(Long.parseLong(pagesIn.group(2))).isGreaterThan((mb - 4L) * 256);
+        long[] afterAgain = agents.memhog(ip);
+        assertThat(afterAgain[0]).as("its loop went on after the lazy restore").isGreaterThan(after[0]);
         String log2 = Files.readString(agents.base.resolve("a1.log"));
         Matcher last = Pattern.compile("preCopyRounds=(\\d+) preCopyBytes=(\\d+) ").matcher(log2);
         long backBytes = -1;
