@@ -159,6 +159,7 @@ final class ImagePagesAfterResume {
                     return new Taken(d, true);
                 }
             } catch (Exception e) {
+                if (e instanceof InterruptedException) Thread.currentThread().interrupt();
                 a.close();
                 why = e instanceof java.util.concurrent.ExecutionException ? e.getCause().getMessage() : e.toString();
             }

@@ -71,6 +71,10 @@ public final class LazyPagesDaemon implements AutoCloseable {
                     throw d.failure(CommandFailure.TIMED_OUT, "did not listen within " + readyTimeout);
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(250_000); // often inside a downtime
+                if (Thread.currentThread().isInterrupted()) {
+                    d.close();
+                    throw new RuntimeFailure(id, Phase.LAZY_PAGES, "interrupted while starting criu lazy-pages");
+                }
             }
             return d;
         } catch (IOException e) {
