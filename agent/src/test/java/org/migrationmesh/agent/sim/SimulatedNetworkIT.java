@@ -3,11 +3,14 @@ package org.migrationmesh.agent.sim;
 import org.junit.jupiter.api.Test;
 import org.migrationmesh.agent.runtime.CommandRunner;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Regions far away, for real: the user-space relay adds latency that ping sees. */
 class SimulatedNetworkIT {
@@ -37,6 +40,27 @@ class SimulatedNetworkIT {
             net.announce(c, ip).waitFor();
             assertThat(minRtt(net, local, ip)).isGreaterThanOrEqualTo(80.0);
         }
+    }
+
+    @Test
+    void eachHostHasSocketTablesOfItsOwnAndTheRootKeepsItsSettings() throws Exception {
+        Path tcpChild = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
+        Path udpChild = Path.of("/proc/sys/net/ipv4/udp_child_hash_entries");
+        assumeTrue(Files.exists(tcpChild), "a kernel before 6.1 has no TCP hash tables per namespace");
+        String tcpBefore = Files.readString(tcpChild).strip();
+        String udpBefore = Files.exists(udpChild) ? Files.readString(udpChild).strip() : null;
+        try (SimulatedNetwork net = SimulatedNetwork.create("wt")) {
+            SimulatedNetwork.Host h = net.addHost("h");
+            // negative: the namespace shares the machine's table
+            assertThat(net.exec(h, Duration.ofSeconds(10), "cat", "/proc/sys/net/ipv4/tcp_ehash_entries").stdout().strip())
+                    .isEqualTo(SimulatedNetwork.HOST_SOCKET_TABLES.get("tcp_child_ehash_entries"));
+            if (udpBefore != null) {
+                assertThat(net.exec(h, Duration.ofSeconds(10), "cat", "/proc/sys/net/ipv4/udp_hash_entries").stdout().strip())
+                        .isEqualTo(SimulatedNetwork.HOST_SOCKET_TABLES.get("udp_child_hash_entries"));
+            }
+        }
+        assertThat(Files.readString(tcpChild).strip()).as("the root namespace's setting, put back").isEqualTo(tcpBefore);
+        if (udpBefore != null) assertThat(Files.readString(udpChild).strip()).isEqualTo(udpBefore);
     }
 
     private static double minRtt(SimulatedNetwork net, SimulatedNetwork.Host from, String to) throws Exception {
