@@ -7,6 +7,7 @@ import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.CriuConfig;
 import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
+import org.migrationmesh.agent.runtime.TmpfsMounts;
 import org.migrationmesh.agent.runtime.Workloads;
 import org.migrationmesh.cluster.ClusterNode;
 import org.migrationmesh.cluster.MeshStateMachine;
@@ -69,6 +70,7 @@ public final class ContainerHost implements AutoCloseable {
     private final FloatingIpService ips;
     private final ScheduledExecutorService loop;
     private Path criuDir; // guarded by this
+    private TmpfsMounts tmpfs; // guarded by this
     private final AtomicBoolean pending = new AtomicBoolean();
     /** Per container: failures in a row, and when to try again (backs off to 30 s). */
     private final Map<String, long[]> backoff = new HashMap<>();
@@ -140,8 +142,26 @@ public final class ContainerHost implements AutoCloseable {
      * run it at six points of every restore, each a process of its own, for nothing).
      */
     public Path writeBundle(Container c) throws IOException {
+        return writeBundle(c, tmpfs().mountFresh(c.getId()));
+    }
+
+    /**
+     * As {@link #writeBundle(Container)}, for restoring {@code c} here from {@code images} after its
+     * migration failed: its tmpfs mounts as they are, if they are still here (untouched since the
+     * freeze: nothing of it ran after), else fresh ones filled from the image's archives of them.
+     */
+    public Path writeBundleToRollBack(Container c, Path images) throws IOException {
+        TmpfsMounts t = tmpfs();
+        if (t.mountedAll(c.getId())) return writeBundle(c, t.dir(c.getId()));
+        Path dir = t.mountFresh(c.getId());
+        t.fill(c.getId(), images);
+        return writeBundle(c, dir);
+    }
+
+    private Path writeBundle(Container c, Path tmpfsDir) throws IOException {
         BundleSpec spec = BundleSpec.of(c.getSpec().getArgsList(), settings.netnsPath(),
-                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(writeCriuConfig(c.getId(), false, false));
+                settings.cgroupParent() + "/" + c.getId()).withCriuConfig(writeCriuConfig(c.getId(), false, false))
+                .withTmpfsDir(tmpfsDir);
         Path bundle = settings.bundles().resolve(c.getId());
         if (!c.getSpec().getRootfs().isEmpty()) {
             return PreparedRootfs.bundle(c.getId(), bundle, Path.of(c.getSpec().getRootfs()), spec);
@@ -169,6 +189,28 @@ public final class ContainerHost implements AutoCloseable {
         Path conf = criuDir().resolve(id + ".conf");
         new CriuConfig(dump ? criuDir().resolve("mmfreeze") : null, networkLock, runtime.maskSource()).write(conf);
         return conf;
+    }
+
+    /**
+     * The tmpfs mounts of the containers here ({@link TmpfsMounts}), next to the bundles; mmtar
+     * extracted there on first use.
+     */
+    public synchronized TmpfsMounts tmpfs() throws IOException {
+        if (tmpfs == null) {
+            Path dir = settings.bundles().toAbsolutePath().resolveSibling("tmpfs");
+            Path mmtar = Workloads.extract("mmtar", criuDir().resolve("mmtar"));
+            tmpfs = new TmpfsMounts(dir, new org.migrationmesh.agent.runtime.ProcessCommandRunner(), mmtar);
+        }
+        return tmpfs;
+    }
+
+    /** Unmounts container {@code id}'s tmpfs mounts here, saying so if that fails (they cost memory, nothing else). */
+    public void releaseTmpfs(String id) {
+        try {
+            tmpfs().release(id);
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not unmount the tmpfs mounts of container {} agent={} reason={}", id, self, e.getMessage());
+        }
     }
 
     /** Where the CRIU configurations and the action script live, next to the bundles; made on first use. */
@@ -246,9 +288,11 @@ public final class ContainerHost implements AutoCloseable {
             } else if (action instanceof ContainerPlan.Restart r) {
                 log.info("container exited, restarting container={}", r.containerId());
                 runtime.runc().delete(r.containerId(), true);
+                releaseTmpfs(r.containerId());
                 start(r.container());
             } else if (action instanceof ContainerPlan.Stop s) {
                 runtime.runc().delete(s.containerId(), true);
+                releaseTmpfs(s.containerId());
                 log.info("container stopped container={}", s.containerId());
             }
             return true;

@@ -191,6 +191,7 @@ public final class MigrationLeftovers implements AutoCloseable {
         plan.staleParents().forEach(receiver::dropParentImage);
         for (String id : plan.foreignContainers()) {
             host.runtime().runc().delete(id, true);
+            host.releaseTmpfs(id);
             log.warn("deleted a copy of container {} left by a migration: the cluster gives it to another agent", id);
         }
         for (String id : plan.migrationDirs()) {

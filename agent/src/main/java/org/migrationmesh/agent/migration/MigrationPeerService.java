@@ -251,12 +251,15 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             long pulling = System.nanoTime();
             RestoreResult r;
             if (restoreAhead != null && imagesInto(m, images, restoreAhead)) {
+                host.tmpfs().fill(c.getId(), images); // mounted with the bundle, as the migration started
                 restoreAhead.open();
                 r = restoreAhead.await(host.runtime().runc().config().checkpointTimeout());
             } else {
                 if (restoreAhead != null) restoreAhead.close(); // aborted: runc's part is done again below
                 restoreAhead = null;
-                r = host.runtime().runc().restore(c.getId(), bundle != null ? bundle : writeBundle(c), options);
+                Path restoreBundle = bundle != null ? bundle : writeBundle(c);
+                host.tmpfs().fill(c.getId(), images);
+                r = host.runtime().runc().restore(c.getId(), restoreBundle, options);
             }
             if (Context.current().isCancelled() || !pending(m.getId())) {
                 // The source gave up while this restore ran (its final image failed, or it aborted):
@@ -561,6 +564,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         } catch (RuntimeException e) {
             log.warn("could not remove the restored copy of {} after its migration was cancelled: {}", c.getId(), e.getMessage());
         }
+        host.releaseTmpfs(c.getId());
         releaseIfHeld(c);
     }
 
@@ -659,6 +663,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     undone.addUndone("deleted the restored copy of " + c.getId());
                 }
                 if (c != null && releaseIfHeld(c)) undone.addUndone("released " + c.getFloatingIp());
+                if (c != null && !c.getOwner().equals(self) && host.runtime().runc().find(c.getId()).isEmpty()) {
+                    host.releaseTmpfs(c.getId()); // made for the restore, with its bundle
+                }
             }
             // A failed restore leaves CRIU's network lock in this namespace.
             for (String item : host.runtime().networkLock().remove(host.settings().netns())) undone.addUndone("removed " + item);

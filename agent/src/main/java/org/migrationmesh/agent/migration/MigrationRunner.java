@@ -182,6 +182,7 @@ public final class MigrationRunner implements AutoCloseable {
         CompletableFuture<? extends Future<PeerRestoreReply>> restoreAsked = null;
         CompletableFuture<long[]> frozenRound = null;
         CompletableFuture<CheckpointResult> dumping = null;
+        CompletableFuture<Void> tmpfsArchived = null;
         long start = System.nanoTime();
         try {
             MigrationChecks.Verdict verdict = node.read(s -> MigrationChecks.check(m.getId(), c.getId(),
@@ -228,6 +229,9 @@ public final class MigrationRunner implements AutoCloseable {
             preCopy.awaitCommits();
             // CRIU locks the network only for a container with TCP sockets (see CriuConfig).
             boolean networkLocked = host.prepareDump(c.getId(), running.pid());
+            // Its tmpfs mounts are archived from this host's view of them once the tasks are frozen: a
+            // view an agent restarted since the container started lacks is made now.
+            host.tmpfs().adopt(c.getId(), running.pid());
             long freeze = System.nanoTime();
             boolean postCopy = m.getOptions().getPostCopy();
             CheckpointResult dump = null;
@@ -236,6 +240,7 @@ public final class MigrationRunner implements AutoCloseable {
                 lazy = host.runtime().runc().startLazyCheckpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")), "127.0.0.1:" + pagePort);
                 lazy.awaitImagesWritten(Duration.ofMinutes(2));
+                host.tmpfs().archive(c.getId(), images); // the tasks stay frozen until the pages are pulled
                 if (!preCopy.roundBytes().isEmpty()) frozenRound = preCopy.startFrozenRound(workers);
                 // The page server listens on this host's loopback; the destination reaches it only through the
                 // relay, which pushes the lazy pages (read from the images' pagemaps) ahead of the faults.
@@ -258,6 +263,16 @@ public final class MigrationRunner implements AutoCloseable {
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")).withTeardownBehind(!networkLocked),
                         () -> frozenNow.complete(null),
                         () -> written.complete(null)), workers);
+                // The tmpfs mounts' content, which CRIU leaves to the agent (TmpfsMounts), goes into the
+                // image as the tasks freeze, beside CRIU's dump; the host's mounts keep it after runc
+                // has ended the tasks.
+                tmpfsArchived = CompletableFuture.anyOf(frozenNow, written, dumping).thenRunAsync(() -> {
+                    try {
+                        host.tmpfs().archive(c.getId(), images);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, workers);
                 if (!networkLocked) {
                     // Without TCP sockets nobody can see a reset: the address comes off this host as soon as
                     // the container is frozen (nothing in it answers any more; packets for an address no
@@ -304,6 +319,7 @@ public final class MigrationRunner implements AutoCloseable {
                 // After pre-copy the destination holds nearly every page: the few left ride with the
                 // Begin (one round trip). A stop-and-copy image goes as a stream, its compression
                 // overlapping the link, rather than prepared whole before the Begin.
+                if (tmpfsArchived != null) joined(tmpfsArchived); // part of the image
                 sent = sendFinalImages(channel, m, images,
                         preCopy.roundBytes().isEmpty() ? null : preCopy.destinationHolds(), follower, resends);
             } catch (RuntimeException e) {
@@ -348,6 +364,7 @@ public final class MigrationRunner implements AutoCloseable {
                     preCopy.roundBytes().stream().mapToLong(Long::longValue).sum(), report.getCheckpointMs(),
                     report.getImageBytes(), report.getWireBytes(), report.getTransferMs(), report.getIpClaimMs(),
                     report.getRestoreMs(), report.getDowntimeMs(), report.getPagesPulledMs(), report.getTotalMs());
+            host.releaseTmpfs(c.getId()); // the container's tmpfs mounts are the destination's now
             deleteTree(dir);
         } catch (Exception e) {
             if (dumping != null) {
@@ -570,7 +587,7 @@ public final class MigrationRunner implements AutoCloseable {
         if (dumped) {
             try {
                 host.claimFloatingIp(c);
-                host.runtime().runc().restore(c.getId(), host.writeBundle(c),
+                host.runtime().runc().restore(c.getId(), host.writeBundleToRollBack(c, images),
                         RestoreOptions.of(images, dir.resolve("local-restore-work")));
                 log.info("container restored on its source after the failed migration migration={} container={}",
                         m.getId(), c.getId());

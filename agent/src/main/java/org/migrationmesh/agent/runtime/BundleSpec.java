@@ -18,10 +18,11 @@ import java.util.Objects;
  * @param rootfs        a prepared rootfs directory shared by containers (absolute), or null for the bundle's own
  * @param criuConfig    a CRIU configuration file for this container's dumps and restores (runc's
  *                      {@code org.criu.config} annotation), or null
- *                      {@code rootfs} subdirectory
+ * @param tmpfsDir      where the host keeps this container's tmpfs mounts ({@link TmpfsMounts}), bound
+ *                      into it; null for tmpfs mounts of its own
  */
 public record BundleSpec(List<String> args, List<String> env, String hostname, Path netnsPath, String cgroupsPath,
-                         boolean readonlyRootfs, Path rootfs, Path criuConfig) {
+                         boolean readonlyRootfs, Path rootfs, Path criuConfig, Path tmpfsDir) {
     public BundleSpec {
         args = List.copyOf(args);
         env = List.copyOf(env);
@@ -30,18 +31,19 @@ public record BundleSpec(List<String> args, List<String> env, String hostname, P
         Objects.requireNonNull(cgroupsPath, "cgroupsPath");
         if (!cgroupsPath.startsWith("/")) throw new IllegalArgumentException("cgroupsPath must be absolute: " + cgroupsPath);
         if (rootfs != null && !rootfs.isAbsolute()) throw new IllegalArgumentException("rootfs must be absolute: " + rootfs);
+        if (tmpfsDir != null && !tmpfsDir.isAbsolute()) throw new IllegalArgumentException("tmpfsDir must be absolute: " + tmpfsDir);
         if (rootfs != null && !readonlyRootfs) {
             throw new IllegalArgumentException("a shared rootfs must be mounted read-only: " + rootfs);
         }
     }
 
     public static BundleSpec of(List<String> args, Path netnsPath, String cgroupsPath) {
-        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true, null, null);
+        return new BundleSpec(args, List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin"), "mm", netnsPath, cgroupsPath, true, null, null, null);
     }
 
     /** The same container with its root at a prepared, read-only {@code dir} instead of the bundle's own. */
     public BundleSpec withRootfs(Path dir) {
-        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, true, dir, criuConfig);
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, true, dir, criuConfig, tmpfsDir);
     }
 
     /**
@@ -49,11 +51,19 @@ public record BundleSpec(List<String> args, List<String> env, String hostname, P
      * it dumps or restores the container; null for none.
      */
     public BundleSpec withCriuConfig(Path config) {
-        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, readonlyRootfs, rootfs, config);
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, readonlyRootfs, rootfs, config, tmpfsDir);
+    }
+
+    /**
+     * The same, with its tmpfs mounts ({@link BundleWriter#TMPFS_MOUNTS}) bound from the host's
+     * {@code dir} ({@link TmpfsMounts}); null for tmpfs mounts of its own.
+     */
+    public BundleSpec withTmpfsDir(Path dir) {
+        return new BundleSpec(args, env, hostname, netnsPath, cgroupsPath, readonlyRootfs, rootfs, criuConfig, dir);
     }
 
     /** The same container on another host: another network namespace and cgroup path. */
     public BundleSpec on(Path otherNetns, String otherCgroupsPath) {
-        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs, rootfs, criuConfig);
+        return new BundleSpec(args, env, hostname, otherNetns, otherCgroupsPath, readonlyRootfs, rootfs, criuConfig, tmpfsDir);
     }
 }

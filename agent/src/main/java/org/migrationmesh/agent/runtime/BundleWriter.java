@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Writes an OCI runtime config.json for a {@link BundleSpec}: the container runs as uid 0
  * (a non-root uid fails the dump without CAP_SYS_RESOURCE), joins the given network
- * namespace, and gets a private tmpfs /tmp. No cgroup filesystem is mounted inside.
+ * namespace, and gets a private tmpfs /tmp and /dev/shm, its own or bound from the host's
+ * ({@link BundleSpec#tmpfsDir}, {@link TmpfsMounts}). No cgroup filesystem is mounted inside.
  */
 public final class BundleWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -58,9 +59,9 @@ public final class BundleWriter {
         mount(mounts, "/proc", "proc", "proc", List.of());
         mount(mounts, "/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k"));
         mount(mounts, "/dev/pts", "devpts", "devpts", List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"));
-        mount(mounts, "/dev/shm", "tmpfs", "shm", List.of("nosuid", "noexec", "nodev", "mode=1777", "size=65536k"));
+        tmpfs(mounts, DEV_SHM, "shm", spec.tmpfsDir());
         mount(mounts, "/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro"));
-        mount(mounts, "/tmp", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777", "size=262144k"));
+        tmpfs(mounts, TMP, "tmpfs", spec.tmpfsDir());
 
         ObjectNode linux = c.putObject("linux");
         linux.put("cgroupsPath", spec.cgroupsPath());
@@ -75,6 +76,40 @@ public final class BundleWriter {
         strings(linux.putArray("readonlyPaths"), List.of("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
                 "/proc/sys", "/proc/sysrq-trigger"));
         return c;
+    }
+
+    /**
+     * A tmpfs mount of every container: where, its name among the host's ({@link TmpfsMounts}),
+     * its mount flags and its tmpfs options.
+     */
+    public record TmpfsMount(String destination, String name, List<String> flags, List<String> tmpfsOptions) {
+        /** The options of the tmpfs itself, flags first, as {@code mount -o} and config.json take them. */
+        public List<String> options() {
+            List<String> all = new java.util.ArrayList<>(flags);
+            all.addAll(tmpfsOptions);
+            return all;
+        }
+    }
+
+    private static final TmpfsMount DEV_SHM = new TmpfsMount("/dev/shm", "dev-shm", List.of("nosuid", "noexec", "nodev"),
+            List.of("mode=1777", "size=65536k"));
+    private static final TmpfsMount TMP = new TmpfsMount("/tmp", "tmp", List.of("nosuid", "nodev"),
+            List.of("mode=1777", "size=262144k"));
+    /**
+     * The tmpfs mounts of every container besides /dev (which holds runc's device nodes and other
+     * mounts): /dev/shm and the writable /tmp of a read-only rootfs.
+     */
+    public static final List<TmpfsMount> TMPFS_MOUNTS = List.of(DEV_SHM, TMP);
+
+    /** {@code t} as a tmpfs of the container's own, or bound from the host's {@code tmpfsDir} if given. */
+    private static void tmpfs(ArrayNode mounts, TmpfsMount t, String source, Path tmpfsDir) {
+        if (tmpfsDir == null) {
+            mount(mounts, t.destination(), "tmpfs", source, t.options());
+            return;
+        }
+        List<String> bind = new java.util.ArrayList<>(List.of("bind", "rw"));
+        bind.addAll(t.flags());
+        mount(mounts, t.destination(), "bind", tmpfsDir.resolve(t.name()).toString(), bind);
     }
 
     private static void mount(ArrayNode mounts, String dest, String type, String source, List<String> options) {

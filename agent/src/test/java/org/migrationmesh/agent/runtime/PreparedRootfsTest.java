@@ -40,7 +40,7 @@ class PreparedRootfsTest {
         BundleSpec spec = BundleSpec.of(List.of("/bin/x"), null, "/mm/c");
         assertThatThrownBy(() -> spec.withRootfs(Path.of("images/oa"))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("images/oa");
-        assertThatThrownBy(() -> new BundleSpec(List.of("/bin/x"), List.of(), "mm", null, "/mm/c", false, Path.of("/r"), null))
+        assertThatThrownBy(() -> new BundleSpec(List.of("/bin/x"), List.of(), "mm", null, "/mm/c", false, Path.of("/r"), null, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read-only");
     }
 

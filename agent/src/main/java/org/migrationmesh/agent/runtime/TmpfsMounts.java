@@ -1,0 +1,232 @@
+package org.migrationmesh.agent.runtime;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The tmpfs mounts of the containers this host runs ({@link BundleWriter#TMPFS_MOUNTS}: /dev/shm,
+ * /tmp), kept on the host at {@code ROOT/CONTAINER/NAME}, each a tmpfs with the container's
+ * options, and bound into the container by its bundle ({@link BundleSpec#tmpfsDir}).
+ *
+ * <p>Why: CRIU archives every tmpfs of a container with a process of its own while the container
+ * is frozen, and extracts it so on restore. Measured on the tour (12 legs each), CRIU's mount steps
+ * went from ~5 to ~2 ms on dump and from ~6.2 to ~3.8 ms on restore, its freeze to the images
+ * written from 33.5 to 27.6 ms (medians), /dev (runc's device nodes, other mounts in it) still its own.
+ * A bound mount is runc's to name to CRIU as external, and CRIU leaves its content alone: the
+ * agent carries it instead, as {@link #archive} of each mount into the image ({@link #ARCHIVE_PREFIX}
+ * files, written without a process when the mount is empty, as it mostly is) and {@link #fill} on
+ * the destination, whose mounts were made as the migration started. The source's mounts stay as they
+ * were until the migration is committed, so that a rollback restores the container onto them.
+ */
+public final class TmpfsMounts {
+    /** The image file of mount NAME's content: {@code mm-tmpfs-NAME.tar}. */
+    public static final String ARCHIVE_PREFIX = "mm-tmpfs-";
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** mmtar's arguments, as CRIU gives them for a tmpfs (see agent/src/main/c/mmtar.c). */
+    private static final List<String> CREATE = List.of("--create", "--gzip", "--no-unquote", "--no-wildcards",
+            "--one-file-system", "--check-links", "--preserve-permissions", "--sparse", "--numeric-owner", "--directory");
+    private static final List<String> EXTRACT = List.of("--extract", "--gzip", "--no-unquote", "--no-wildcards", "--directory");
+
+    private final Path root;
+    private final CommandRunner runner;
+    private final Path mmtar;
+
+    /**
+     * @param root   where the containers' mounts go (a directory of this host, made if missing)
+     * @param runner runs {@code mount}, {@code umount} and {@code mmtar}
+     * @param mmtar  the agent's {@code mmtar}
+     */
+    public TmpfsMounts(Path root, CommandRunner runner, Path mmtar) {
+        this.root = root.toAbsolutePath();
+        this.runner = runner;
+        this.mmtar = mmtar;
+    }
+
+    /** Where container {@code id}'s mounts are (its bundle's {@link BundleSpec#tmpfsDir}). */
+    public Path dir(String id) {
+        if (id.isEmpty() || id.contains("/") || id.startsWith(".")) throw new IllegalArgumentException("bad container id '" + id + "'");
+        return root.resolve(id);
+    }
+
+    /**
+     * Mounts an empty tmpfs for each of container {@code id}'s mounts, replacing what was there
+     * (a container started or restored here gets fresh ones); returns {@link #dir}.
+     */
+    public Path mountFresh(String id) throws IOException {
+        release(id);
+        Path dir = dir(id);
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
+            Path at = Files.createDirectories(dir.resolve(t.name()));
+            run("mounting " + t.destination() + " of container " + id + " at " + at, List.of("mount", "-t", "tmpfs", "-o",
+                    String.join(",", t.options()), "mm-" + t.name(), at.toString()));
+        }
+        return dir;
+    }
+
+    /**
+     * Unmounts container {@code id}'s mounts and removes their directories; what is not there is
+     * skipped. Lazily: a container still running keeps its own (it should not be).
+     */
+    public void release(String id) throws IOException {
+        Path dir = dir(id);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
+            Path at = dir.resolve(t.name());
+            while (mounted(at)) run("unmounting " + at, List.of("umount", "-l", at.toString()));
+            Files.deleteIfExists(at);
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    /** Whether every one of container {@code id}'s mounts is mounted here. */
+    public boolean mountedAll(String id) throws IOException {
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) if (!mounted(dir(id).resolve(t.name()))) return false;
+        return true;
+    }
+
+    /**
+     * Makes container {@code id}'s mounts reachable here again if they are not (an agent that
+     * restarted in a mount namespace of its own, as the simulated hosts do, lost its view of
+     * them): binds the container's own (init {@code pid}) where they belong. Ahead of a dump, whose
+     * archives read them here once CRIU has ended the tasks.
+     */
+    public void adopt(String id, int pid) throws IOException {
+        Path dir = dir(id);
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
+            Path at = dir.resolve(t.name());
+            if (mounted(at)) continue;
+            Files.createDirectories(at);
+            run("binding " + t.destination() + " of container " + id + " (pid " + pid + ") at " + at,
+                    List.of("mount", "--bind", "/proc/" + pid + "/root" + t.destination(), at.toString()));
+        }
+    }
+
+    /** Container ids with mounts here, e.g. left by an agent that stopped. */
+    public List<String> held() throws IOException {
+        if (!Files.isDirectory(root)) return List.of();
+        List<String> ids = new ArrayList<>();
+        try (Stream<Path> s = Files.list(root)) {
+            s.forEach(p -> ids.add(p.getFileName().toString()));
+        }
+        return ids;
+    }
+
+    /**
+     * Writes the content of each of container {@code id}'s mounts into {@code images} (the
+     * container frozen): an empty one without a process ({@link TmpfsArchive}), else with mmtar.
+     * A container without mounts here (started before they were) adds nothing: CRIU keeps its tmpfs.
+     */
+    public void archive(String id, Path images) throws IOException {
+        Path dir = dir(id);
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
+            Path at = dir.resolve(t.name());
+            if (!mounted(at)) continue;
+            Path archive = images.resolve(ARCHIVE_PREFIX + t.name() + ".tar");
+            if (isEmpty(at)) {
+                Files.write(archive, TmpfsArchive.ofEmpty(top(at)));
+                continue;
+            }
+            List<String> argv = new ArrayList<>(List.of(mmtar.toString()));
+            argv.addAll(CREATE);
+            argv.addAll(List.of(at.toString(), "."));
+            tar("archiving " + t.destination() + " of container " + id, argv, null, archive);
+        }
+    }
+
+    /**
+     * Fills container {@code id}'s fresh mounts ({@link #mountFresh}) from the archives in
+     * {@code images}; a mount whose archive is not there stays empty (its image came from a host
+     * whose CRIU archived it). Returns how many it filled.
+     */
+    public int fill(String id, Path images) throws IOException {
+        Path dir = dir(id);
+        int filled = 0;
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
+            Path archive = images.resolve(ARCHIVE_PREFIX + t.name() + ".tar");
+            if (!Files.isRegularFile(archive)) continue;
+            Path at = dir.resolve(t.name());
+            if (!mounted(at)) {
+                throw new IOException("container " + id + " has no tmpfs at " + at + " for " + t.destination() + " of its image");
+            }
+            Optional<TmpfsArchive.Top> empty = Files.size(archive) <= 64 * 1024
+                    ? TmpfsArchive.emptyTop(Files.readAllBytes(archive)) : Optional.empty();
+            if (empty.isPresent()) {
+                setTop(at, empty.get());
+            } else {
+                List<String> argv = new ArrayList<>(List.of(mmtar.toString()));
+                argv.addAll(EXTRACT);
+                argv.add(at.toString());
+                tar("restoring " + t.destination() + " of container " + id, argv, archive, null);
+            }
+            filled++;
+        }
+        return filled;
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    private static TmpfsArchive.Top top(Path dir) throws IOException {
+        int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        int uid = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int gid = (Integer) Files.getAttribute(dir, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+        return new TmpfsArchive.Top(mode & 07777, uid, gid, Files.getLastModifiedTime(dir).toInstant().getEpochSecond());
+    }
+
+    private static void setTop(Path dir, TmpfsArchive.Top top) throws IOException {
+        Files.setAttribute(dir, "unix:uid", top.uid(), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(dir, "unix:gid", top.gid(), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(dir, "unix:mode", top.mode(), LinkOption.NOFOLLOW_LINKS); // after chown, which clears setgid
+        Files.setLastModifiedTime(dir, FileTime.from(java.time.Instant.ofEpochSecond(top.mtimeSeconds())));
+    }
+
+    /** Whether {@code dir} is a mount point of this process's mount namespace. */
+    static boolean mounted(Path dir) throws IOException {
+        String want = dir.toAbsolutePath().normalize().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && unescape(f[4]).equals(want)) return true;
+        }
+        return false;
+    }
+
+    private static String unescape(String s) {
+        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+    }
+
+    private void run(String what, List<String> argv) throws IOException {
+        CommandRunner.Execution e = runner.run(Command.of(TIMEOUT, argv));
+        if (!e.succeeded()) throw new IOException(what + " failed: " + String.join(" ", argv) + ": " + e.stderr().strip());
+    }
+
+    /** Runs mmtar with stdin from {@code in} or stdout to {@code out} (null: none). */
+    private static void tar(String what, List<String> argv, Path in, Path out) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.PIPE);
+        pb.redirectInput(in != null ? ProcessBuilder.Redirect.from(in.toFile()) : ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectOutput(out != null ? ProcessBuilder.Redirect.to(out.toFile()) : ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        try {
+            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(what + ": mmtar did not end within " + TIMEOUT);
+            }
+            if (p.exitValue() != 0) throw new IOException(what + " failed: mmtar exited " + p.exitValue() + ": " + err.strip());
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted", e);
+        }
+    }
+}
