@@ -51,9 +51,14 @@ public final class Images {
         }
     }
 
-    /** Removes an image, work or bundle directory and everything in it; absent is fine. */
+    /**
+     * Removes an image, work, bundle or data directory and everything in it; absent is fine. What is
+     * mounted under it in this mount namespace (an agent's {@link TmpfsMounts}, left by an agent or
+     * world that did not end cleanly) is unmounted first, not emptied.
+     */
     public static void delete(Path dir) throws IOException {
         if (!Files.exists(dir)) return;
+        TmpfsMounts.unmountUnder(dir);
         // Another thread may be removing the same tree (a migration's runner and the leftovers sweep
         // that its end starts): what is gone already is not a failure.
         Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {

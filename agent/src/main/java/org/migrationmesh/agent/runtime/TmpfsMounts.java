@@ -193,12 +193,32 @@ public final class TmpfsMounts {
 
     /** Whether {@code dir} is a mount point of this process's mount namespace. */
     static boolean mounted(Path dir) throws IOException {
-        String want = dir.toAbsolutePath().normalize().toString();
+        return mountPoints().contains(dir.toAbsolutePath().normalize().toString());
+    }
+
+    /** The mount points of this process's mount namespace. */
+    private static List<String> mountPoints() throws IOException {
+        List<String> points = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
             String[] f = line.split(" ");
-            if (f.length > 4 && unescape(f[4]).equals(want)) return true;
+            if (f.length > 4) points.add(unescape(f[4]));
         }
-        return false;
+        return points;
+    }
+
+    /**
+     * Unmounts (lazily) whatever is mounted at or under {@code dir} in this mount namespace, the
+     * deepest first, so that the tree can be removed without emptying a container's mounts.
+     */
+    public static void unmountUnder(Path dir) throws IOException {
+        String top = dir.toAbsolutePath().normalize().toString();
+        List<String> under = new ArrayList<>();
+        for (String p : mountPoints()) if (p.equals(top) || p.startsWith(top.endsWith("/") ? top : top + "/")) under.add(p);
+        under.sort(java.util.Comparator.comparingInt(String::length).reversed());
+        for (String p : under) {
+            CommandRunner.Execution e = new ProcessCommandRunner().run(Command.of(TIMEOUT, List.of("umount", "-l", p)));
+            if (!e.succeeded() && mounted(Path.of(p))) throw new IOException("cannot unmount " + p + ": " + e.stderr().strip());
+        }
     }
 
     private static String unescape(String s) {
