@@ -45,9 +45,10 @@ public final class MigrationLeftovers implements AutoCloseable {
      * of {@link #plan}.
      */
     public record Plan(List<String> migrationDirs, List<String> foreignContainers, boolean liftNetworkLock,
-                       Map<String, String> keepAsParent, List<String> staleParents) {
+                       Map<String, String> keepAsParent, List<String> staleParents, List<String> staleTmpfs) {
         public boolean isEmpty() {
-            return migrationDirs.isEmpty() && foreignContainers.isEmpty() && !liftNetworkLock && staleParents.isEmpty();
+            return migrationDirs.isEmpty() && foreignContainers.isEmpty() && !liftNetworkLock && staleParents.isEmpty()
+                    && staleTmpfs.isEmpty();
         }
     }
 
@@ -115,6 +116,18 @@ public final class MigrationLeftovers implements AutoCloseable {
      */
     public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
                             Collection<String> localDirs, Collection<ContainerState> local, Collection<String> parentImages) {
+        return plan(self, migrations, containers, localDirs, local, parentImages, List.of());
+    }
+
+    /**
+     * As {@link #plan(String, Map, Map, Collection, Collection, Collection)}, with the containers
+     * that have tmpfs mounts on this host ({@code tmpfsHeld}, see TmpfsMounts): those of a container
+     * runc does not have here, that the cluster gives to no one here and that no pending migration
+     * brings here or takes away go (e.g. made for a restore whose source gave up without telling).
+     */
+    public static Plan plan(String self, Map<String, Migration> migrations, Map<String, Container> containers,
+                            Collection<String> localDirs, Collection<ContainerState> local, Collection<String> parentImages,
+                            Collection<String> tmpfsHeld) {
         Set<String> dirs = new TreeSet<>();
         Map<String, String> keep = new java.util.TreeMap<>();
         for (String d : localDirs) {
@@ -137,7 +150,17 @@ public final class MigrationLeftovers implements AutoCloseable {
         boolean pendingHere = migrations.values().stream().anyMatch(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
                 && (m.getSource().equals(self) || m.getDestination().equals(self)));
         boolean lift = !pendingHere && (!dirs.isEmpty() || !foreign.isEmpty());
-        return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift, keep, staleParents);
+        Set<String> runHere = new java.util.HashSet<>();
+        for (ContainerState st : local) runHere.add(st.id());
+        Set<String> moving = new java.util.HashSet<>();
+        for (Migration m : migrations.values()) {
+            if (m.getOutcome() == MigrationOutcome.OUTCOME_PENDING && (m.getSource().equals(self) || m.getDestination().equals(self))) {
+                moving.add(m.getContainerId());
+            }
+        }
+        List<String> staleTmpfs = tmpfsHeld.stream().filter(id -> !runHere.contains(id) && !moving.contains(id)
+                && (containers.get(id) == null || !containers.get(id).getOwner().equals(self))).sorted().toList();
+        return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift, keep, staleParents, staleTmpfs);
     }
 
     /**
@@ -174,7 +197,15 @@ public final class MigrationLeftovers implements AutoCloseable {
         }
         List<ContainerState> local = host.runtime().runc().list();
         List<String> parents = receiver.parentImages();
-        Plan plan = node.read(s -> plan(self, s.migrations(), s.containers(), localDirs, local, parents));
+        List<String> tmpfsHeld;
+        try {
+            tmpfsHeld = host.tmpfs().held();
+        } catch (IOException e) {
+            log.warn("cannot list the containers' tmpfs mounts agent={} reason={}", self, e.toString());
+            tmpfsHeld = List.of();
+        }
+        List<String> held = tmpfsHeld;
+        Plan plan = node.read(s -> plan(self, s.migrations(), s.containers(), localDirs, local, parents, held));
         if (plan.isEmpty()) return;
         plan.keepAsParent().forEach((id, container) -> {
             long t0 = System.nanoTime();
@@ -194,6 +225,7 @@ public final class MigrationLeftovers implements AutoCloseable {
             host.releaseTmpfs(id);
             log.warn("deleted a copy of container {} left by a migration: the cluster gives it to another agent", id);
         }
+        plan.staleTmpfs().forEach(host::releaseTmpfs);
         for (String id : plan.migrationDirs()) {
             receiver.discard(id);
             for (Path root : dirRoots) {
@@ -215,8 +247,9 @@ public final class MigrationLeftovers implements AutoCloseable {
                 log.warn("could not reconcile floating IPs after removing leftovers agent={} reason={}", self, e.getMessage());
             }
         }
-        log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={} parentImagesDropped={}",
-                self, plan.migrationDirs(), plan.foreignContainers(), lifted, plan.staleParents());
+        log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={} parentImagesDropped={}"
+                + " tmpfsReleased={}", self, plan.migrationDirs(), plan.foreignContainers(), lifted, plan.staleParents(),
+                plan.staleTmpfs());
     }
 
     @Override

@@ -78,6 +78,20 @@ class MigrationLeftoversTest {
     }
 
     @Test
+    void tmpfsMountsOfAContainerNeitherHereNorComingNorGoingAreReleased() {
+        Map<String, Migration> ms = Map.of("m-now", migration("m-now", "a1", "a3", MigrationOutcome.OUTCOME_PENDING));
+        Map<String, Container> cs = Map.of(
+                "c-m-now", Container.newBuilder().setId("c-m-now").setOwner("a1").setMigrationId("m-now").build(),
+                "running", Container.newBuilder().setId("running").setOwner("a3").build(),
+                "mine-exited", Container.newBuilder().setId("mine-exited").setOwner("a3").build(),
+                "abandoned", Container.newBuilder().setId("abandoned").setOwner("a2").build());
+        MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", ms, cs, List.of(), List.of(runningHere("running")), List.of(),
+                List.of("c-m-now", "running", "mine-exited", "abandoned", "deleted"));
+        assertThat(p.staleTmpfs()).containsExactly("abandoned", "deleted");
+        assertThat(p.isEmpty()).isFalse();
+    }
+
+    @Test
     void nothingLeftNothingDone() {
         MigrationLeftovers.Plan p = MigrationLeftovers.plan("a3", Map.of(), Map.of(), List.of(".content"), List.of());
         assertThat(p.isEmpty()).isTrue();
