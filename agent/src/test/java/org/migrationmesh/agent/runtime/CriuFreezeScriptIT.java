@@ -181,7 +181,17 @@ class CriuFreezeScriptIT {
     private static String niceOfRuncAndCriu() {
         ProcessHandle runc = childNamed(ProcessHandle.current(), "runc");
         ProcessHandle criu = runc == null ? null : childNamed(runc, "criu");
-        return "runc " + (runc == null ? "none" : niceOf(runc.pid())) + ", criu " + (criu == null ? "none" : niceOf(criu.pid()));
+        return "runc " + niceOrNone(runc) + ", criu " + niceOrNone(criu);
+    }
+
+    /** {@code p}'s nice value, or "none" if there is no such process (any more: seen in CI, gone between the two looks). */
+    private static String niceOrNone(ProcessHandle p) {
+        if (p == null) return "none";
+        try {
+            return Integer.toString(niceOf(p.pid()));
+        } catch (java.io.UncheckedIOException gone) {
+            return "none";
+        }
     }
 
     private static ProcessHandle childNamed(ProcessHandle parent, String name) {
