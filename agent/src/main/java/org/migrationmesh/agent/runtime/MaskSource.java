@@ -57,13 +57,10 @@ public final class MaskSource {
      */
     static boolean mountedReadOnlyTmpfs(String mountinfo, Path dir) {
         boolean found = false;
-        for (String line : mountinfo.split("\n")) {
-            String[] f = line.split(" ");
-            if (f.length < 10 || !f[4].equals(dir.toString())) continue;
-            int dash = List.of(f).indexOf("-");
-            if (dash < 0 || dash + 3 >= f.length) continue;
+        for (MountTable.Mount m : MountTable.parse(mountinfo)) {
+            if (!m.point().equals(dir.toString()) || m.type().isEmpty()) continue;
             // a later line at the same place is mounted over the earlier ones
-            found = f[dash + 1].equals("tmpfs") && List.of(f[dash + 3].split(",")).contains("ro");
+            found = m.type().equals("tmpfs") && m.superOptions().contains("ro");
         }
         return found;
     }

@@ -88,7 +88,8 @@ public final class TmpfsMounts {
 
     /** Whether every one of container {@code id}'s mounts is mounted here. */
     public boolean mountedAll(String id) throws IOException {
-        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) if (!mounted(dir(id).resolve(t.name()))) return false;
+        List<String> points = MountTable.points();
+        for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) if (!mounted(points, dir(id).resolve(t.name()))) return false;
         return true;
     }
 
@@ -100,9 +101,10 @@ public final class TmpfsMounts {
      */
     public void adopt(String id, int pid) throws IOException {
         Path dir = dir(id);
+        List<String> points = MountTable.points();
         for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
             Path at = dir.resolve(t.name());
-            if (mounted(at)) continue;
+            if (mounted(points, at)) continue;
             Files.createDirectories(at);
             run("binding " + t.destination() + " of container " + id + " (pid " + pid + ") at " + at,
                     List.of("mount", "--bind", "/proc/" + pid + "/root" + t.destination(), at.toString()));
@@ -126,9 +128,10 @@ public final class TmpfsMounts {
      */
     public void archive(String id, Path images) throws IOException {
         Path dir = dir(id);
+        List<String> points = MountTable.points();
         for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
             Path at = dir.resolve(t.name());
-            if (!mounted(at)) continue;
+            if (!mounted(points, at)) continue;
             Path archive = images.resolve(ARCHIVE_PREFIX + t.name() + ".tar");
             if (isEmpty(at)) {
                 Files.write(archive, TmpfsArchive.ofEmpty(top(at)));
@@ -148,12 +151,13 @@ public final class TmpfsMounts {
      */
     public int fill(String id, Path images) throws IOException {
         Path dir = dir(id);
+        List<String> points = MountTable.points();
         int filled = 0;
         for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
             Path archive = images.resolve(ARCHIVE_PREFIX + t.name() + ".tar");
             if (!Files.isRegularFile(archive)) continue;
             Path at = dir.resolve(t.name());
-            if (!mounted(at)) {
+            if (!mounted(points, at)) {
                 throw new IOException("container " + id + " has no tmpfs at " + at + " for " + t.destination() + " of its image");
             }
             Optional<TmpfsArchive.Top> empty = Files.size(archive) <= 64 * 1024
@@ -193,17 +197,12 @@ public final class TmpfsMounts {
 
     /** Whether {@code dir} is a mount point of this process's mount namespace. */
     static boolean mounted(Path dir) throws IOException {
-        return mountPoints().contains(dir.toAbsolutePath().normalize().toString());
+        return mounted(MountTable.points(), dir);
     }
 
-    /** The mount points of this process's mount namespace. */
-    private static List<String> mountPoints() throws IOException {
-        List<String> points = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4) points.add(unescape(f[4]));
-        }
-        return points;
+    /** Whether {@code dir} is one of {@code points} (read once for all of a container's mounts). */
+    private static boolean mounted(List<String> points, Path dir) {
+        return points.contains(dir.toAbsolutePath().normalize().toString());
     }
 
     /**
@@ -213,16 +212,12 @@ public final class TmpfsMounts {
     public static void unmountUnder(Path dir) throws IOException {
         String top = dir.toAbsolutePath().normalize().toString();
         List<String> under = new ArrayList<>();
-        for (String p : mountPoints()) if (p.equals(top) || p.startsWith(top.endsWith("/") ? top : top + "/")) under.add(p);
+        for (String p : MountTable.points()) if (p.equals(top) || p.startsWith(top.endsWith("/") ? top : top + "/")) under.add(p);
         under.sort(java.util.Comparator.comparingInt(String::length).reversed());
         for (String p : under) {
             CommandRunner.Execution e = new ProcessCommandRunner().run(Command.of(TIMEOUT, List.of("umount", "-l", p)));
             if (!e.succeeded() && mounted(Path.of(p))) throw new IOException("cannot unmount " + p + ": " + e.stderr().strip());
         }
-    }
-
-    private static String unescape(String s) {
-        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
 
     private void run(String what, List<String> argv) throws IOException {
