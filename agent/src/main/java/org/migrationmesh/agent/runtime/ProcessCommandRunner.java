@@ -22,10 +22,12 @@ public final class ProcessCommandRunner implements CommandRunner {
         if (command.detachedStdio()) {
             pb.redirectInput(DEV_NULL).redirectOutput(DEV_NULL).redirectError(DEV_NULL);
         } else {
-            pb.redirectInput(DEV_NULL);
+            pb.redirectInput(command.stdinFrom() == null ? DEV_NULL : command.stdinFrom().toFile());
+            if (command.stdoutTo() != null) pb.redirectOutput(command.stdoutTo().toFile());
         }
         Process p = pb.start();
-        CompletableFuture<String> out = command.detachedStdio() ? CompletableFuture.completedFuture("") : drain(p.getInputStream());
+        CompletableFuture<String> out = command.detachedStdio() || command.stdoutTo() != null
+                ? CompletableFuture.completedFuture("") : drain(p.getInputStream());
         CompletableFuture<String> err = command.detachedStdio() ? CompletableFuture.completedFuture("") : drain(p.getErrorStream());
         boolean done;
         try {

@@ -226,22 +226,12 @@ public final class TmpfsMounts {
     }
 
     /** Runs mmtar with stdin from {@code in} or stdout to {@code out} (null: none). */
-    private static void tar(String what, List<String> argv, Path in, Path out) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.PIPE);
-        pb.redirectInput(in != null ? ProcessBuilder.Redirect.from(in.toFile()) : ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.redirectOutput(out != null ? ProcessBuilder.Redirect.to(out.toFile()) : ProcessBuilder.Redirect.DISCARD);
-        Process p = pb.start();
-        try {
-            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (!p.waitFor(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(what + ": mmtar did not end within " + TIMEOUT);
-            }
-            if (p.exitValue() != 0) throw new IOException(what + " failed: mmtar exited " + p.exitValue() + ": " + err.strip());
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(what + ": interrupted", e);
-        }
+    private void tar(String what, List<String> argv, Path in, Path out) throws IOException {
+        Command c = Command.of(TIMEOUT, argv);
+        if (in != null) c = c.withStdinFrom(in);
+        if (out != null) c = c.withStdoutTo(out);
+        CommandRunner.Execution e = runner.run(c);
+        if (e.exitCode() == CommandFailure.TIMED_OUT) throw new IOException(what + ": mmtar did not end within " + TIMEOUT);
+        if (!e.succeeded()) throw new IOException(what + " failed: mmtar exited " + e.exitCode() + ": " + e.stderr().strip());
     }
 }
