@@ -213,6 +213,20 @@ public final class ContainerHost implements AutoCloseable {
         }
     }
 
+    /**
+     * Unmounts container {@code id}'s tmpfs mounts here if this agent did not mount them within
+     * {@code age} ({@link TmpfsMounts#releaseIfOlder}); whether it did. A failure is said and counts as released
+     * (they cost memory, nothing else).
+     */
+    public boolean releaseTmpfsIfOlder(String id, java.time.Duration age) {
+        try {
+            return tmpfs().releaseIfOlder(id, age);
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not unmount the tmpfs mounts of container {} agent={} reason={}", id, self, e.getMessage());
+            return true;
+        }
+    }
+
     /** Where the CRIU configurations and the action script live, next to the bundles; made on first use. */
     private synchronized Path criuDir() throws IOException {
         if (criuDir == null) {

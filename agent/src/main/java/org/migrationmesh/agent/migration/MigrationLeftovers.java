@@ -24,8 +24,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -63,6 +66,11 @@ public final class MigrationLeftovers implements AutoCloseable {
         return t;
     });
     private volatile boolean caughtUp;
+    /**
+     * A container's tmpfs mounts that look stale go only if mounted at least this long ago: a
+     * migration mounts them as it starts, and this replica may show it a little later.
+     */
+    static final java.time.Duration TMPFS_GRACE = java.time.Duration.ofSeconds(10);
     private final MeshStateMachine.AppliedListener listener = new MeshStateMachine.AppliedListener() {
         @Override
         public void onApplied(long index, Command command, CommandResult result) {
@@ -225,7 +233,21 @@ public final class MigrationLeftovers implements AutoCloseable {
             host.releaseTmpfs(id);
             log.warn("deleted a copy of container {} left by a migration: the cluster gives it to another agent", id);
         }
-        plan.staleTmpfs().forEach(host::releaseTmpfs);
+        // Decided from this replica's view, which may not show yet a migration that has just
+        // mounted them (its restore would fail): only mounts older than that go, the others are
+        // looked at again once they are.
+        List<String> tmpfsReleased = new ArrayList<>(), tmpfsKept = new ArrayList<>();
+        for (String id : plan.staleTmpfs()) (host.releaseTmpfsIfOlder(id, TMPFS_GRACE) ? tmpfsReleased : tmpfsKept).add(id);
+        if (!tmpfsKept.isEmpty()) {
+            CompletableFuture.delayedExecutor(TMPFS_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+                    .execute(() -> {
+                        try {
+                            worker.execute(this::sweepQuietly);
+                        } catch (RejectedExecutionException closed) {
+                            // the agent stopped meanwhile; its next start sweeps
+                        }
+                    });
+        }
         for (String id : plan.migrationDirs()) {
             receiver.discard(id);
             for (Path root : dirRoots) {
@@ -248,8 +270,8 @@ public final class MigrationLeftovers implements AutoCloseable {
             }
         }
         log.info("removed leftovers of ended migrations agent={} dirs={} containers={} networkLock={} parentImagesDropped={}"
-                + " tmpfsReleased={}", self, plan.migrationDirs(), plan.foreignContainers(), lifted, plan.staleParents(),
-                plan.staleTmpfs());
+                + " tmpfsReleased={} tmpfsMountedJustNow={}", self, plan.migrationDirs(), plan.foreignContainers(), lifted,
+                plan.staleParents(), tmpfsReleased, tmpfsKept);
     }
 
     @Override

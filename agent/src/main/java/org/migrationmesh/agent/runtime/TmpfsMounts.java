@@ -8,7 +8,9 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -38,6 +40,8 @@ public final class TmpfsMounts {
     private final Path root;
     private final CommandRunner runner;
     private final Path mmtar;
+    /** When this agent mounted each container's mounts (System.nanoTime); mounts from before it started are not here. */
+    private final Map<String, Long> mountedAt = new ConcurrentHashMap<>();
 
     /**
      * @param root   where the containers' mounts go (a directory of this host, made if missing)
@@ -60,7 +64,7 @@ public final class TmpfsMounts {
      * Mounts an empty tmpfs for each of container {@code id}'s mounts, replacing what was there
      * (a container started or restored here gets fresh ones); returns {@link #dir}.
      */
-    public Path mountFresh(String id) throws IOException {
+    public synchronized Path mountFresh(String id) throws IOException {
         release(id);
         Path dir = dir(id);
         for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
@@ -68,6 +72,7 @@ public final class TmpfsMounts {
             run("mounting " + t.destination() + " of container " + id + " at " + at, List.of("mount", "-t", "tmpfs", "-o",
                     String.join(",", t.options()), "mm-" + t.name(), at.toString()));
         }
+        mountedAt.put(id, System.nanoTime());
         return dir;
     }
 
@@ -75,7 +80,8 @@ public final class TmpfsMounts {
      * Unmounts container {@code id}'s mounts and removes their directories; what is not there is
      * skipped. Lazily: a container still running keeps its own (it should not be).
      */
-    public void release(String id) throws IOException {
+    public synchronized void release(String id) throws IOException {
+        mountedAt.remove(id);
         Path dir = dir(id);
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
         for (BundleWriter.TmpfsMount t : BundleWriter.TMPFS_MOUNTS) {
@@ -84,6 +90,19 @@ public final class TmpfsMounts {
             Files.deleteIfExists(at);
         }
         Files.deleteIfExists(dir);
+    }
+
+    /**
+     * Releases container {@code id}'s mounts unless this agent mounted them less than {@code age}
+     * ago; whether it did. For a caller that decided they are stale from a view that may be older
+     * than they are: a migration that mounted them after that view was taken (or before this
+     * replica of the cluster showed it) keeps them. Mounts from before the agent started count as old.
+     */
+    public synchronized boolean releaseIfOlder(String id, Duration age) throws IOException {
+        Long at = mountedAt.get(id);
+        if (at != null && System.nanoTime() - at < age.toNanos()) return false;
+        release(id);
+        return true;
     }
 
     /** Whether every one of container {@code id}'s mounts is mounted here. */

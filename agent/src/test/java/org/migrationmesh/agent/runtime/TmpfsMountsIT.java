@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -56,5 +57,25 @@ class TmpfsMountsIT {
         assertThat(base.resolve("b")).doesNotExist();
         assertThat(stillThere).doesNotExist();
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
+    }
+
+    @Test
+    void mountsMadeJustNowAreNotReleasedAsStaleButThoseOfAnEarlierAgentAre() throws Exception {
+        Path mmtar = Workloads.extract("mmtar", base.resolve("bin/mmtar"));
+        TmpfsMounts mounts = new TmpfsMounts(base.resolve("a"), new ProcessCommandRunner(), mmtar);
+        mounts.mountFresh("c1");
+        assertThat(mounts.releaseIfOlder("c1", Duration.ofMinutes(1))).as("mounted a moment ago").isFalse();
+        assertThat(mounts.mountedAll("c1")).isTrue();
+
+        TmpfsMounts restarted = new TmpfsMounts(base.resolve("a"), new ProcessCommandRunner(), mmtar);
+        assertThat(restarted.held()).containsExactly("c1");
+        assertThat(restarted.releaseIfOlder("c1", Duration.ofMinutes(1))).as("there before this agent started").isTrue();
+        assertThat(restarted.mountedAll("c1")).isFalse();
+        assertThat(base.resolve("a/c1")).doesNotExist();
+
+        mounts.mountFresh("c2");
+        Thread.sleep(20);
+        assertThat(mounts.releaseIfOlder("c2", Duration.ofMillis(10))).isTrue();
+        assertThat(mounts.held()).isEmpty();
     }
 }
