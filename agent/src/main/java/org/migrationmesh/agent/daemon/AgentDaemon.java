@@ -132,12 +132,15 @@ public final class AgentDaemon implements AutoCloseable {
         return daemon;
     }
 
-    /** Runs the image transfer a few times in the background (see {@link TransferWarmUp}). */
+    /** Runs the image transfer and the tmpfs archives a few times in the background (see {@link TransferWarmUp}, {@link org.migrationmesh.agent.runtime.TmpfsMounts#warmUp}). */
     private static void warmUpTransfer(AgentConfig config) {
         Thread t = new Thread(() -> {
             try {
                 java.time.Duration took = TransferWarmUp.agent(config.runDir().resolve("warm-up").toAbsolutePath());
-                log.debug("image transfer warmed up id={} ms={}", config.id(), took.toMillis());
+                long t0 = System.nanoTime();
+                org.migrationmesh.agent.runtime.TmpfsMounts.warmUp(config.runDir().resolve("warm-up-tmpfs").toAbsolutePath());
+                log.debug("image transfer warmed up id={} ms={} tmpfsMs={}", config.id(), took.toMillis(),
+                        (System.nanoTime() - t0) / 1_000_000);
             } catch (IOException | RuntimeException e) {
                 log.warn("image transfer warm-up failed, the first migration will be slower id={} reason={}", config.id(),
                         e.toString());

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +23,7 @@ import java.util.stream.Stream;
  * written from 33.5 to 27.6 ms (medians), /dev (runc's device nodes, other mounts in it) still its own.
  * A bound mount is runc's to name to CRIU as external, and CRIU leaves its content alone: the
  * agent carries it instead, as {@link #archive} of each mount into the image ({@link #ARCHIVE_PREFIX}
- * files, written without a process when the mount is empty, as it mostly is) and {@link #fill} on
+ * files, written and read without a process when they hold only directories, files and links, as they mostly do) and {@link #fill} on
  * the destination, whose mounts were made as the migration started. The source's mounts stay as they
  * were until the migration is committed, so that a rollback restores the container onto them.
  */
@@ -32,6 +31,8 @@ public final class TmpfsMounts {
     /** The image file of mount NAME's content: {@code mm-tmpfs-NAME.tar}. */
     public static final String ARCHIVE_PREFIX = "mm-tmpfs-";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** Past C1's threshold (~200 calls) for the code called once per archive or fill. */
+    static final int WARM_UP_ROUNDS = 220;
     /** mmtar's arguments, as CRIU gives them for a tmpfs (see agent/src/main/c/mmtar.c). */
     private static final List<String> CREATE = List.of("--create", "--gzip", "--no-unquote", "--no-wildcards",
             "--one-file-system", "--check-links", "--preserve-permissions", "--sparse", "--numeric-owner", "--directory");
@@ -142,8 +143,9 @@ public final class TmpfsMounts {
 
     /**
      * Writes the content of each of container {@code id}'s mounts into {@code images} (the
-     * container frozen): an empty one without a process ({@link TmpfsArchive}), else with mmtar.
-     * A container without mounts here (started before they were) adds nothing: CRIU keeps its tmpfs.
+     * container frozen): without a process when it holds only directories, files and links
+     * ({@link TmpfsTree}, as mostly), else with mmtar. A container without mounts here (started
+     * before they were) adds nothing: CRIU keeps its tmpfs.
      */
     public void archive(String id, Path images) throws IOException {
         Path dir = dir(id);
@@ -152,8 +154,9 @@ public final class TmpfsMounts {
             Path at = dir.resolve(t.name());
             if (!mounted(points, at)) continue;
             Path archive = images.resolve(ARCHIVE_PREFIX + t.name() + ".tar");
-            if (isEmpty(at)) {
-                Files.write(archive, TmpfsArchive.ofEmpty(top(at)));
+            Optional<byte[]> written = TmpfsTree.list(at).flatMap(TmpfsArchive::write);
+            if (written.isPresent()) {
+                Files.write(archive, written.get());
                 continue;
             }
             List<String> argv = new ArrayList<>(List.of(mmtar.toString()));
@@ -165,8 +168,9 @@ public final class TmpfsMounts {
 
     /**
      * Fills container {@code id}'s fresh mounts ({@link #mountFresh}) from the archives in
-     * {@code images}; a mount whose archive is not there stays empty (its image came from a host
-     * whose CRIU archived it). Returns how many it filled.
+     * {@code images}, without a process when they hold only what {@link TmpfsArchive} reads,
+     * else with mmtar; a mount whose archive is not there stays empty (its image came from a
+     * host whose CRIU archived it). Returns how many it filled.
      */
     public int fill(String id, Path images) throws IOException {
         Path dir = dir(id);
@@ -179,10 +183,10 @@ public final class TmpfsMounts {
             if (!mounted(points, at)) {
                 throw new IOException("container " + id + " has no tmpfs at " + at + " for " + t.destination() + " of its image");
             }
-            Optional<TmpfsArchive.Top> empty = Files.size(archive) <= 64 * 1024
-                    ? TmpfsArchive.emptyTop(Files.readAllBytes(archive)) : Optional.empty();
-            if (empty.isPresent()) {
-                setTop(at, empty.get());
+            Optional<List<TmpfsArchive.Member>> members = Files.size(archive) <= TmpfsTree.MOST_BYTES + (1 << 20)
+                    ? TmpfsArchive.read(Files.readAllBytes(archive)) : Optional.empty();
+            if (members.isPresent()) {
+                TmpfsTree.extract(members.get(), at);
             } else {
                 List<String> argv = new ArrayList<>(List.of(mmtar.toString()));
                 argv.addAll(EXTRACT);
@@ -194,24 +198,9 @@ public final class TmpfsMounts {
         return filled;
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    private static TmpfsArchive.Top top(Path dir) throws IOException {
-        int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        int uid = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        int gid = (Integer) Files.getAttribute(dir, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-        return new TmpfsArchive.Top(mode & 07777, uid, gid, Files.getLastModifiedTime(dir).toInstant().getEpochSecond());
-    }
-
-    private static void setTop(Path dir, TmpfsArchive.Top top) throws IOException {
-        Files.setAttribute(dir, "unix:uid", top.uid(), LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(dir, "unix:gid", top.gid(), LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(dir, "unix:mode", top.mode(), LinkOption.NOFOLLOW_LINKS); // after chown, which clears setgid
-        Files.setLastModifiedTime(dir, FileTime.from(java.time.Instant.ofEpochSecond(top.mtimeSeconds())));
+    /** Runs the archiving and filling of a small tree under {@code dir} until the JIT compiled it (see {@link TmpfsTree#warmUp}). */
+    public static void warmUp(Path dir) throws IOException {
+        TmpfsTree.warmUp(dir, WARM_UP_ROUNDS);
     }
 
     /** Whether {@code dir} is a mount point of this process's mount namespace. */

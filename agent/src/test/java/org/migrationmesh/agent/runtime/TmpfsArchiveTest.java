@@ -15,9 +15,10 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The archive of an empty tmpfs written and read without a process ({@link TmpfsArchive}) is
- * mmtar's, byte for byte, and anything else is left to mmtar; a bundle binds its tmpfs mounts
- * from the host's directory when it has one ({@link BundleWriter}).
+ * The archive of a tmpfs tree written and read without a process ({@link TmpfsArchive},
+ * {@link TmpfsTree}) is mmtar's, byte for byte, reads back into the same tree, and anything else
+ * is left to mmtar; a bundle binds its tmpfs mounts from the host's directory when it has one
+ * ({@link BundleWriter}).
  */
 class TmpfsArchiveTest {
     @TempDir
@@ -30,21 +31,61 @@ class TmpfsArchiveTest {
         Files.setLastModifiedTime(dir, FileTime.from(Instant.ofEpochSecond(1_796_400_000L)));
         byte[] mmtars = create(dir);
 
-        TmpfsArchive.Top top = new TmpfsArchive.Top(01777, 0, 0, 1_796_400_000L);
-        assertThat(TmpfsArchive.ofEmpty(top)).isEqualTo(mmtars);
-        assertThat(TmpfsArchive.emptyTop(mmtars)).contains(top);
+        assertThat(TmpfsTree.list(dir).flatMap(TmpfsArchive::write)).contains(mmtars);
+        List<TmpfsArchive.Member> members = TmpfsArchive.read(mmtars).orElseThrow();
+        assertThat(members).hasSize(1);
+        assertThat(members.get(0).path()).isEqualTo("./");
+        assertThat(members.get(0).mode()).isEqualTo(01777);
+        assertThat(members.get(0).mtimeSeconds()).isEqualTo(1_796_400_000L);
     }
 
     @Test
-    void anArchiveHoldingMoreIsNotTakenForAnEmptyOne() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("full"));
-        Files.writeString(dir.resolve("a"), "x");
-        assertThat(TmpfsArchive.emptyTop(create(dir))).isEmpty();
-        Path sub = Files.createDirectories(tmp.resolve("sub"));
-        Files.createDirectories(sub.resolve("d"));
-        assertThat(TmpfsArchive.emptyTop(create(sub))).isEmpty();
-        byte[] truncated = java.util.Arrays.copyOf(TmpfsArchive.ofEmpty(new TmpfsArchive.Top(0755, 1, 2, 3)), 512);
-        assertThat(TmpfsArchive.emptyTop(truncated)).isEmpty();
+    void aTreeOfDirectoriesFilesAndLinksIsArchivedAsMmtarDoesAndReadBackTheSame() throws Exception {
+        Path dir = sampleTree();
+        byte[] mmtars = create(dir);
+        assertThat(TmpfsTree.list(dir).flatMap(TmpfsArchive::write)).as("mmtar's archive, byte for byte").contains(mmtars);
+
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        TmpfsTree.extract(TmpfsArchive.read(mmtars).orElseThrow(), out);
+        assertThat(tree(out)).isEqualTo(tree(dir));
+    }
+
+    @Test
+    void theWarmUpRunsWithoutLeavingAnythingBehind() throws Exception {
+        Path dir = tmp.resolve("warm-up");
+        Files.createDirectories(dir.resolve("out-0")); // as an agent killed while warming up leaves it
+        TmpfsTree.warmUp(dir, 3);
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void whatUstarOrThisClassCannotSayIsLeftToMmtar() throws Exception {
+        Path fifo = Files.createDirectories(tmp.resolve("fifo"));
+        Process p = new ProcessBuilder("mkfifo", fifo.resolve("initctl").toString()).start();
+        assertThat(p.waitFor()).isZero();
+        assertThat(TmpfsTree.list(fifo)).as("a FIFO").isEmpty();
+        assertThat(TmpfsArchive.read(create(fifo))).as("mmtar's archive of a FIFO").isEmpty();
+
+        Path linked = Files.createDirectories(tmp.resolve("linked"));
+        Files.writeString(linked.resolve("a"), "x");
+        Files.createLink(linked.resolve("b"), linked.resolve("a"));
+        assertThat(TmpfsTree.list(linked)).as("a hard link").isEmpty();
+
+        TmpfsArchive.Member top = TmpfsArchive.Member.directory("./", 0755, 0, 0, 1);
+        assertThat(TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./../up", '0', 0644, 0, 0, 1, new byte[1], null))))
+                .as("a path out of the tree").isEmpty();
+        assertThat(TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./" + "n".repeat(101), '0', 0644, 0, 0, 1, null, null))))
+                .as("a name of 101 bytes").isEmpty();
+        byte[] good = TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./f", '0', 0644, 0, 0, 1, "data".getBytes(), null)))
+                .orElseThrow();
+        assertThat(TmpfsArchive.read(good)).isPresent();
+        byte[] bad = good.clone();
+        bad[512 + 512] ^= 1; // the file's content: no header checks it
+        assertThat(TmpfsArchive.read(bad)).isPresent();
+        bad = good.clone();
+        bad[512 + 100] ^= 1; // the file's mode: its header's checksum no longer holds
+        assertThat(TmpfsArchive.read(bad)).isEmpty();
+        assertThat(TmpfsArchive.read(java.util.Arrays.copyOf(good, 512 * 3))).as("cut short").isEmpty();
     }
 
     @Test
@@ -80,5 +121,52 @@ class TmpfsArchiveTest {
         assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
         return Files.readAllBytes(out);
+    }
+
+    /**
+     * What a container's /tmp holds: directories (one sticky), files of several sizes and modes
+     * (an empty one, one of exactly a block, one of three), links, a path longer than a ustar
+     * name, each with a modification time of its own.
+     */
+    private Path sampleTree() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("tmpfs"));
+        Files.writeString(dir.resolve("games.log"), "a line\n".repeat(100));
+        Files.createDirectories(dir.resolve("oa/baseoa"));
+        Files.writeString(dir.resolve("oa/baseoa/q3config.cfg"), "seta sv_hostname mm\n");
+        byte[] block = new byte[1536];
+        for (int i = 0; i < block.length; i++) block[i] = (byte) i;
+        Files.write(dir.resolve("oa/three-blocks.bin"), block);
+        Files.write(dir.resolve("oa/one-block.bin"), java.util.Arrays.copyOf(block, 512));
+        Files.write(dir.resolve("empty"), new byte[0]);
+        Path deep = Files.createDirectories(dir.resolve("d".repeat(60) + "/" + "e".repeat(60)));
+        Files.writeString(deep.resolve("f".repeat(40)), "deep");
+        Files.setAttribute(dir.resolve("oa/baseoa/q3config.cfg"), "unix:mode", 0640);
+        Files.createDirectories(dir.resolve("shm"));
+        Files.setAttribute(dir.resolve("shm"), "unix:mode", 01777);
+        Files.createSymbolicLink(dir.resolve("fd"), Path.of("/proc/self/fd"));
+        Files.createSymbolicLink(dir.resolve("oa/config"), Path.of("baseoa/q3config.cfg"));
+        long second = Instant.parse("2026-11-30T12:00:00Z").getEpochSecond();
+        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.getFileAttributeView(p, java.nio.file.attribute.BasicFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        .setTimes(FileTime.from(Instant.ofEpochSecond(second--)), null, null);
+            }
+        }
+        return dir;
+    }
+
+    /** Every entry under {@code root} as an archive keeps it: type, mode, owner, time, content or target. */
+    private static java.util.Map<String, String> tree(Path root) throws Exception {
+        java.util.Map<String, String> entries = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.toList()) {
+                java.util.Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                String what = String.format("mode=%o uid=%s gid=%s mtime=%s", a.get("mode"), a.get("uid"), a.get("gid"), a.get("lastModifiedTime"))
+                        + (Files.isSymbolicLink(p) ? " -> " + Files.readSymbolicLink(p) : "")
+                        + (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? " content=" + java.util.Arrays.toString(Files.readAllBytes(p)) : "");
+                entries.put(root.relativize(p).toString(), what);
+            }
+        }
+        return entries;
     }
 }

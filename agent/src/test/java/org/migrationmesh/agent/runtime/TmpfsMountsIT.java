@@ -33,18 +33,21 @@ class TmpfsMountsIT {
         assertThat(Integer.toOctalString((Integer) Files.getAttribute(a.resolve("tmp"), "unix:mode") & 07777)).isEqualTo("1777");
         Files.writeString(a.resolve("tmp/kept"), "in /tmp");
         Files.createDirectories(a.resolve("tmp/d/e"));
+        Process fifo = new ProcessBuilder("mkfifo", a.resolve("dev-shm/initctl").toString()).start();
+        assertThat(fifo.waitFor()).isZero();
 
         Path images = Files.createDirectories(base.resolve("images"));
         source.archive("c1", images);
         assertThat(images.resolve("mm-tmpfs-tmp.tar")).exists();
-        assertThat(TmpfsArchive.emptyTop(Files.readAllBytes(images.resolve("mm-tmpfs-dev-shm.tar")))).as("empty, written in Java")
-                .isPresent();
-        assertThat(TmpfsArchive.emptyTop(Files.readAllBytes(images.resolve("mm-tmpfs-tmp.tar")))).isEmpty();
+        assertThat(TmpfsArchive.read(Files.readAllBytes(images.resolve("mm-tmpfs-tmp.tar")))).as("files and directories: in Java")
+                .hasValueSatisfying(members -> assertThat(members).extracting(TmpfsArchive.Member::path).contains("./kept", "./d/e/"));
+        assertThat(TmpfsArchive.read(Files.readAllBytes(images.resolve("mm-tmpfs-dev-shm.tar")))).as("a FIFO: mmtar's").isEmpty();
 
         Path b = destination.mountFresh("c1");
         assertThat(destination.fill("c1", images)).isEqualTo(2);
         assertThat(Files.readString(b.resolve("tmp/kept"))).isEqualTo("in /tmp");
         assertThat(b.resolve("tmp/d/e")).isDirectory();
+        assertThat((int) Files.getAttribute(b.resolve("dev-shm/initctl"), "unix:mode") & 0170000).as("a FIFO").isEqualTo(0010000);
         assertThat(Integer.toOctalString((Integer) Files.getAttribute(b.resolve("dev-shm"), "unix:mode") & 07777)).isEqualTo("1777");
 
         source.release("c1");
