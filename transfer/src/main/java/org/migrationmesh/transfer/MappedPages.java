@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 
 /**
@@ -84,13 +85,22 @@ final class MappedPages implements AutoCloseable {
     void digest(int page, int n, long[] digests, int[] crcs, CRC32C crc) {
         int off = offset(page, n);
         ByteBuffer buf = buffer();
-        ByteBuffer page1 = buf.duplicate(); // one page of buf at a time, for the CRC
+        ByteBuffer window = buf.duplicate(); // a page or half a page of buf at a time
+        CRC32 whole = new CRC32();
         for (int i = 0; i < n; i++) {
             int at = off + i * PageHash.PAGE_SIZE;
-            digests[page + i] = PageHash.of(buf, at);
+            whole.reset();
+            whole.update(window.limit(at + PageHash.PAGE_SIZE).position(at));
+            // One CRC32C pass over the halves gives both the digest's (halves swapped) and the page's
+            // own: a third of the bytes read less per page (20 MiB: ~3 ms of CPU, in the downtime).
             crc.reset();
-            crc.update(page1.limit(at + PageHash.PAGE_SIZE).position(at));
-            crcs[page + i] = (int) crc.getValue();
+            crc.update(window.limit(at + PageHash.HALF).position(at));
+            int first = (int) crc.getValue();
+            crc.reset();
+            crc.update(window.limit(at + PageHash.PAGE_SIZE).position(at + PageHash.HALF));
+            int second = (int) crc.getValue();
+            digests[page + i] = PageHash.of(whole.getValue(), PageCrcs.ofHalves(second, first));
+            crcs[page + i] = PageCrcs.ofHalves(first, second);
         }
     }
 

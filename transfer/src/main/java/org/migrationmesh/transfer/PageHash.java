@@ -21,7 +21,7 @@ import java.util.zip.CRC32C;
  */
 public final class PageHash {
     public static final int PAGE_SIZE = 4096;
-    private static final int HALF = PAGE_SIZE / 2;
+    static final int HALF = PAGE_SIZE / 2;
     private static final byte[] ZERO_PAGE = new byte[PAGE_SIZE];
     /** Digest of a page of zeros. */
     public static final long ZERO = of(ZERO_PAGE, 0);
@@ -46,6 +46,11 @@ public final class PageHash {
         swapped.update(buf.slice(off + HALF, HALF));
         swapped.update(buf.slice(off, HALF));
         return whole.getValue() << 32 | swapped.getValue();
+    }
+
+    /** The digest of a page whose CRC32 is {@code crc32} and whose CRC32C with its halves swapped is {@code swappedCrc32c}. */
+    static long of(long crc32, int swappedCrc32c) {
+        return crc32 << 32 | (swappedCrc32c & 0xFFFFFFFFL);
     }
 
     /** Whether the page at {@code buf[off ..)} is all zeros. */

@@ -68,6 +68,29 @@ class PagesFileScanTest {
     }
 
     @Test
+    void theDigestsAndCrcsOfMappedPagesAreThoseOfTheirBytesComputedOnePageAtATime() throws Exception {
+        int n = 40;
+        byte[] bytes = pages(n, 11);
+        java.util.Arrays.fill(bytes, 3 * PageHash.PAGE_SIZE, 4 * PageHash.PAGE_SIZE, (byte) 0); // a zero page
+        java.util.Arrays.fill(bytes, 5 * PageHash.PAGE_SIZE, 6 * PageHash.PAGE_SIZE, (byte) 0);
+        bytes[5 * PageHash.PAGE_SIZE + PageHash.HALF] = 1; // one bit, first of the second half
+        java.util.Arrays.fill(bytes, 7 * PageHash.PAGE_SIZE, 8 * PageHash.PAGE_SIZE, (byte) 0xFF);
+        Path file = tmp.resolve("pages-9.img");
+        Files.write(file, bytes);
+        long[] digests = new long[n];
+        int[] crcs = new int[n];
+        try (FileChannel ch = FileChannel.open(file); MappedPages mapped = MappedPages.map(ch, 0, n)) {
+            mapped.digest(2, n - 2, digests, crcs, new java.util.zip.CRC32C());
+        }
+        for (int p = 2; p < n; p++) {
+            assertThat(digests[p]).as("digest of page %d", p).isEqualTo(PageHash.of(bytes, p * PageHash.PAGE_SIZE));
+            assertThat(crcs[p]).as("CRC32C of page %d", p).isEqualTo(ChunkCodec.crc32c(bytes, p * PageHash.PAGE_SIZE, PageHash.PAGE_SIZE));
+        }
+        assertThat(digests[3]).isEqualTo(PageHash.ZERO);
+        assertThat(digests[0]).as("left alone").isZero();
+    }
+
+    @Test
     void aLongRangeIsCheckedInTwoHalvesWithTheCrcOfTheWhole() throws Exception {
         int n = MappedPages.SPLIT_PAGES * 2 + 3; // odd: the halves differ in length
         byte[] bytes = pages(n, 5);
