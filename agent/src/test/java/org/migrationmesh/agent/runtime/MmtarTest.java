@@ -7,17 +7,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -120,54 +114,17 @@ class MmtarTest {
         return Files.exists(bin) ? bin : Workloads.extract("mmtar", bin);
     }
 
-    /**
-     * What a container's tmpfs holds: directories (one sticky, like /tmp), files of several
-     * sizes and modes, an empty one, a symbolic link, a FIFO and a character device (/dev's),
-     * each with a modification time of its own.
-     */
+    /** {@link TmpfsSamples#plainTree} with what /dev holds besides: a FIFO and a character device. */
     private Path sampleTree() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("tmpfs"));
-        Files.writeString(dir.resolve("games.log"), "a line\n".repeat(100));
-        Files.createDirectories(dir.resolve("oa/baseoa"));
-        Files.writeString(dir.resolve("oa/baseoa/q3config.cfg"), "seta sv_hostname mm\n");
-        byte[] block = new byte[1536];
-        for (int i = 0; i < block.length; i++) block[i] = (byte) i;
-        Files.write(dir.resolve("oa/three-blocks.bin"), block);
-        Files.write(dir.resolve("empty"), new byte[0]);
-        Files.setPosixFilePermissions(dir.resolve("oa/baseoa/q3config.cfg"), PosixFilePermissions.fromString("rw-r-----"));
-        Files.createDirectories(dir.resolve("shm"));
-        Files.createSymbolicLink(dir.resolve("fd"), Path.of("/proc/self/fd"));
-        Files.createSymbolicLink(dir.resolve("ptmx"), Path.of("pts/ptmx"));
+        Path dir = TmpfsSamples.plainTree(tmp.resolve("tmpfs"));
         run(List.of("mkfifo", "-m", "0640", dir.resolve("initctl").toString()), Map.of(), null, null);
         run(List.of("mknod", "-m", "0666", dir.resolve("null").toString(), "c", "1", "3"), Map.of(), null, null);
-        run(List.of("chmod", "1777", dir.resolve("shm").toString()), Map.of(), null, null);
-        run(List.of("chown", "1000:1001", dir.resolve("games.log").toString()), Map.of(), null, null);
-        long second = Instant.parse("2026-11-30T12:00:00Z").getEpochSecond();
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                // touch -h: never opens the entry (opening the FIFO would wait for a writer)
-                run(List.of("touch", "-h", "-d", "@" + second--, p.toString()), Map.of(), null, null);
-            }
-        }
+        TmpfsSamples.stamp(dir);
         return dir;
     }
 
-    /** Every entry under {@code root} as what tar keeps of it: type, mode, owner, time, size and content or target. */
     private static Map<String, String> tree(Path root) throws IOException {
-        Map<String, String> entries = new TreeMap<>();
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.toList()) {
-                Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,rdev,lastModifiedTime,size",
-                        LinkOption.NOFOLLOW_LINKS);
-                boolean link = Files.isSymbolicLink(p);
-                String what = String.format("mode=%o uid=%s gid=%s rdev=%s", a.get("mode"), a.get("uid"), a.get("gid"), a.get("rdev"))
-                        + (link ? " -> " + Files.readSymbolicLink(p) : " mtime=" + a.get("lastModifiedTime"))
-                        + (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? " content=" + java.util.Arrays.hashCode(Files.readAllBytes(p))
-                        + " size=" + a.get("size") : "");
-                entries.put(root.relativize(p).toString(), what);
-            }
-        }
-        return entries;
+        return TmpfsSamples.tree(root);
     }
 
     private static List<String> argv(Object program, List<String> options, String... rest) {

@@ -123,50 +123,16 @@ class TmpfsArchiveTest {
         return Files.readAllBytes(out);
     }
 
-    /**
-     * What a container's /tmp holds: directories (one sticky), files of several sizes and modes
-     * (an empty one, one of exactly a block, one of three), links, a path longer than a ustar
-     * name, each with a modification time of its own.
-     */
+    /** {@link TmpfsSamples#plainTree} with a path longer than a ustar name (split into the prefix). */
     private Path sampleTree() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("tmpfs"));
-        Files.writeString(dir.resolve("games.log"), "a line\n".repeat(100));
-        Files.createDirectories(dir.resolve("oa/baseoa"));
-        Files.writeString(dir.resolve("oa/baseoa/q3config.cfg"), "seta sv_hostname mm\n");
-        byte[] block = new byte[1536];
-        for (int i = 0; i < block.length; i++) block[i] = (byte) i;
-        Files.write(dir.resolve("oa/three-blocks.bin"), block);
-        Files.write(dir.resolve("oa/one-block.bin"), java.util.Arrays.copyOf(block, 512));
-        Files.write(dir.resolve("empty"), new byte[0]);
+        Path dir = TmpfsSamples.plainTree(tmp.resolve("tmpfs"));
         Path deep = Files.createDirectories(dir.resolve("d".repeat(60) + "/" + "e".repeat(60)));
         Files.writeString(deep.resolve("f".repeat(40)), "deep");
-        Files.setAttribute(dir.resolve("oa/baseoa/q3config.cfg"), "unix:mode", 0640);
-        Files.createDirectories(dir.resolve("shm"));
-        Files.setAttribute(dir.resolve("shm"), "unix:mode", 01777);
-        Files.createSymbolicLink(dir.resolve("fd"), Path.of("/proc/self/fd"));
-        Files.createSymbolicLink(dir.resolve("oa/config"), Path.of("baseoa/q3config.cfg"));
-        long second = Instant.parse("2026-11-30T12:00:00Z").getEpochSecond();
-        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.getFileAttributeView(p, java.nio.file.attribute.BasicFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        .setTimes(FileTime.from(Instant.ofEpochSecond(second--)), null, null);
-            }
-        }
+        TmpfsSamples.stamp(dir);
         return dir;
     }
 
-    /** Every entry under {@code root} as an archive keeps it: type, mode, owner, time, content or target. */
     private static java.util.Map<String, String> tree(Path root) throws Exception {
-        java.util.Map<String, String> entries = new java.util.TreeMap<>();
-        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.toList()) {
-                java.util.Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                String what = String.format("mode=%o uid=%s gid=%s mtime=%s", a.get("mode"), a.get("uid"), a.get("gid"), a.get("lastModifiedTime"))
-                        + (Files.isSymbolicLink(p) ? " -> " + Files.readSymbolicLink(p) : "")
-                        + (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? " content=" + java.util.Arrays.toString(Files.readAllBytes(p)) : "");
-                entries.put(root.relativize(p).toString(), what);
-            }
-        }
-        return entries;
+        return TmpfsSamples.tree(root);
     }
 }
