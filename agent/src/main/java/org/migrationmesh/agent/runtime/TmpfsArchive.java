@@ -65,9 +65,15 @@ public final class TmpfsArchive {
         return Optional.of(a); // two zero blocks end it
     }
 
-    /** The members of {@code archive} if it is one this class writes; empty if it holds anything else (mmtar's then). */
+    /**
+     * The members of {@code archive} if it is one this class writes; empty if it holds anything
+     * else (mmtar's then), a member below a symbolic link of the archive among them: no tree has
+     * one, and written out it would land wherever the link points (mmtar opens each directory
+     * without following links).
+     */
     public static Optional<List<Member>> read(byte[] archive) {
         List<Member> members = new ArrayList<>();
+        java.util.Set<String> links = new java.util.HashSet<>();
         int at = 0;
         while (true) {
             if (at + BLOCK > archive.length) return Optional.empty(); // ends without its zero blocks
@@ -94,7 +100,13 @@ public final class TmpfsArchive {
             if (at + size > archive.length) return Optional.empty();
             byte[] content = Arrays.copyOfRange(archive, at, at + (int) size);
             at += padded(size);
-            members.add(new Member(path, type, (int) mode, (int) uid, (int) gid, mtime, content, link));
+            Member m = new Member(path, type, (int) mode, (int) uid, (int) gid, mtime, content, link);
+            String rel = m.relative();
+            for (int slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) {
+                if (links.contains(rel.substring(0, slash))) return Optional.empty();
+            }
+            if (type == '2') links.add(rel);
+            members.add(m);
         }
     }
 

@@ -76,6 +76,9 @@ class TmpfsArchiveTest {
                 .as("a path out of the tree").isEmpty();
         assertThat(TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./" + "n".repeat(101), '0', 0644, 0, 0, 1, null, null))))
                 .as("a name of 101 bytes").isEmpty();
+        byte[] throughALink = TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./etc", '2', 0777, 0, 0, 1, null, "/etc"),
+                new TmpfsArchive.Member("./etc/passwd", '0', 0644, 0, 0, 1, "x".getBytes(), null))).orElseThrow();
+        assertThat(TmpfsArchive.read(throughALink)).as("a file below a link of the archive").isEmpty();
         byte[] good = TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./f", '0', 0644, 0, 0, 1, "data".getBytes(), null)))
                 .orElseThrow();
         assertThat(TmpfsArchive.read(good)).isPresent();
