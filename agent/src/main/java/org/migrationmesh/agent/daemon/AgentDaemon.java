@@ -132,7 +132,10 @@ public final class AgentDaemon implements AutoCloseable {
         return daemon;
     }
 
-    /** Runs the image transfer and the tmpfs archives a few times in the background (see {@link TransferWarmUp}, {@link org.migrationmesh.agent.runtime.TmpfsMounts#warmUp}). */
+    /**
+     * Runs the image transfer and the tmpfs archives a few times in the background (see
+     * {@link TransferWarmUp}, {@link org.migrationmesh.agent.runtime.TmpfsMounts#warmUp}).
+     */
     private static void warmUpTransfer(AgentConfig config) {
         Thread t = new Thread(() -> {
             try {

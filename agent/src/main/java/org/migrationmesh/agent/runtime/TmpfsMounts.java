@@ -23,8 +23,9 @@ import java.util.stream.Stream;
  * written from 33.5 to 27.6 ms (medians), /dev (runc's device nodes, other mounts in it) still its own.
  * A bound mount is runc's to name to CRIU as external, and CRIU leaves its content alone: the
  * agent carries it instead, as {@link #archive} of each mount into the image ({@link #ARCHIVE_PREFIX}
- * files, written and read without a process when they hold only directories, files and links, as they mostly do) and {@link #fill} on
- * the destination, whose mounts were made as the migration started. The source's mounts stay as they
+ * files, written and read without a process when they hold only directories, files and links, as
+ * they mostly do) and {@link #fill} on the destination, whose mounts were made as the migration
+ * started. The source's mounts stay as they
  * were until the migration is committed, so that a rollback restores the container onto them.
  */
 public final class TmpfsMounts {
