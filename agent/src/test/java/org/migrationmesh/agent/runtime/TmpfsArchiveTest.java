@@ -71,6 +71,12 @@ class TmpfsArchiveTest {
         Files.createLink(linked.resolve("b"), linked.resolve("a"));
         assertThat(TmpfsTree.list(linked)).as("a hard link").isEmpty();
 
+        Path big = Files.createDirectories(tmp.resolve("big"));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.resolve("huge.bin").toFile(), "rw")) {
+            f.setLength(TmpfsTree.MOST_BYTES + 1); // sparse: counted by its size, never read
+        }
+        assertThat(TmpfsTree.list(big)).as("more content than an archive in memory holds").isEmpty();
+
         TmpfsArchive.Member top = TmpfsArchive.Member.directory("./", 0755, 0, 0, 1);
         assertThat(TmpfsArchive.write(List.of(top, new TmpfsArchive.Member("./../up", '0', 0644, 0, 0, 1, new byte[1], null))))
                 .as("a path out of the tree").isEmpty();
