@@ -199,18 +199,14 @@ public final class ContainerHost implements AutoCloseable {
         if (tmpfs == null) {
             Path dir = settings.bundles().toAbsolutePath().resolveSibling("tmpfs");
             Path mmtar = Workloads.extract("mmtar", criuDir().resolve("mmtar"));
-            tmpfs = new TmpfsMounts(dir, new org.migrationmesh.agent.runtime.ProcessCommandRunner(), mmtar);
+            tmpfs = runtime.tmpfsMounts(dir, mmtar);
         }
         return tmpfs;
     }
 
     /** Unmounts container {@code id}'s tmpfs mounts here, saying so if that fails (they cost memory, nothing else). */
     public void releaseTmpfs(String id) {
-        try {
-            tmpfs().release(id);
-        } catch (IOException | RuntimeException e) {
-            log.warn("could not unmount the tmpfs mounts of container {} agent={} reason={}", id, self, e.getMessage());
-        }
+        releaseTmpfsIfOlder(id, java.time.Duration.ZERO);
     }
 
     /**

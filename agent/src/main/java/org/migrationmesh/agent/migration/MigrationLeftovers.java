@@ -155,17 +155,15 @@ public final class MigrationLeftovers implements AutoCloseable {
             Container c = containers.get(s.id());
             if (c != null && !c.getOwner().equals(self) && c.getMigrationId().isEmpty()) foreign.add(s.id());
         }
-        boolean pendingHere = migrations.values().stream().anyMatch(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING
-                && (m.getSource().equals(self) || m.getDestination().equals(self)));
-        boolean lift = !pendingHere && (!dirs.isEmpty() || !foreign.isEmpty());
-        Set<String> runHere = new java.util.HashSet<>();
-        for (ContainerState st : local) runHere.add(st.id());
-        Set<String> moving = new java.util.HashSet<>();
+        Set<String> moving = new java.util.HashSet<>(); // by a migration pending to or from here
         for (Migration m : migrations.values()) {
             if (m.getOutcome() == MigrationOutcome.OUTCOME_PENDING && (m.getSource().equals(self) || m.getDestination().equals(self))) {
                 moving.add(m.getContainerId());
             }
         }
+        boolean lift = moving.isEmpty() && (!dirs.isEmpty() || !foreign.isEmpty());
+        Set<String> runHere = new java.util.HashSet<>();
+        for (ContainerState st : local) runHere.add(st.id());
         List<String> staleTmpfs = tmpfsHeld.stream().filter(id -> !runHere.contains(id) && !moving.contains(id)
                 && (containers.get(id) == null || !containers.get(id).getOwner().equals(self))).sorted().toList();
         return new Plan(List.copyOf(dirs), List.copyOf(foreign), lift, keep, staleParents, staleTmpfs);

@@ -44,6 +44,11 @@ public final class ContainerRuntime {
         }
     }
 
+    /** The tmpfs mounts of this host's containers under {@code root} ({@link TmpfsMounts}), mounted through this runtime's runner. */
+    public TmpfsMounts tmpfsMounts(java.nio.file.Path root, java.nio.file.Path mmtar) {
+        return new TmpfsMounts(root, runner, mmtar);
+    }
+
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
         Criu criu = new Criu(config.criu(), runner);
