@@ -76,7 +76,7 @@ final class TmpfsTree {
         boolean root = (int) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
         List<TmpfsArchive.Member> dirs = new ArrayList<>();
         for (TmpfsArchive.Member m : members) {
-            Path at = m.relative().isEmpty() ? top : top.resolve(m.relative());
+            Path at = placed(top, m);
             if (!at.normalize().startsWith(top)) throw new IOException("member " + m.path() + " lies outside " + top);
             switch (m.type()) {
                 case '5' -> {
@@ -99,8 +99,13 @@ final class TmpfsTree {
         }
         for (int i = dirs.size() - 1; i >= 0; i--) {
             TmpfsArchive.Member d = dirs.get(i);
-            attributes(d.relative().isEmpty() ? top : top.resolve(d.relative()), d, root);
+            attributes(placed(top, d), d, root);
         }
+    }
+
+    /** Where member {@code m} goes under {@code top}. */
+    private static Path placed(Path top, TmpfsArchive.Member m) {
+        return m.relative().isEmpty() ? top : top.resolve(m.relative());
     }
 
     /** Owner (as root), then mode (a chown clears setgid), then time; a link's mode is its own. */
@@ -130,11 +135,9 @@ final class TmpfsTree {
             for (int r = 0; r < rounds; r++) {
                 List<TmpfsArchive.Member> members = list(dir.resolve("tree")).orElseThrow();
                 byte[] archive = TmpfsArchive.write(members).orElseThrow();
-                Path out = Files.createDirectories(dir.resolve("out-" + r));
-                extract(TmpfsArchive.read(archive).orElseThrow(), out);
-                Images.delete(out);
+                extract(TmpfsArchive.read(archive).orElseThrow(), Files.createDirectories(dir.resolve("out-" + r)));
             }
-        } finally {
+        } finally { // once: each removal reads the mount table
             Images.delete(dir);
         }
     }
