@@ -219,12 +219,6 @@ static double q3_percentile_ms(long *us, long n, double q) {
     return (double)us[i] / 1000.0;
 }
 
-static int64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* args: ADDR PORT INTERVAL_MS SECONDS [rcon=PASSWORD] [from=IP,COUNT] */
 static int q3_probe(int argc, char **argv) {
     struct sockaddr_in server = addr_of(argv[0], argv[1]);
