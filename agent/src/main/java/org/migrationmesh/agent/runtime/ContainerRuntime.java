@@ -49,6 +49,17 @@ public final class ContainerRuntime {
         return new TmpfsMounts(root, runner, mmtar);
     }
 
+    /** Makes namespace {@code netns} ready for packet holds ({@link PacketHold#prepareChain}), through this runtime's runner. */
+    public void preparePacketHolds(String netns) {
+        PacketHold.prepareChain(runner, netns);
+    }
+
+    /** Holds the packets to {@code address} in {@code netns} ({@link PacketHold#start}), through this runtime's runner. */
+    public PacketHold holdPackets(java.nio.file.Path mmhold, String netns, String address, String containerId,
+                                  String migrationId, java.nio.file.Path workDir) {
+        return PacketHold.start(runner, mmhold, netns, address, containerId, migrationId, workDir);
+    }
+
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
         Criu criu = new Criu(config.criu(), runner);

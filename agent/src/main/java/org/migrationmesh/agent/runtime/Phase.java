@@ -14,6 +14,7 @@ public enum Phase {
     LAZY_PAGES("lazy-pages daemon"),
     RESTORE("restore"),
     NETWORK_LOCK("network lock removal"),
+    PACKET_HOLD("packet hold"),
     BUNDLE("bundle");
 
     private final String label;
