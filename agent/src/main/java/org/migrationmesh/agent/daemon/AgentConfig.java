@@ -75,14 +75,19 @@ public record AgentConfig(String id, String cluster, String raftAddress, String 
      * @param lazyRestore    whether a pre-copy migration here restores its container's tasks before their memory,
      *                       which CRIU's lazy-pages daemon then fills from the image (default true; only where CRIU
      *                       has userfaultfd): CRIU's copy of every page leaves the downtime
+     * @param holdPackets    whether a restore here holds the packets to its container's floating IP until a socket of
+     *                       the restored container takes them (default true; needs iptables and NFQUEUE): a request a
+     *                       client sends in the switchover is answered as the container resumes, not lost
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RuntimeConfig(String netns, String iface, Integer floatingPrefix, Boolean lazyRestore) {
+    public record RuntimeConfig(String netns, String iface, Integer floatingPrefix, Boolean lazyRestore,
+                                Boolean holdPackets) {
         public RuntimeConfig {
             require(netns, "runtime.netns");
             iface = iface == null ? "eth0" : iface;
             floatingPrefix = floatingPrefix == null ? 24 : floatingPrefix;
             lazyRestore = lazyRestore == null ? Boolean.TRUE : lazyRestore;
+            holdPackets = holdPackets == null ? Boolean.TRUE : holdPackets;
         }
     }
 

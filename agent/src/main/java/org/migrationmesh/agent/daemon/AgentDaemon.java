@@ -186,7 +186,7 @@ public final class AgentDaemon implements AutoCloseable {
         AgentConfig.RuntimeConfig r = config.runtime();
         return new ContainerHost.Settings(r.netns(), r.iface(), r.floatingPrefix(),
                 config.dataDir().resolve("bundles").toAbsolutePath(), "/migration-mesh/" + config.cluster() + "-" + config.id(),
-                r.lazyRestore());
+                r.lazyRestore(), r.holdPackets());
     }
 
     private static ControlDirectory directory(AgentConfig config, ClusterNode node) {

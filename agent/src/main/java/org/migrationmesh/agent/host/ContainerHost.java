@@ -5,6 +5,7 @@ import org.migrationmesh.agent.runtime.ContainerRuntime;
 import org.migrationmesh.agent.runtime.ContainerSockets;
 import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.CriuConfig;
+import org.migrationmesh.agent.runtime.PacketHold;
 import org.migrationmesh.agent.runtime.PreparedRootfs;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.agent.runtime.TmpfsMounts;
@@ -30,6 +31,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -55,9 +57,11 @@ public final class ContainerHost implements AutoCloseable {
      * @param cgroupParent  the cgroup path under which each container gets its own
      * @param lazyRestore   whether pre-copy restores here run the tasks before their memory is in, where CRIU can
      *                      ({@code AgentConfig.RuntimeConfig#lazyRestore})
+     * @param holdPackets   whether restores here hold the packets to their container's floating IP until its sockets
+     *                      take them ({@link #holdPackets}, {@code AgentConfig.RuntimeConfig#holdPackets})
      */
     public record Settings(String netns, String iface, int prefixLength, Path bundles, String cgroupParent,
-                           boolean lazyRestore) {
+                           boolean lazyRestore, boolean holdPackets) {
         public Path netnsPath() {
             return Path.of("/var/run/netns", netns);
         }
@@ -71,6 +75,7 @@ public final class ContainerHost implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private Path criuDir; // guarded by this
     private TmpfsMounts tmpfs; // guarded by this
+    private Path mmhold; // guarded by this; extracted, and the namespace's chain prepared, on first use
     private final AtomicBoolean pending = new AtomicBoolean();
     /** Per container: failures in a row, and when to try again (backs off to 30 s). */
     private final Map<String, long[]> backoff = new HashMap<>();
@@ -221,6 +226,26 @@ public final class ContainerHost implements AutoCloseable {
             log.warn("could not unmount the tmpfs mounts of container {} agent={} reason={}", id, self, e.getMessage());
             return true;
         }
+    }
+
+    /**
+     * Holds the packets to container {@code c}'s floating IP here, from now until the hold is
+     * released, each until a socket takes it ({@link PacketHold}): for a restore of {@code c} in
+     * migration {@code migrationId}, mmhold's output in {@code dir}. Empty if {@code c} has no
+     * floating IP or this host does not hold packets.
+     */
+    public Optional<PacketHold> holdPackets(Container c, String migrationId, Path dir) throws IOException {
+        if (c.getFloatingIp().isEmpty() || !settings.holdPackets()) return Optional.empty();
+        Path helper;
+        synchronized (this) {
+            if (mmhold == null) {
+                Path extracted = Workloads.extract("mmhold", criuDir().resolve("mmhold"));
+                runtime.preparePacketHolds(settings.netns());
+                mmhold = extracted;
+            }
+            helper = mmhold;
+        }
+        return Optional.of(runtime.holdPackets(helper, settings.netns(), c.getFloatingIp(), c.getId(), migrationId, dir));
     }
 
     /** Where the CRIU configurations and the action script live, next to the bundles; made on first use. */

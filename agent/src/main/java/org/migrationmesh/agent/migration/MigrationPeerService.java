@@ -8,6 +8,7 @@ import org.migrationmesh.agent.host.ContainerHost;
 import org.migrationmesh.agent.runtime.EarlyRestore;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyPagesDaemon;
+import org.migrationmesh.agent.runtime.PacketHold;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.agent.runtime.RestoreResult;
@@ -292,7 +293,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         } finally {
             if (prepared != null) { // taken by this request: a restore whose gate did not open is aborted
                 preparedRestores.remove(req.getMigrationId(), prepared);
-                prepared.abort();
+                prepared.end(req.getMigrationId(), ahead);
             }
             if (earlyTunnel != null) earlyTunnel.close(); // the restore did not get as far as pulling pages
             if (fromImage != null) fromImage.close(); // (exited already, unless the restore failed)
@@ -308,13 +309,26 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         readBackLivePages(req.getMigrationId()); // if START was not applied here yet
     }
 
-    /** A restore begun ahead of its image: the bundle written, and runc started with CRIU held at the gate (or null). */
-    private record Prepared(CompletableFuture<Path> bundle, CompletableFuture<EarlyRestore> restore) {
-        /** Aborts a restore whose gate has not opened (in the background: runc takes ~50 ms to give up). */
-        void abort() {
+    /**
+     * A restore begun ahead of its image: the bundle written, runc started with CRIU held at the
+     * gate (or null), and the packets to the container's floating IP held from its early claim
+     * until the restored sockets take them (or empty).
+     */
+    private record Prepared(CompletableFuture<Path> bundle, CompletableFuture<EarlyRestore> restore,
+                            CompletableFuture<Optional<PacketHold>> hold) {
+        /**
+         * Ends it, in the background: aborts a restore whose gate has not opened (runc takes ~50 ms
+         * to give up), and lets the packets go.
+         */
+        void end(String migrationId, java.util.concurrent.Executor background) {
             restore.thenAcceptAsync(r -> {
                 if (r != null) r.close();
-            });
+            }, background);
+            hold.thenAcceptAsync(h -> h.ifPresent(held -> {
+                String account = held.release();
+                if (account.startsWith("held=0 ")) log.debug("packets held migration={} {}", migrationId, account);
+                else log.info("packets held migration={} {}", migrationId, account);
+            }), background);
         }
     }
 
@@ -332,11 +346,29 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                     && x.getOutcome() == MigrationOutcome.OUTCOME_PENDING);
             if (m.isEmpty()) return null;
             startPagesAhead(m.get()); // decided before runc starts: its restore is lazy or not
+            CompletableFuture<Optional<PacketHold>> hold = ahead(id, c -> holdPackets(c, id))
+                    .thenApply(h -> h == null ? Optional.<PacketHold>empty() : h);
             CompletableFuture<Path> bundle = ahead(id, this::writeBundle);
             CompletableFuture<EarlyRestore> restore = descriptors.isEmpty() ? CompletableFuture.completedFuture(null)
                     : bundle.thenApplyAsync(b -> b == null ? null : startEarlyRestore(m.get(), b, descriptors.toByteArray()), ahead);
-            return new Prepared(bundle, restore);
+            return new Prepared(bundle, restore, hold);
         });
+    }
+
+    /**
+     * Holds the packets to {@code c}'s floating IP here from now until the restore of migration
+     * {@code migrationId} ends, each until a restored socket takes it ({@link ContainerHost#holdPackets}):
+     * the address comes here before the restore has made its sockets (the early claim). A hold that
+     * cannot start costs only the packets sent in that window, as without it.
+     */
+    private Optional<PacketHold> holdPackets(Container c, String migrationId) {
+        try {
+            return host.holdPackets(c, migrationId, workRoot.resolveSibling("packet-holds"));
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not hold the packets to the container's address during its restore; those sent before its"
+                    + " sockets exist are lost migration={} container={} reason={}", migrationId, c.getId(), e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /** Aborts the restores begun ahead of migrations that ended without one (the source gave up, or died). */
@@ -345,7 +377,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         preparedRestores.entrySet().removeIf(e -> {
             boolean pending = node.read(s -> s.migration(e.getKey()))
                     .map(m -> m.getOutcome() == MigrationOutcome.OUTCOME_PENDING).orElse(false);
-            if (!pending) e.getValue().abort();
+            if (!pending) e.getValue().end(e.getKey(), ahead);
             return !pending;
         });
     }
@@ -646,9 +678,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 undone.addUndone("stopped pulling pages");
             }
             pagesAfterResume.drop(req.getMigrationId());
-            Prepared ahead = preparedRestores.remove(req.getMigrationId());
-            if (ahead != null) {
-                ahead.abort();
+            Prepared begun = preparedRestores.remove(req.getMigrationId());
+            if (begun != null) {
+                begun.end(req.getMigrationId(), ahead);
                 undone.addUndone("aborted the restore begun ahead of the image");
             }
             Migration m = node.read(s -> s.migration(req.getMigrationId())).orElse(null);

@@ -74,7 +74,7 @@ public final class AgentProcesses implements AutoCloseable {
                 SimulatedNetwork.Host h = hostOf.get(p.id());
                 AgentConfig config = new AgentConfig(p.id(), cluster, p.raftAddress(), p.controlAddress(), h.name(),
                         base.resolve(p.id()), runDir(p.id()), peers, raft, heartbeatMillis, null,
-                        new AgentConfig.RuntimeConfig(h.netns(), h.iface(), 24, null));
+                        new AgentConfig.RuntimeConfig(h.netns(), h.iface(), 24, null, null));
                 Files.createDirectories(base.resolve(p.id()));
                 config.write(base.resolve(p.id() + ".json"));
             }
