@@ -30,6 +30,11 @@ public final class PacketHold implements AutoCloseable {
     private static final AtomicInteger QUEUES = new AtomicInteger();
     private static final int FIRST_QUEUE = 0x4d48, QUEUE_COUNT = 1024;
 
+    /** The queue number the next hold of this agent tries first. */
+    static int nextQueue() {
+        return FIRST_QUEUE + Math.floorMod(QUEUES.get(), QUEUE_COUNT);
+    }
+
     private final CommandRunner runner;
     private final String netns;
     private final List<String> rule;
@@ -73,12 +78,29 @@ public final class PacketHold implements AutoCloseable {
     public static PacketHold start(CommandRunner runner, Path mmhold, String netns, String address, String containerId,
                                    String tag, Path dir) {
         Path stdout = dir.resolve(tag + ".stdout"), stderr = dir.resolve(tag + ".stderr");
-        int queue = FIRST_QUEUE + Math.floorMod(QUEUES.getAndIncrement(), QUEUE_COUNT);
+        for (int attempt = 1; ; attempt++) {
+            int queue = FIRST_QUEUE + Math.floorMod(QUEUES.getAndIncrement(), QUEUE_COUNT);
+            Process p;
+            try {
+                p = listen(runner, mmhold, netns, queue, containerId, stdout, stderr);
+            } catch (RuntimeFailure e) {
+                // A queue bound by another listener (the mmhold of an agent that died less than a second ago)
+                // is refused with EPERM: the next one. (So is a bind without CAP_NET_ADMIN: three tries, then that.)
+                if (attempt == 3 || !e.getMessage().contains("Operation not permitted")) throw e;
+                continue;
+            }
+            return withRule(runner, netns, address, tag, queue, p, stdout, stderr);
+        }
+    }
+
+    /** Starts mmhold on {@code queue} and waits until it listens. */
+    private static Process listen(CommandRunner runner, Path mmhold, String netns, int queue, String containerId,
+                                  Path stdout, Path stderr) {
         List<String> argv = List.of("nsenter", "--net=" + Path.of("/var/run/netns", netns), mmhold.toString(),
                 Integer.toString(queue), Long.toString(MOST.toMillis()));
         Process p;
         try {
-            Files.createDirectories(dir);
+            Files.createDirectories(stdout.getParent());
             Files.deleteIfExists(stdout);
             p = runner.start(new Command(argv, Duration.ofDays(1), false), stdout, stderr);
         } catch (IOException e) {
@@ -95,6 +117,12 @@ public final class PacketHold implements AutoCloseable {
             }
             LockSupport.parkNanos(500_000);
         }
+        return p;
+    }
+
+    /** Puts the rule that sends {@code address}'s packets to listening mmhold {@code p} in. */
+    private static PacketHold withRule(CommandRunner runner, String netns, String address, String tag, int queue, Process p,
+                                       Path stdout, Path stderr) {
         List<String> rule = List.of("-t", "raw", "-A", CHAIN, "-d", address + "/32", "-m", "comment", "--comment", "mm:" + tag,
                 "-j", "NFQUEUE", "--queue-num", Integer.toString(queue), "--queue-bypass");
         try {

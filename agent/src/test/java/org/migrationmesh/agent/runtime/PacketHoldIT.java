@@ -72,6 +72,27 @@ class PacketHoldIT {
         assertThat(rules.strip()).isEqualTo("-N " + PacketHold.CHAIN);
     }
 
+    @Test
+    void aQueueStillBoundElsewhereIsPassedOverForTheNext() throws Exception {
+        String ip = fx.net.newFloatingAddress();
+        Path mmhold = Workloads.extract("mmhold", fx.dir.resolve("mmhold"));
+        PacketHold.prepareChain(fx.runner, fx.b.netns());
+        int taken = PacketHold.nextQueue();
+        // as the mmhold of an agent that died a moment ago: it still listens on the queue this agent would take
+        Process squatter = new ProcessBuilder("nsenter", "--net=" + fx.b.netnsPath(), mmhold.toString(), Integer.toString(taken))
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(squatter.getInputStream())).readLine())
+                    .isEqualTo("ready");
+            PacketHold hold = PacketHold.start(fx.runner, mmhold, fx.b.netns(), ip, "late-server", "hold-test", fx.dir.resolve("holds"));
+            String rules = fx.net.exec(fx.b, Duration.ofSeconds(10), "iptables", "-w", "-t", "raw", "-S", PacketHold.CHAIN).stdout();
+            hold.release();
+            assertThat(rules).contains("--queue-num " + (taken + 1)).doesNotContain("--queue-num " + taken + " ");
+        } finally {
+            squatter.destroyForcibly();
+        }
+    }
+
     /**
      * A client sends to {@code ip:port} every 20 ms for 2 s; a UDP server (memhog) binds it on
      * host b 0.5 s after the first request. Returns requests sent and answered.
