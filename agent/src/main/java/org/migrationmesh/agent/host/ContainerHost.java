@@ -75,7 +75,8 @@ public final class ContainerHost implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private Path criuDir; // guarded by this
     private TmpfsMounts tmpfs; // guarded by this
-    private Path mmhold; // guarded by this; extracted, and the namespace's chain prepared, on first use
+    private final Object holds = new Object(); // not this: preparing the chain runs iptables (~20-50 ms)
+    private Path mmhold; // guarded by holds; extracted, and the namespace's chain prepared, on first use
     private final AtomicBoolean pending = new AtomicBoolean();
     /** Per container: failures in a row, and when to try again (backs off to 30 s). */
     private final Map<String, long[]> backoff = new HashMap<>();
@@ -236,10 +237,11 @@ public final class ContainerHost implements AutoCloseable {
      */
     public Optional<PacketHold> holdPackets(Container c, String migrationId, Path dir) throws IOException {
         if (c.getFloatingIp().isEmpty() || !settings.holdPackets()) return Optional.empty();
+        Path criu = criuDir();
         Path helper;
-        synchronized (this) {
+        synchronized (holds) {
             if (mmhold == null) {
-                Path extracted = Workloads.extract("mmhold", criuDir().resolve("mmhold"));
+                Path extracted = Workloads.extract("mmhold", criu.resolve("mmhold"));
                 runtime.preparePacketHolds(settings.netns());
                 mmhold = extracted;
             }
