@@ -161,18 +161,38 @@ static void release(size_t i, int late) {
     if (late) n_late++;
 }
 
-/* Lets go what a socket now takes (or what waited long enough), keeping each flow's order. */
+static int same_flow(const struct held *a, const struct held *b) {
+    return a->proto == b->proto && a->saddr == b->saddr && a->sport == b->sport && a->daddr == b->daddr
+           && a->dport == b->dport;
+}
+
+/*
+ * Lets go what a socket now takes (or what waited long enough). The kernel is asked once per flow
+ * in a sweep, so the packets of a flow get one answer and keep their order; the oldest go first.
+ */
 static void release_ready(int all) {
+    struct { struct held flow; int yes; } asked[64];
+    size_t nasked = 0;
     int64_t now = mono_us();
     size_t kept = 0;
     for (size_t i = 0; i < nheld; i++) {
         struct held *h = &held[i];
-        int blocked = 0; /* an earlier packet of the same flow stays: so does this one */
-        for (size_t k = 0; k < kept && !blocked; k++)
-            blocked = held[k].proto == h->proto && held[k].saddr == h->saddr && held[k].sport == h->sport
-                      && held[k].daddr == h->daddr && held[k].dport == h->dport;
         int late = now - h->since_us >= most_ms * 1000;
-        if (all || late || (!blocked && taken(h->proto, h->saddr, h->sport, h->daddr, h->dport)))
+        int go = all || late;
+        if (!go) {
+            int answer = -1;
+            for (size_t k = 0; k < nasked && answer < 0; k++)
+                if (same_flow(&asked[k].flow, h)) answer = asked[k].yes;
+            if (answer < 0) {
+                answer = taken(h->proto, h->saddr, h->sport, h->daddr, h->dport);
+                if (nasked < sizeof asked / sizeof asked[0]) {
+                    asked[nasked].flow = *h;
+                    asked[nasked++].yes = answer;
+                }
+            }
+            go = answer;
+        }
+        if (go)
             release(i, !all && late);
         else
             held[kept++] = *h;
@@ -218,9 +238,13 @@ static void on_packet(const struct nlmsghdr *nh) {
     struct held h = {.id = id, .since_us = mono_us(), .proto = ip->protocol, .saddr = ip->saddr, .daddr = ip->daddr};
     memcpy(&h.sport, payload + ihl, 2);
     memcpy(&h.dport, payload + ihl + 2, 2);
+    if (nheld == 0 && taken(h.proto, h.saddr, h.sport, h.daddr, h.dport)) { /* nothing waits before it */
+        accept_packet(id);
+        n_released++;
+        return;
+    }
     if (nheld == MAX_HELD) release_ready(1); /* (the kernel's queue is as long: not reached) */
-    held[nheld++] = h;
-    release_ready(0);
+    held[nheld++] = h; /* the next sweep, within HOLD_POLL_US, decides */
 }
 
 static void read_packets(void) {
