@@ -72,6 +72,60 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
         return Optional.empty();
     }
 
+    /**
+     * This pagemap with the pages {@code eager} picks out of its lazy entries (PE_PRESENT and
+     * PE_LAZY) no longer flagged lazy, entries split where that changes; the pages file's order and
+     * every other entry stay as they are. A lazy restore has CRIU copy such pages in before the tasks
+     * resume and leaves only the flagged ones to the lazy-pages daemon. Pure.
+     */
+    public PagemapImage withEager(java.util.function.LongPredicate eager) {
+        List<Entry> out = new ArrayList<>(entries.size());
+        for (Entry e : entries) {
+            int lazy = PE_PRESENT | PE_LAZY;
+            if (e.flags() < 0 || (e.flags() & lazy) != lazy) {
+                out.add(e);
+                continue;
+            }
+            long runStart = 0;
+            boolean runEager = eager.test(e.vaddr());
+            for (long p = 1; p <= e.nrPages(); p++) {
+                boolean pageEager = p < e.nrPages() && eager.test(e.vaddr() + p * PageHash.PAGE_SIZE);
+                if (p == e.nrPages() || pageEager != runEager) {
+                    out.add(new Entry(e.vaddr() + runStart * PageHash.PAGE_SIZE, p - runStart, e.inParent(),
+                            runEager ? e.flags() & ~PE_LAZY : e.flags()));
+                    runStart = p;
+                    runEager = pageEager;
+                }
+            }
+        }
+        return new PagemapImage(pagesId, List.copyOf(out));
+    }
+
+    /** The image bytes of this pagemap as CRIU 4 writes them (the count in nr_pages, 0 in compat_nr_pages). */
+    public byte[] encode() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        writeInt(out, IMG_COMMON_MAGIC);
+        writeInt(out, PAGEMAP_MAGIC);
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        field(head, 1, pagesId);
+        entry(out, head.toByteArray());
+        for (Entry e : entries) {
+            ByteArrayOutputStream m = new ByteArrayOutputStream();
+            field(m, 1, e.vaddr());
+            if (e.flags() < 0) {
+                field(m, 2, e.nrPages()); // an old image: the count where it had it
+                if (e.inParent()) field(m, 3, 1);
+            } else {
+                field(m, 2, 0);
+                if (e.inParent()) field(m, 3, 1);
+                field(m, 4, e.flags());
+                field(m, 5, e.nrPages());
+            }
+            entry(out, m.toByteArray());
+        }
+        return out.toByteArray();
+    }
+
     /** Parses a pagemap image; throws {@link IllegalArgumentException} naming the defect. */
     public static PagemapImage parse(byte[] image) {
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);

@@ -35,6 +35,27 @@ class PagemapImageTest {
     }
 
     @Test
+    void eagerPagesLoseTheLazyFlagInEntriesOfTheirOwnAndTheFileOrderStays() {
+        int lazy = PagemapImage.PE_PRESENT | PagemapImage.PE_LAZY;
+        byte[] img = SyntheticImage.pagemap(1, new long[][] {
+                {0x10000, 0, lazy, 5}, {0x7ffe0000L, 0, PagemapImage.PE_PRESENT, 1}, {0x40000, 0, lazy, 2}});
+        PagemapImage pm = PagemapImage.parse(img);
+        java.util.Set<Long> hot = java.util.Set.of(0x11000L, 0x12000L, 0x14000L, 0x7ffe0000L, 0x99000L);
+        PagemapImage eager = pm.withEager(hot::contains);
+        assertThat(eager.entries()).containsExactly(
+                new PagemapImage.Entry(0x10000, 1, false, lazy),
+                new PagemapImage.Entry(0x11000, 2, false, PagemapImage.PE_PRESENT),
+                new PagemapImage.Entry(0x13000, 1, false, lazy),
+                new PagemapImage.Entry(0x14000, 1, false, PagemapImage.PE_PRESENT),
+                new PagemapImage.Entry(0x7ffe0000L, 1, false, PagemapImage.PE_PRESENT),
+                new PagemapImage.Entry(0x40000, 2, false, lazy));
+        assertThat(eager.pageAddresses(8 * 4096)).get().isEqualTo(pm.pageAddresses(8 * 4096).orElseThrow());
+        assertThat(PagemapImage.parse(eager.encode())).isEqualTo(eager);
+        assertThat(PagemapImage.parse(pm.encode())).as("re-encoded unchanged").isEqualTo(pm);
+        assertThat(pm.withEager(a -> false)).isEqualTo(pm);
+    }
+
+    @Test
     void entriesWithoutFlagsUseInParent() {
         byte[] img = SyntheticImage.pagemap(1, new long[][] {{0x1000, 2}});
         assertThat(PagemapImage.parse(img).pageAddresses(2 * 4096)).get().isEqualTo(new long[] {0x1000, 0x2000});
