@@ -4,6 +4,7 @@ import org.migrationmesh.agent.runtime.Criu;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyPagesDaemon;
 import org.migrationmesh.agent.runtime.ProcessCommandRunner;
+import org.migrationmesh.transfer.PagemapImage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,8 +70,118 @@ final class ImagePagesAfterResume {
         }
     }
 
-    /** A daemon for a restore, listening; {@code startedAhead}: the one started as the migration started. */
-    record Taken(LazyPagesDaemon daemon, boolean startedAhead) {}
+    /**
+     * A daemon for a restore, listening; {@code startedAhead}: the one started as the migration
+     * started, which reads the image from {@code images} (links to the published image's files).
+     */
+    record Taken(LazyPagesDaemon daemon, boolean startedAhead, Path images) {}
+
+    /** Per container: the pages its last lazy restore here faulted on, per task of the image (see {@link #prefetch}). */
+    private final Map<String, Map<String, long[]>> faulted = new ConcurrentHashMap<>();
+    /** The most pages a restore copies in before the resume on the strength of earlier restores' faults (4 MiB). */
+    static final int MOST_PREFETCHED = 1024;
+
+    /**
+     * Remembers the pages container {@code containerId}'s lazy restore faulted on (the daemon's
+     * account, first fault first), for its next, added to those remembered before: pages copied in
+     * before the resume fault no more, and a set made of the last faults alone would leave them out
+     * of the restore after. At most {@link #MOST_PREFETCHED} per task, the earliest faults first.
+     */
+    void rememberFaults(String containerId, Map<String, long[]> pages) {
+        faulted.compute(containerId, (id, before) -> {
+            Map<String, long[]> out = new java.util.HashMap<>();
+            Set<String> tasks = new java.util.HashSet<>(pages.keySet());
+            if (before != null) tasks.addAll(before.keySet());
+            for (String task : tasks) {
+                java.util.LinkedHashSet<Long> all = new java.util.LinkedHashSet<>();
+                for (long[] source : new long[][] {before == null ? null : before.get(task), pages.get(task)}) {
+                    if (source == null) continue;
+                    for (long p : source) if (all.size() < MOST_PREFETCHED) all.add(p);
+                }
+                if (!all.isEmpty()) out.put(task, all.stream().mapToLong(Long::longValue).toArray());
+            }
+            return out.isEmpty() ? null : Map.copyOf(out);
+        });
+    }
+
+    /**
+     * Has the restore of container {@code containerId} copy in before the tasks resume the pages
+     * its last lazy restore here faulted on (measured on the tour's game server: 90-100 % of the
+     * pages a restore faults on in its first 5 ms are among those the one before faulted on): each
+     * {@code pagemap-*.img} of {@code published} with such pages is written, those pages no longer
+     * flagged lazy ({@link PagemapImage#withEager}), into every directory of {@code dirs} in place of
+     * its link there. The daemon and the restore must read the same pagemap: all of them or none
+     * (the published file itself stays as it is: its content is indexed). Returns the pages so
+     * flagged, 0 if none.
+     */
+    int prefetch(String containerId, Path published, List<Path> dirs) {
+        Map<String, long[]> pages = faulted.get(containerId);
+        if (pages == null) return 0;
+        Map<String, byte[]> rewritten = new java.util.LinkedHashMap<>();
+        int eager = 0;
+        try {
+            for (Map.Entry<String, long[]> e : pages.entrySet()) {
+                String name = "pagemap-" + e.getKey() + ".img";
+                Path file = published.resolve(name);
+                if (!Files.exists(file) || e.getValue().length > MOST_PREFETCHED) continue;
+                Set<Long> wanted = new java.util.HashSet<>(e.getValue().length * 2);
+                for (long p : e.getValue()) wanted.add(p);
+                PagemapImage before = PagemapImage.parse(Files.readAllBytes(file));
+                int[] count = {0};
+                PagemapImage after = before.withEager(a -> {
+                    boolean w = wanted.contains(a);
+                    if (w) count[0]++;
+                    return w;
+                });
+                if (count[0] == 0) continue;
+                rewritten.put(name, after.encode());
+                eager += count[0];
+            }
+            if (rewritten.isEmpty()) return 0;
+            for (Path dir : dirs) {
+                for (Map.Entry<String, byte[]> r : rewritten.entrySet()) {
+                    Files.write(dir.resolve(r.getKey() + ".eager"), r.getValue());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path dir : dirs) rewritten.keySet().forEach(n -> deleteQuietly(dir.resolve(n + ".eager")));
+            log.warn("could not flag the pages the last restore faulted on; the daemon serves them all container={} reason={}",
+                    containerId, e.toString());
+            return 0;
+        }
+        for (Path dir : dirs) {
+            for (String n : rewritten.keySet()) {
+                try {
+                    Files.move(dir.resolve(n + ".eager"), dir.resolve(n), StandardCopyOption.REPLACE_EXISTING,
+                            StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    // a rename in one directory failed: put the published pagemaps back everywhere
+                    for (Path d : dirs) {
+                        for (String m : rewritten.keySet()) {
+                            deleteQuietly(d.resolve(m + ".eager"));
+                            try {
+                                Files.deleteIfExists(d.resolve(m));
+                                Files.createLink(d.resolve(m), published.resolve(m));
+                            } catch (IOException again) {
+                                throw new java.io.UncheckedIOException("putting " + m + " back in " + d, again);
+                            }
+                        }
+                    }
+                    log.warn("could not flag the pages the last restore faulted on container={} reason={}", containerId, e.toString());
+                    return 0;
+                }
+            }
+        }
+        return eager;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a leftover file in a migration's own directory, removed with it
+        }
+    }
 
     /** {@code trees}: where the process trees of the containers restored here are kept. */
     ImagePagesAfterResume(Criu criu, Path trees, Executor executor) {
@@ -156,7 +267,7 @@ final class ImagePagesAfterResume {
                     why = "the container's process tree changed since it was last restored here";
                 } else {
                     Images.link(published, a.images(), Set.of(INVENTORY, PSTREE));
-                    return new Taken(d, true);
+                    return new Taken(d, true, a.images());
                 }
             } catch (Exception e) {
                 if (e instanceof InterruptedException) Thread.currentThread().interrupt();
@@ -167,7 +278,7 @@ final class ImagePagesAfterResume {
                     migrationId, why);
         }
         return new Taken(LazyPagesDaemon.startLocal(criu, new ProcessCommandRunner(), containerId, published, work,
-                READY_TIMEOUT), false);
+                READY_TIMEOUT), false, published);
     }
 
     /** Stops the daemon started ahead of migration {@code migrationId}'s restore, if its restore has not taken it. */

@@ -166,6 +166,8 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
         Prepared prepared = null;
         EarlyRestore restoreAhead = null;
         LazyPagesDaemon fromImage = null;
+        Path daemonImages = null; // where the daemon started ahead reads the image, if one was taken
+        int prefetched = 0;
         String memory = "copied"; // how the restore put the memory in (the log says)
         try {
             // What needs no image is done while it is on its way, in the background: the bundle and
@@ -239,6 +241,7 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
                 try {
                     ImagePagesAfterResume.Taken taken = pagesAfterResume.take(m.getId(), c.getId(), images, work);
                     fromImage = taken.daemon();
+                    if (taken.startedAhead()) daemonImages = taken.images();
                     memory = taken.startedAhead() ? "after-resume-ahead" : "after-resume";
                     options = options.withLazyPages(true);
                 } catch (RuntimeException e) {
@@ -252,6 +255,9 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             long pulling = System.nanoTime();
             RestoreResult r;
             if (restoreAhead != null && imagesInto(m, images, restoreAhead)) {
+                if (daemonImages != null) {
+                    prefetched = pagesAfterResume.prefetch(c.getId(), images, java.util.List.of(daemonImages, restoreImages(m)));
+                }
                 host.tmpfs().fill(c.getId(), images); // mounted with the bundle, as the migration started
                 restoreAhead.open();
                 r = restoreAhead.await(host.runtime().runc().config().checkpointTimeout());
@@ -272,14 +278,19 @@ public final class MigrationPeerService extends MigrationPeerGrpc.MigrationPeerI
             if (!c.getFloatingIp().isEmpty() && !claimedEarly) host.floatingIps().announce(host.address(c.getFloatingIp()));
             restored = true;
             long t2 = System.nanoTime();
-            if (fromImage != null) awaitPagesIn(m, c, fromImage);
+            if (fromImage != null) {
+                awaitPagesIn(m, c, fromImage);
+                LazyPagesDaemon served = fromImage;
+                ahead.execute(() -> pagesAfterResume.rememberFaults(c.getId(), served.faultedPages()));
+            }
             log.info("restored migration={} container={} pid={} restoreAppliedMs={} readyMs={} ipClaimMs={} restoreMs={}"
-                            + " (lazyPagesDaemonMs={} runcMs={} runcAheadMs={} criuMs={}) neighboursLearned={} memory={}", m.getId(), c.getId(),
+                            + " (lazyPagesDaemonMs={} runcMs={} runcAheadMs={} criuMs={}) neighboursLearned={} memory={} prefetched={}",
+                    m.getId(), c.getId(),
                     r.pid(), appliedAt[0] == 0 ? -1 : (appliedAt[0] - asked) / 1_000_000, (t0 - asked) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (pulling - t1) / 1_000_000, r.elapsed().toMillis(),
                     restoreAhead == null ? -1 : restoreAhead.aheadOfOpening().toMillis(), r.stats().getRestoreTimeUs() / 1000,
                     neighbours.handle((n, e) -> e == null && n != null ? n : 0).getNow(-1),
-                    m.getOptions().getPostCopy() ? "post-copy" : memory);
+                    m.getOptions().getPostCopy() ? "post-copy" : memory, prefetched);
             pagesAfterResume.keepTree(c.getId(), images); // for its next restore here
             out.onNext(PeerRestoreReply.newBuilder().setPid(r.pid()).setIpClaimMicros((t1 - t0) / 1000)
                     .setRestoreMicros((t2 - t1) / 1000).setCriuRestoreTimeUs(r.stats().getRestoreTimeUs())

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,6 +19,7 @@ import java.util.regex.Pattern;
  */
 public final class LazyPagesDaemon implements AutoCloseable {
     private static final Pattern TRANSFERRED = Pattern.compile("UFFD transferred pages: \\((\\d+)/(\\d+)\\)");
+    private static final Pattern FAULT = Pattern.compile("uffd: (\\d+)-\\d+: #PF at 0x([0-9a-f]+)");
     private final String id;
     private final Process process;
     private final List<String> argv;
@@ -120,6 +122,27 @@ public final class LazyPagesDaemon implements AutoCloseable {
             total += Long.parseLong(m.group(2));
         }
         return new long[] {done, total};
+    }
+
+    /**
+     * The pages the restored tasks faulted on, per task (CRIU's pid in the image), first fault
+     * first, from the daemon's log ("#PF at"); empty if it has none.
+     */
+    public Map<String, long[]> faultedPages() {
+        return faultedPages(Runc.Tail.file(logFile, Integer.MAX_VALUE));
+    }
+
+    /** As {@link #faultedPages()}, from the log's text; pure. */
+    static Map<String, long[]> faultedPages(String log) {
+        Map<String, java.util.LinkedHashSet<Long>> seen = new java.util.LinkedHashMap<>();
+        Matcher m = FAULT.matcher(log);
+        while (m.find()) {
+            seen.computeIfAbsent(m.group(1), k -> new java.util.LinkedHashSet<>())
+                    .add(Long.parseUnsignedLong(m.group(2), 16) & ~0xfffL);
+        }
+        Map<String, long[]> out = new java.util.LinkedHashMap<>();
+        seen.forEach((pid, pages) -> out.put(pid, pages.stream().mapToLong(Long::longValue).toArray()));
+        return out;
     }
 
     public boolean isAlive() {

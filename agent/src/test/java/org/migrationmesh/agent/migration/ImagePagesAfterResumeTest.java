@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.migrationmesh.transfer.PagemapImage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -84,4 +86,31 @@ class ImagePagesAfterResumeTest {
         assertThat(dir.resolve("trees/game")).doesNotExist();
         assertThat(p.startAhead("m3", "game", dir.resolve("lazy"), dir.resolve("work"))).isFalse();
     }
+
+    @Test
+    void theNextRestoreCopiesInThePagesTheLastFaultedOnInTheDaemonsAndTheRestoresPagemapOnly() throws Exception {
+        int lazy = PagemapImage.PE_PRESENT | PagemapImage.PE_LAZY;
+        Path published = Files.createDirectories(dir.resolve("published"));
+        byte[] original = new PagemapImage(1, List.of(new PagemapImage.Entry(0x10000, 4, false, lazy))).encode();
+        Files.write(published.resolve("pagemap-1.img"), original);
+        Path daemon = Files.createDirectories(dir.resolve("daemon")), restore = Files.createDirectories(dir.resolve("restore"));
+        for (Path d : List.of(daemon, restore)) Files.createLink(d.resolve("pagemap-1.img"), published.resolve("pagemap-1.img"));
+        ImagePagesAfterResume p = pages();
+        assertThat(p.prefetch("game", published, List.of(daemon, restore))).as("no restore faulted yet").isZero();
+
+        p.rememberFaults("game", Map.of("1", new long[] {0x11000, 0x99000}));
+        p.rememberFaults("game", Map.of("1", new long[] {0x13000})); // 0x11000 was copied in: no fault, still kept
+        assertThat(p.prefetch("game", published, List.of(daemon, restore))).isEqualTo(2);
+
+        List<PagemapImage.Entry> expected = List.of(new PagemapImage.Entry(0x10000, 1, false, lazy),
+                new PagemapImage.Entry(0x11000, 1, false, PagemapImage.PE_PRESENT), new PagemapImage.Entry(0x12000, 1, false, lazy),
+                new PagemapImage.Entry(0x13000, 1, false, PagemapImage.PE_PRESENT));
+        for (Path d : List.of(daemon, restore)) {
+            assertThat(PagemapImage.parse(Files.readAllBytes(d.resolve("pagemap-1.img"))).entries()).isEqualTo(expected);
+            assertThat(d).isDirectoryNotContaining("glob:**.eager");
+        }
+        assertThat(Files.readAllBytes(published.resolve("pagemap-1.img"))).as("the published image stays").isEqualTo(original);
+        assertThat(p.prefetch("other", published, List.of(daemon, restore))).as("another container's faults").isZero();
+    }
+
 }

@@ -97,4 +97,15 @@ class RuntimeArgsTest {
         assertThat(LazyPagesDaemon.transferredPages(log)).containsExactly(16395, 16397);
         assertThat(LazyPagesDaemon.transferredPages("")).containsExactly(0, 0);
     }
+
+    @Test
+    void theDaemonsLogNamesTheFaultedPagesPerTaskFirstFirst() {
+        String log = "(00.500183) uffd: 1-8: #PF at 0x7f6b15905000\n(00.500190) pr1-1 Read 7f6b15905000 1 pages\n"
+                + "(00.503025) uffd: 1-8: #PF at 0x7fff52871234\n(00.503030) uffd: 7-9: #PF at 0x1000\n"
+                + "(00.503056) uffd: 1-8: #PF at 0x7f6b15905000\n";
+        java.util.Map<String, long[]> pages = LazyPagesDaemon.faultedPages(log);
+        assertThat(pages.keySet()).containsExactly("1", "7");
+        assertThat(pages.get("1")).containsExactly(0x7f6b15905000L, 0x7fff52871000L);
+        assertThat(pages.get("7")).containsExactly(0x1000L);
+    }
 }
