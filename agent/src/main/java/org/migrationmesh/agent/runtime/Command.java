@@ -37,6 +37,13 @@ public record Command(List<String> argv, Duration timeout, boolean detachedStdio
         return new Command(argv, timeout, false);
     }
 
+    /** {@code argv} run inside network namespace {@code netns} (a name under /var/run/netns): {@code ip netns exec}. */
+    public static List<String> inNamespace(String netns, List<String> argv) {
+        List<String> full = new java.util.ArrayList<>(List.of("ip", "netns", "exec", netns));
+        full.addAll(argv);
+        return full;
+    }
+
     public Command(List<String> argv, Duration timeout, boolean detachedStdio) {
         this(argv, timeout, detachedStdio, Map.of());
     }

@@ -1,6 +1,5 @@
 package org.migrationmesh.agent.runtime;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,25 +58,14 @@ public final class NetworkLock {
     }
 
     private CommandRunner.Execution exec(String netns, List<String> argv) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
-        full.addAll(argv);
-        try {
-            return runner.run(Command.of(TIMEOUT, full));
-        } catch (IOException e) {
-            // A missing tool (e.g. no nft) means there is nothing of its kind to remove.
-            return new CommandRunner.Execution(127, "", e.getMessage(), 0);
-        }
+        // A missing tool (e.g. no nft) means there is nothing of its kind to remove.
+        return runner.runOrMissing(Command.of(TIMEOUT, Command.inNamespace(netns, argv)));
     }
 
     private static void check(String netns, CommandRunner.Execution ex, List<String> argv) {
         if (!ex.succeeded()) {
-            throw new CommandFailure(null, Phase.NETWORK_LOCK, prefixed(netns, argv), ex.exitCode(), ex.stderr(), null, null);
+            throw new CommandFailure(null, Phase.NETWORK_LOCK, Command.inNamespace(netns, argv), ex.exitCode(), ex.stderr(),
+                    null, null);
         }
-    }
-
-    private static List<String> prefixed(String netns, List<String> argv) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
-        full.addAll(argv);
-        return full;
     }
 }

@@ -32,7 +32,12 @@ public final class PacketHold implements AutoCloseable {
 
     /** The queue number the next hold of this agent tries first. */
     static int nextQueue() {
-        return FIRST_QUEUE + Math.floorMod(QUEUES.get(), QUEUE_COUNT);
+        return queue(QUEUES.get());
+    }
+
+    /** The {@code n}th hold's queue number. */
+    private static int queue(int n) {
+        return FIRST_QUEUE + Math.floorMod(n, QUEUE_COUNT);
     }
 
     private final CommandRunner runner;
@@ -79,7 +84,7 @@ public final class PacketHold implements AutoCloseable {
                                    String tag, Path dir) {
         Path stdout = dir.resolve(tag + ".stdout"), stderr = dir.resolve(tag + ".stderr");
         for (int attempt = 1; ; attempt++) {
-            int queue = FIRST_QUEUE + Math.floorMod(QUEUES.getAndIncrement(), QUEUE_COUNT);
+            int queue = queue(QUEUES.getAndIncrement());
             Process p;
             try {
                 p = listen(runner, mmhold, netns, queue, containerId, stdout, stderr);
@@ -197,16 +202,12 @@ public final class PacketHold implements AutoCloseable {
     }
 
     private static CommandRunner.Execution iptables(CommandRunner runner, String netns, String... args) {
-        try {
-            return runner.run(Command.of(TIMEOUT, argv(netns, args)));
-        } catch (IOException e) {
-            return new CommandRunner.Execution(127, "", e.getMessage(), 0);
-        }
+        return runner.runOrMissing(Command.of(TIMEOUT, argv(netns, args)));
     }
 
     private static List<String> argv(String netns, String... args) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns, "iptables", "-w"));
-        full.addAll(List.of(args));
-        return full;
+        List<String> iptables = new ArrayList<>(List.of("iptables", "-w"));
+        iptables.addAll(List.of(args));
+        return Command.inNamespace(netns, iptables);
     }
 }
