@@ -103,21 +103,14 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
 
     /** The image bytes of this pagemap as CRIU 4 writes them (the count in nr_pages, 0 in compat_nr_pages). */
     public byte[] encode() {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        writeInt(out, IMG_COMMON_MAGIC);
-        writeInt(out, PAGEMAP_MAGIC);
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        field(head, 1, pagesId);
-        entry(out, head.toByteArray());
+        ByteArrayOutputStream out = headed(pagesId);
         for (Entry e : entries) {
             ByteArrayOutputStream m = new ByteArrayOutputStream();
+            boolean old = e.flags() < 0; // an image without flags keeps the count where it had it
             field(m, 1, e.vaddr());
-            if (e.flags() < 0) {
-                field(m, 2, e.nrPages()); // an old image: the count where it had it
-                if (e.inParent()) field(m, 3, 1);
-            } else {
-                field(m, 2, 0);
-                if (e.inParent()) field(m, 3, 1);
+            field(m, 2, old ? e.nrPages() : 0);
+            if (e.inParent()) field(m, 3, 1);
+            if (!old) {
                 field(m, 4, e.flags());
                 field(m, 5, e.nrPages());
             }
@@ -213,12 +206,7 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
 
     /** A pagemap image: magics, head {pages_id}, entries {vaddr, compat_nr_pages[, flags[, nr_pages]]}. */
     public static byte[] encode(long pagesId, long[][] entries) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        writeInt(out, IMG_COMMON_MAGIC);
-        writeInt(out, PAGEMAP_MAGIC);
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        field(head, 1, pagesId);
-        entry(out, head.toByteArray());
+        ByteArrayOutputStream out = headed(pagesId);
         for (long[] e : entries) {
             ByteArrayOutputStream m = new ByteArrayOutputStream();
             field(m, 1, e[0]);
@@ -228,6 +216,17 @@ public record PagemapImage(long pagesId, List<Entry> entries) {
             entry(out, m.toByteArray());
         }
         return out.toByteArray();
+    }
+
+    /** A pagemap image's magics and head {pages_id}, for its entries to follow. */
+    private static ByteArrayOutputStream headed(long pagesId) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        writeInt(out, IMG_COMMON_MAGIC);
+        writeInt(out, PAGEMAP_MAGIC);
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        field(head, 1, pagesId);
+        entry(out, head.toByteArray());
+        return out;
     }
 
     private static void entry(ByteArrayOutputStream out, byte[] msg) {
