@@ -201,8 +201,6 @@ static void release_ready(int all) {
 }
 
 static void on_packet(const struct nlmsghdr *nh) {
-    const struct nfgenmsg *g = NLMSG_DATA(nh);
-    (void)g;
     const char *p = (const char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
     const char *end = (const char *)nh + nh->nlmsg_len;
     uint32_t id = 0;

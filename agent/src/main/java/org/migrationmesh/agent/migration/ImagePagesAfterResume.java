@@ -123,7 +123,7 @@ final class ImagePagesAfterResume {
             for (Map.Entry<String, long[]> e : pages.entrySet()) {
                 String name = "pagemap-" + e.getKey() + ".img";
                 Path file = published.resolve(name);
-                if (!Files.exists(file) || e.getValue().length > MOST_PREFETCHED) continue;
+                if (!Files.exists(file)) continue; // (rememberFaults keeps at most MOST_PREFETCHED)
                 Set<Long> wanted = new java.util.HashSet<>(e.getValue().length * 2);
                 for (long p : e.getValue()) wanted.add(p);
                 PagemapImage before = PagemapImage.parse(Files.readAllBytes(file));
@@ -149,30 +149,34 @@ final class ImagePagesAfterResume {
                     containerId, e.toString());
             return 0;
         }
-        for (Path dir : dirs) {
-            for (String n : rewritten.keySet()) {
-                try {
+        try {
+            for (Path dir : dirs) {
+                for (String n : rewritten.keySet()) {
                     Files.move(dir.resolve(n + ".eager"), dir.resolve(n), StandardCopyOption.REPLACE_EXISTING,
                             StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+        } catch (IOException e) {
+            putBack(published, dirs, rewritten.keySet()); // all or none
+            log.warn("could not flag the pages the last restore faulted on container={} reason={}", containerId, e.toString());
+            return 0;
+        }
+        return eager;
+    }
+
+    /** Links the published image's files {@code names} into every directory of {@code dirs} again, in place of what is there. */
+    private static void putBack(Path published, List<Path> dirs, Set<String> names) {
+        for (Path d : dirs) {
+            for (String n : names) {
+                deleteQuietly(d.resolve(n + ".eager"));
+                try {
+                    Files.deleteIfExists(d.resolve(n));
+                    Files.createLink(d.resolve(n), published.resolve(n));
                 } catch (IOException e) {
-                    // a rename in one directory failed: put the published pagemaps back everywhere
-                    for (Path d : dirs) {
-                        for (String m : rewritten.keySet()) {
-                            deleteQuietly(d.resolve(m + ".eager"));
-                            try {
-                                Files.deleteIfExists(d.resolve(m));
-                                Files.createLink(d.resolve(m), published.resolve(m));
-                            } catch (IOException again) {
-                                throw new java.io.UncheckedIOException("putting " + m + " back in " + d, again);
-                            }
-                        }
-                    }
-                    log.warn("could not flag the pages the last restore faulted on container={} reason={}", containerId, e.toString());
-                    return 0;
+                    throw new java.io.UncheckedIOException("putting " + n + " back in " + d, e);
                 }
             }
         }
-        return eager;
     }
 
     private static void deleteQuietly(Path p) {
