@@ -124,6 +124,8 @@ public final class PagesFileFollower implements AutoCloseable {
         if (!Files.isDirectory(dir)) return;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "pages-*.img")) {
             for (Path p : ds) {
+                // Only files: a FIFO at a pages image's path (CRIU writing through it) is followed once a file replaces it.
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) continue;
                 String name = p.getFileName().toString();
                 if (into != null) into.add(name);
                 else if (!before.contains(name)) files.computeIfAbsent(name, n -> new Followed(p));

@@ -59,6 +59,25 @@ class PagesFileFollowerTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(20)
+    void aFifoAtAPagesImagesPathIsNotOpenedAndTheFileThatReplacesItIsFollowed() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("images"));
+        Path fifo = dir.resolve("pages-1.img");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        PagesFileFollower follower = PagesFileFollower.start(dir); // there before: a file still, not the FIFO
+        Thread.sleep(20); // a few listings see the FIFO (opening it would wait for a writer that never comes)
+        byte[] pages = new byte[16 * PageHash.PAGE_SIZE];
+        new Random(10).nextBytes(pages);
+        Path filling = Files.write(tmp.resolve("pages-1.img.filling"), pages);
+        Files.move(filling, fifo, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Thread.sleep(200); // listed every 2 ms, 64 pages digested a step
+        Map<String, PagesFileFollower.Digested> ahead = follower.stop();
+        assertThat(ahead).as("the file followed, once there").containsOnlyKeys("pages-1.img");
+        assertThat(ahead.get("pages-1.img").pages()).isEqualTo(16);
+        assertThat(ahead.get("pages-1.img").digests()[15]).isEqualTo(PageHash.of(pages, 15 * PageHash.PAGE_SIZE));
+    }
+
+    @Test
     void digestsOfMorePagesThanAFileHoldsAreNotUsed() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("images"));
         byte[] pages = new byte[4 * PageHash.PAGE_SIZE];
