@@ -14,8 +14,14 @@
  * On "post-dump" (the images are complete; CRIU has yet to end the dumped tasks, write its
  * stats and exit, and runc to tear the container down) it creates the file "images-written"
  * in its working directory, which is CRIU's work directory: the agent starts sending the final
- * image then, 5-15 ms before runc returns. It always exits 0 there: anything else would make
- * CRIU resume the tasks it dumped.
+ * image then, 5-15 ms before runc returns. It exits 0 there but for the case below: anything
+ * else makes CRIU resume the tasks it dumped.
+ *
+ * Before that, on "post-dump", it waits for the agent's mmpages helpers, if any (a file
+ * "pages-fill-ID.pid" for each in its working directory): each is told that CRIU has closed
+ * its pages images (SIGUSR1) and answers in "pages-fill-ID.done" once its pages file is
+ * complete. If one failed (or died, or is not done within MM_PAGES_WAIT_MS, default 60 s),
+ * "post-dump" fails: CRIU then resumes the tasks instead of ending them with their pages lost.
  *
  * On a final dump it also gives CRIU and runc precedence over the host's other work while the
  * container is frozen (MM_DUMP_BOOST, see boost() below), and, when nothing waits for runc's
@@ -24,6 +30,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +110,27 @@ static void renice_criu_and_runc(int delta) {
     if (runc > 1) renice_threads(runc, delta);
 }
 
+/* Moves the agent's mmpages helpers of this dump (their pid files in the working directory) by delta nice steps. */
+static void renice_pages_fills(int delta) {
+    DIR *d = opendir(".");
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "pages-fill-", 11) != 0 || n < 15 || strcmp(e->d_name + n - 4, ".pid") != 0) continue;
+        FILE *f = fopen(e->d_name, "r");
+        int pid = 0;
+        if (!f) continue;
+        if (fscanf(f, "%d", &pid) == 1 && pid > 1) renice_threads(pid, delta);
+        fclose(f);
+    }
+    closedir(d);
+}
+
 /*
  * With MM_DUMP_BOOST=N (1-20; the agent sets it on a final dump only, not on a pre-dump, which
  * runs beside the live container), CRIU and the runc that started it run N nice steps ahead of
- * everything else from "pre-dump" until "post-dump": while the container is frozen the host's
+ * everything else from "pre-dump" until "post-dump", and so do the dump's mmpages helpers, which
+ * copy its pages meanwhile: while the container is frozen the host's
  * cores are shared with the agents, and CRIU (with runc, which answers its notifications) is
  * what the container waits for. Its teardown after "post-dump" goes back behind the agent's
  * sending of the images. A dump that fails has no "post-dump": CRIU and runc then end as they
@@ -115,7 +139,9 @@ static void renice_criu_and_runc(int delta) {
  */
 static void boost(int sign) {
     int n = steps("MM_DUMP_BOOST", 20);
-    if (n > 0) renice_criu_and_runc(-sign * n);
+    if (n <= 0) return;
+    renice_criu_and_runc(-sign * n);
+    renice_pages_fills(-sign * n);
 }
 
 /*
@@ -130,10 +156,74 @@ static void behind(void) {
     if (n > 0) renice_criu_and_runc(n);
 }
 
+static long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/*
+ * Waits for the mmpages helper whose pid file is name ("pages-fill-ID.pid"), after telling it
+ * that CRIU has closed its pages images. 0 once its done file says "ok ..." or "unused", else -1.
+ */
+static int await_pages_fill(const char *name, long deadline_ms) {
+    char done[512], text[256] = "";
+    FILE *f = fopen(name, "r");
+    int pid = 0;
+    if (!f) return -1;
+    int got = fscanf(f, "%d", &pid);
+    fclose(f);
+    if (got != 1 || pid <= 1) return -1;
+    snprintf(done, sizeof(done), "%.*s.done", (int)(strlen(name) - strlen(".pid")), name);
+    kill(pid, SIGUSR1);
+    struct timespec step = {0, 100 * 1000};
+    for (;;) {
+        FILE *d = fopen(done, "r");
+        if (d) {
+            size_t n = fread(text, 1, sizeof(text) - 1, d);
+            fclose(d);
+            text[n] = 0;
+            break;
+        }
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            /* gone: its done file may have come just before */
+            d = fopen(done, "r");
+            if (!d) return -1;
+            size_t n = fread(text, 1, sizeof(text) - 1, d);
+            fclose(d);
+            text[n] = 0;
+            break;
+        }
+        if (now_ms() > deadline_ms) return -1;
+        nanosleep(&step, NULL);
+    }
+    return strncmp(text, "ok ", 3) == 0 || strcmp(text, "unused") == 0 ? 0 : -1;
+}
+
+/* Waits for every mmpages helper of this dump (see above); -1 if one did not take its pages whole. */
+static int await_pages_fills(void) {
+    const char *wait = getenv("MM_PAGES_WAIT_MS");
+    long deadline = now_ms() + (wait && atol(wait) > 0 ? atol(wait) : 60000);
+    DIR *d = opendir(".");
+    if (!d) return 0;
+    int failed = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "pages-fill-", 11) != 0 || n < 15 || strcmp(e->d_name + n - 4, ".pid") != 0) continue;
+        if (await_pages_fill(e->d_name, deadline) != 0) {
+            fprintf(stderr, "mmfreeze: the pages helper of %s did not take its pages image whole\n", e->d_name);
+            failed = 1;
+        }
+    }
+    closedir(d);
+    return failed ? -1 : 0;
+}
+
 int main(void) {
     const char *action = getenv("CRTOOLS_SCRIPT_ACTION");
     const char *pid = getenv("CRTOOLS_INIT_PID");
     if (action && strcmp(action, "post-dump") == 0) {
+        if (await_pages_fills() != 0) return 1; /* CRIU resumes the tasks: their pages would be lost */
         boost(-1);
         behind();
         touch("images-written");

@@ -6,7 +6,9 @@ import org.migrationmesh.agent.runtime.ContainerSockets;
 import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.CriuConfig;
 import org.migrationmesh.agent.runtime.PacketHold;
+import org.migrationmesh.agent.runtime.PagesFifo;
 import org.migrationmesh.agent.runtime.PreparedRootfs;
+import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.agent.runtime.RuntimeFailure;
 import org.migrationmesh.agent.runtime.TmpfsMounts;
 import org.migrationmesh.agent.runtime.Workloads;
@@ -24,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -248,6 +251,32 @@ public final class ContainerHost implements AutoCloseable {
             helper = mmhold;
         }
         return Optional.of(runtime.holdPackets(helper, settings.netns(), c.getFloatingIp(), c.getId(), migrationId, dir));
+    }
+
+    /**
+     * Has the pages image of {@code running}'s first process (its init: CRIU's pages-1.img) in a
+     * final dump into {@code images} (CRIU's work directory {@code workDir}) taken through a FIFO
+     * into pages allocated now, while it runs ({@link PagesFifo}): CRIU's writing of it leaves the
+     * freeze. Only for a container whose dump runs the action script (which waits for the image
+     * to be whole before CRIU ends the tasks). Empty, said why, if it cannot be: the dump then
+     * writes the image itself, as without it.
+     */
+    public Optional<PagesFifo> pagesFifo(ContainerState running, Path images, Path workDir) {
+        String id = running.id();
+        try {
+            if (!Runc.hasCriuConfig(running.bundle())) return Optional.empty();
+            Optional<Long> bytes = PagesFifo.allocationFor(
+                    Files.readString(Path.of("/proc", Integer.toString(running.pid()), "smaps_rollup")));
+            if (bytes.isEmpty()) return Optional.empty();
+            Path mmpages = criuDir().resolve("mmpages");
+            synchronized (this) {
+                if (!Files.isExecutable(mmpages)) Workloads.extract("mmpages", mmpages);
+            }
+            return Optional.of(runtime.pagesFifo(mmpages, id, images, workDir, 1, bytes.get()));
+        } catch (IOException | RuntimeException e) {
+            log.warn("the dump of container {} writes its pages image itself agent={} reason={}", id, self, e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /** Where the CRIU configurations and the action script live, next to the bundles; made on first use. */

@@ -8,6 +8,7 @@ import org.migrationmesh.agent.runtime.CheckpointResult;
 import org.migrationmesh.agent.runtime.ContainerState;
 import org.migrationmesh.agent.runtime.Images;
 import org.migrationmesh.agent.runtime.LazyCheckpoint;
+import org.migrationmesh.agent.runtime.PagesFifo;
 import org.migrationmesh.agent.runtime.RestoreOptions;
 import org.migrationmesh.agent.runtime.Runc;
 import org.migrationmesh.cluster.ClusterNode;
@@ -177,6 +178,7 @@ public final class MigrationRunner implements AutoCloseable {
         ManagedChannel channel = null;
         LazyCheckpoint lazy = null;
         PagesFileFollower follower = null;
+        CompletableFuture<Optional<PagesFifo>> pagesFifo = null;
         AutoCloseable registration = null;
         boolean dumped = false;
         CompletableFuture<? extends Future<PeerRestoreReply>> restoreAsked = null;
@@ -202,6 +204,11 @@ public final class MigrationRunner implements AutoCloseable {
             // Not waited for; the restore does without it.
             prepareRestore(channel, m, c);
 
+            // The final dump's pages image goes through a FIFO into pages allocated now, beside the rounds
+            // (PagesFifo), not into a tmpfs file CRIU fills a fresh page at a time while the container is frozen.
+            if (!m.getOptions().getPostCopy()) {
+                pagesFifo = CompletableFuture.supplyAsync(() -> host.pagesFifo(running, images, dir.resolve("dump-work")), workers);
+            }
             PreCopyRounds preCopy = new PreCopyRounds(m, c, host, new ImageSender(channel, clock), node);
             preCopy.run();
 
@@ -258,6 +265,8 @@ public final class MigrationRunner implements AutoCloseable {
                 // went from 121 to 5 ms. For the game server's 20 MiB, on the tour's two cores, the follower's
                 // reads and CRIU's writes share them: measured on one machine, CRIU frozen +4.3 ms and the client's
                 // gap -1.3 ms (noise); on a slower one of the same kind, CRIU frozen +1.5 ms and the gap -13 ms.
+                Optional<PagesFifo> pages = pagesFifo == null ? Optional.empty() : joined(pagesFifo);
+                pages.ifPresent(p -> log.info("pages image through a FIFO migration={} {}", m.getId(), p.readiness()));
                 follower = PagesFileFollower.start(images);
                 dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")).withTeardownBehind(!networkLocked),
@@ -285,6 +294,7 @@ public final class MigrationRunner implements AutoCloseable {
                             x -> releaseAndAskRestore(destination, m, c, images, false, neighbours, freeze), workers);
                 }
                 joined(CompletableFuture.anyOf(written, dumping));
+                if (pages.isPresent()) log.info("pages image taken migration={} {}", m.getId(), pages.get().finish());
             }
             dumped = true;
             long dumpedAt = System.nanoTime();
@@ -396,6 +406,7 @@ public final class MigrationRunner implements AutoCloseable {
         } finally {
             closeQuietly(registration);
             if (follower != null) follower.close();
+            if (pagesFifo != null) pagesFifo.thenAccept(p -> p.ifPresent(PagesFifo::close));
             if (lazy != null) lazy.close();
             active.remove(m.getId());
             MDC.clear();

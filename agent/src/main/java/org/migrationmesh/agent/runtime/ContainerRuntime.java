@@ -60,6 +60,15 @@ public final class ContainerRuntime {
         return PacketHold.start(runner, mmhold, netns, address, containerId, migrationId, workDir);
     }
 
+    /**
+     * Has pages image {@code pagesId} of a final dump into {@code imageDir} taken through a FIFO
+     * into {@code bytes} allocated now ({@link PagesFifo#start}), through this runtime's runner.
+     */
+    public PagesFifo pagesFifo(java.nio.file.Path mmpages, String containerId, java.nio.file.Path imageDir,
+                               java.nio.file.Path workDir, int pagesId, long bytes) {
+        return PagesFifo.start(runner, mmpages, containerId, imageDir, workDir, pagesId, bytes);
+    }
+
     /** Detects the host's capabilities; fails if runc or CRIU are missing or CRIU is too old. */
     public static ContainerRuntime open(RuncConfig config, CommandRunner runner) {
         Criu criu = new Criu(config.criu(), runner);

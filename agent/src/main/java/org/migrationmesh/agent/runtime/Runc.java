@@ -358,7 +358,8 @@ public final class Runc {
     }
 
     /** Whether the bundle gives CRIU a configuration file of its own ({@link BundleWriter#CRIU_CONFIG_ANNOTATION}). */
-    private static boolean hasCriuConfig(Path bundle) {
+    /** Whether {@code bundle} names a CRIU configuration file (the agent's: with its action script, mmfreeze). */
+    public static boolean hasCriuConfig(Path bundle) {
         if (bundle == null) return false;
         try {
             JsonNode annotations = JSON.readTree(bundle.resolve("config.json").toFile()).path("annotations");

@@ -13,7 +13,7 @@ import java.util.List;
  * {@code mmprobe}) and a minimal rootfs that holds one of them.
  */
 public final class Workloads {
-    public static final List<String> NAMES = List.of("tickserver", "memhog", "mmprobe", "mmdelay", "mmfreeze", "mmcriu", "mmtar", "mmhold");
+    public static final List<String> NAMES = List.of("tickserver", "memhog", "mmprobe", "mmdelay", "mmfreeze", "mmcriu", "mmtar", "mmhold", "mmpages");
 
     private Workloads() {}
 
