@@ -110,18 +110,25 @@ static void renice_criu_and_runc(int delta) {
     if (runc > 1) renice_threads(runc, delta);
 }
 
-/* Moves the agent's mmpages helpers of this dump (their pid files in the working directory) by delta nice steps. */
+/* The pid in name if it is an mmpages helper's pid file ("pages-fill-ID.pid", in the working directory), else 0. */
+static int pages_fill_pid(const char *name) {
+    size_t n = strlen(name);
+    if (strncmp(name, "pages-fill-", 11) != 0 || n < 15 || strcmp(name + n - 4, ".pid") != 0) return 0;
+    FILE *f = fopen(name, "r");
+    int pid = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%d", &pid) != 1 || pid <= 1) pid = 0;
+    fclose(f);
+    return pid;
+}
+
+/* Moves the agent's mmpages helpers of this dump by delta nice steps. */
 static void renice_pages_fills(int delta) {
     DIR *d = opendir(".");
     if (!d) return;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "pages-fill-", 11) != 0 || n < 15 || strcmp(e->d_name + n - 4, ".pid") != 0) continue;
-        FILE *f = fopen(e->d_name, "r");
-        int pid = 0;
-        if (!f) continue;
-        if (fscanf(f, "%d", &pid) == 1 && pid > 1) renice_threads(pid, delta);
-        fclose(f);
+        int pid = pages_fill_pid(e->d_name);
+        if (pid > 0) renice_threads(pid, delta);
     }
     closedir(d);
 }
@@ -162,36 +169,30 @@ static long now_ms(void) {
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
+/* Reads file path (a few bytes) into buf as a string; 0, or -1 if it cannot be opened. */
+static int read_small(const char *path, char *buf, size_t size) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return 0;
+}
+
 /*
- * Waits for the mmpages helper whose pid file is name ("pages-fill-ID.pid"), after telling it
+ * Waits for mmpages helper pid, whose pid file is name ("pages-fill-ID.pid"), after telling it
  * that CRIU has closed its pages images. 0 once its done file says "ok ..." or "unused", else -1.
  */
-static int await_pages_fill(const char *name, long deadline_ms) {
-    char done[512], text[256] = "";
-    FILE *f = fopen(name, "r");
-    int pid = 0;
-    if (!f) return -1;
-    int got = fscanf(f, "%d", &pid);
-    fclose(f);
-    if (got != 1 || pid <= 1) return -1;
+static int await_pages_fill(const char *name, int pid, long deadline_ms) {
+    char done[512], text[256];
     snprintf(done, sizeof(done), "%.*s.done", (int)(strlen(name) - strlen(".pid")), name);
     kill(pid, SIGUSR1);
     struct timespec step = {0, 100 * 1000};
     for (;;) {
-        FILE *d = fopen(done, "r");
-        if (d) {
-            size_t n = fread(text, 1, sizeof(text) - 1, d);
-            fclose(d);
-            text[n] = 0;
-            break;
-        }
+        if (read_small(done, text, sizeof(text)) == 0) break;
         if (kill(pid, 0) != 0 && errno == ESRCH) {
             /* gone: its done file may have come just before */
-            d = fopen(done, "r");
-            if (!d) return -1;
-            size_t n = fread(text, 1, sizeof(text) - 1, d);
-            fclose(d);
-            text[n] = 0;
+            if (read_small(done, text, sizeof(text)) != 0) return -1;
             break;
         }
         if (now_ms() > deadline_ms) return -1;
@@ -210,7 +211,8 @@ static int await_pages_fills(void) {
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         size_t n = strlen(e->d_name);
         if (strncmp(e->d_name, "pages-fill-", 11) != 0 || n < 15 || strcmp(e->d_name + n - 4, ".pid") != 0) continue;
-        if (await_pages_fill(e->d_name, deadline) != 0) {
+        int pid = pages_fill_pid(e->d_name); /* 0: unreadable, so its pages cannot be vouched for */
+        if (pid == 0 || await_pages_fill(e->d_name, pid, deadline) != 0) {
             fprintf(stderr, "mmfreeze: the pages helper of %s did not take its pages image whole\n", e->d_name);
             failed = 1;
         }
