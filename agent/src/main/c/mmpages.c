@@ -71,7 +71,8 @@ static void remove_files(void) {
 
 static void fail(const char *what, int err) {
     char text[512];
-    snprintf(text, sizeof text, "failed: %s: %s", what, err ? strerror(err) : "stopped");
+    if (err) snprintf(text, sizeof text, "failed: %s: %s", what, strerror(err));
+    else snprintf(text, sizeof text, "failed: %s", what);
     if (fifo_fd >= 0) close(fifo_fd); /* a CRIU still writing gets EPIPE and fails its dump */
     remove_files();
     done(text);
@@ -103,7 +104,7 @@ static long long fill(int sfd) {
         if (poll(p, 2, -1) < 0 && errno != EINTR) fail("poll", errno);
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGUSR1) fail("signal", 0);
+            if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGUSR1) fail("stopped by a signal", 0);
         }
     }
 }
@@ -141,6 +142,9 @@ int main(int argc, char **argv) {
     fifo_fd = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fifo_fd < 0) fail("open the FIFO", errno);
     long pipe_size = grow_pipe(fifo_fd, pipe_bytes);
+    /* Measured: 20 MiB through a 1 MiB FIFO take CRIU 4.5-5.7 ms (9.6 into a file), through the
+     * default 64 KiB 20-25 ms, a wake-up every 16 pages: below 1 MiB CRIU is better off alone. */
+    if (pipe_size < (1 << 20)) fail("the FIFO holds less than 1 MiB (fs.pipe-max-size): CRIU writes faster alone", 0);
     target_fd = open(target_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (target_fd < 0) fail("create the pages file", errno);
     /* A file system without fallocate (EOPNOTSUPP) allocates as the pages come: the copy still leaves CRIU's way. */
@@ -170,7 +174,7 @@ int main(int argc, char **argv) {
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) != sizeof si) continue;
-            if (si.ssi_signo != SIGUSR1) fail("signal", 0);
+            if (si.ssi_signo != SIGUSR1) fail("stopped by a signal", 0);
             struct pollfd now = {.fd = fifo_fd, .events = POLLIN};
             if (poll(&now, 1, 0) > 0 && (now.revents & (POLLIN | POLLHUP))) break;
             remove_files();
