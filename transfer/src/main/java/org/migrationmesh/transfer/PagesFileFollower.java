@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 import java.util.zip.CRC32C;
 
 /**
@@ -33,7 +34,9 @@ import java.util.zip.CRC32C;
  * it started (one there before, say from an earlier dump, could be truncated and written again
  * under the same name), looking for new files every {@value #LIST_EVERY_MS} ms and for more pages
  * every {@value #POLL_MICROS} µs. It never fails the send: a file it cannot read, or that shrinks,
- * is left to the scan.
+ * is left to the scan. A file written into pages made beforehand (its size is not what was
+ * written) comes with the count of bytes written so far ({@link #start(Path, Map)}); it is read
+ * only below that.
  */
 public final class PagesFileFollower implements AutoCloseable {
     static final int LIST_EVERY_MS = 2;
@@ -47,6 +50,8 @@ public final class PagesFileFollower implements AutoCloseable {
     public record Digested(long[] digests, int[] crcs, int pages) {}
 
     private final Path dir;
+    /** By file name: the bytes written so far, for files whose size says nothing of it. */
+    private final Map<String, LongSupplier> written;
     private final Thread thread;
     private final Map<String, Followed> files = new LinkedHashMap<>();
     /** Pages files there before it started: not followed. */
@@ -54,15 +59,24 @@ public final class PagesFileFollower implements AutoCloseable {
     private volatile boolean stopping;
     private Map<String, Digested> result;
 
-    private PagesFileFollower(Path dir) {
+    private PagesFileFollower(Path dir, Map<String, LongSupplier> written) {
         this.dir = dir;
+        this.written = Map.copyOf(written);
         this.thread = new Thread(this::follow, "pages-follower-" + dir.getFileName());
         this.thread.setDaemon(true);
     }
 
     /** Starts following the pages files that appear in {@code imageDir} (which may not exist yet). */
     public static PagesFileFollower start(Path imageDir) {
-        PagesFileFollower f = new PagesFileFollower(imageDir);
+        return start(imageDir, Map.of());
+    }
+
+    /**
+     * As {@link #start(Path)}; the files named in {@code written} are read only below the bytes
+     * it gives for them (read before each step), not below their size.
+     */
+    public static PagesFileFollower start(Path imageDir, Map<String, LongSupplier> written) {
+        PagesFileFollower f = new PagesFileFollower(imageDir, written);
         f.list(f.before);
         f.thread.start();
         return f;
@@ -128,7 +142,7 @@ public final class PagesFileFollower implements AutoCloseable {
                 if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) continue;
                 String name = p.getFileName().toString();
                 if (into != null) into.add(name);
-                else if (!before.contains(name)) files.computeIfAbsent(name, n -> new Followed(p));
+                else if (!before.contains(name)) files.computeIfAbsent(name, n -> new Followed(p, written.get(n)));
             }
         } catch (IOException | UncheckedIOException e) {
             // the directory went away or is unreadable: the scan reads what is there
@@ -138,21 +152,25 @@ public final class PagesFileFollower implements AutoCloseable {
     /** One pages file: its channel and the pages digested so far. */
     private static final class Followed {
         final Path path;
+        /** The bytes written so far, if the size does not say it; else null. */
+        final LongSupplier written;
         FileChannel channel;
         long[] digests = new long[1024];
         int[] crcs = new int[1024];
         int pages;
         boolean failed;
 
-        Followed(Path path) {
+        Followed(Path path, LongSupplier written) {
             this.path = path;
+            this.written = written;
         }
 
         /** Digests up to {@value #STEP_PAGES} more pages if whole ones are there; whether it did. */
         boolean readOn(CRC32C crc) {
             try {
                 if (channel == null) channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-                long whole = channel.size() / PageHash.PAGE_SIZE;
+                long size = channel.size();
+                long whole = (written == null ? size : Math.min(size, written.getAsLong())) / PageHash.PAGE_SIZE;
                 if (whole < pages) throw new IOException(path + " shrank while followed");
                 if (whole == pages) return false;
                 int n = (int) Math.min(STEP_PAGES, whole - pages);

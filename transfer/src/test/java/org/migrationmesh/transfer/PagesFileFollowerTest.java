@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 
@@ -75,6 +76,32 @@ class PagesFileFollowerTest {
         assertThat(ahead).as("the file followed, once there").containsOnlyKeys("pages-1.img");
         assertThat(ahead.get("pages-1.img").pages()).isEqualTo(16);
         assertThat(ahead.get("pages-1.img").digests()[15]).isEqualTo(PageHash.of(pages, 15 * PageHash.PAGE_SIZE));
+    }
+
+    @Test
+    void aFileMadeWholeSizeBeforehandIsReadOnlyBelowTheBytesWritten() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("images"));
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        PagesFileFollower follower = PagesFileFollower.start(dir, Map.of("pages-1.img", written::get));
+        byte[] pages = new byte[32 * PageHash.PAGE_SIZE];
+        new Random(11).nextBytes(pages);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("pages-1.img"),
+                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+            ch.write(java.nio.ByteBuffer.allocate(64 * PageHash.PAGE_SIZE)); // zeros: 64 pages made beforehand
+            ch.write(java.nio.ByteBuffer.wrap(pages, 0, 8 * PageHash.PAGE_SIZE), 0);
+            written.set(8L * PageHash.PAGE_SIZE + 100); // eight pages and part of the ninth
+            Thread.sleep(100);
+            ch.write(java.nio.ByteBuffer.wrap(pages, 8 * PageHash.PAGE_SIZE, 24 * PageHash.PAGE_SIZE), 8L * PageHash.PAGE_SIZE);
+            written.set(pages.length);
+            Thread.sleep(100);
+            ch.truncate(pages.length); // cut to what was written, at the end
+        }
+        Map<String, PagesFileFollower.Digested> ahead = follower.stop();
+        assertThat(ahead.get("pages-1.img").pages()).as("no page beyond those written").isEqualTo(32);
+        ImageScan whole = ImageScan.of(dir, "m", 1);
+        assertThat(Arrays.copyOf(ahead.get("pages-1.img").digests(), 32)).as("the pages written, not the zeros made before them")
+                .isEqualTo(whole.pageDigests().get("pages-1.img"));
     }
 
     @Test

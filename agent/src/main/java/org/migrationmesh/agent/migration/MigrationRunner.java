@@ -47,6 +47,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -267,7 +268,8 @@ public final class MigrationRunner implements AutoCloseable {
                 // gap -1.3 ms (noise); on a slower one of the same kind, CRIU frozen +1.5 ms and the gap -13 ms.
                 Optional<PagesFifo> pages = pagesFifo == null ? Optional.empty() : joined(pagesFifo);
                 pages.ifPresent(p -> log.info("pages image through a FIFO migration={} {}", m.getId(), p.readiness()));
-                follower = PagesFileFollower.start(images);
+                follower = PagesFileFollower.start(images, pages.isEmpty() ? Map.of()
+                        : Map.of(pages.get().imageName(), (java.util.function.LongSupplier) pages.get()::written));
                 dumping = CompletableFuture.supplyAsync(() -> host.runtime().runc().checkpoint(c.getId(),
                         CheckpointOptions.stopAndCopy(images, dir.resolve("dump-work")).withTeardownBehind(!networkLocked),
                         () -> frozenNow.complete(null),

@@ -16,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  * One pages image of a final dump taken from CRIU through a FIFO into pages allocated while the
  * container still runs ({@code agent/src/main/c/mmpages.c}): CRIU's write of the image, a page
  * allocated per 4 KiB page of a fresh tmpfs file, leaves the container's frozen time, and the
- * copy into the allocated pages runs beside the rest of the dump. {@link #start} before the dump
+ * copy into the pages, allocated and written beforehand, runs beside the rest of the dump. The
+ * file at the image's path is whole-size from CRIU's first write: {@link #written} says how much
+ * of it is the image, until the end, when it is cut to that. {@link #start} before the dump
  * (the FIFO takes the image's path, and CRIU's work directory gets the helper's pid, for the
  * action script that waits for it on "post-dump"); {@link #finish} once CRIU has closed its pages
  * images ("post-dump", or the dump returned); {@link #close} in any case.
@@ -30,8 +32,9 @@ public final class PagesFifo implements AutoCloseable {
 
     private final String containerId;
     private final Process mmpages;
-    private final Path fifo, target, pidFile, doneFile, stdout, stderr;
+    private final Path fifo, target, pidFile, doneFile, progressFile, stdout, stderr;
     private String account;
+    private java.nio.MappedByteBuffer progress; // mapped on first look
 
     private PagesFifo(String containerId, Process mmpages, Path fifo, Path target, Path workDir, int pagesId, Path stdout,
                       Path stderr) {
@@ -41,6 +44,7 @@ public final class PagesFifo implements AutoCloseable {
         this.target = target;
         this.pidFile = workDir.resolve("pages-fill-" + pagesId + ".pid");
         this.doneFile = workDir.resolve("pages-fill-" + pagesId + ".done");
+        this.progressFile = workDir.resolve("pages-fill-" + pagesId + ".progress");
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -93,7 +97,7 @@ public final class PagesFifo implements AutoCloseable {
         try {
             Files.createDirectories(imageDir);
             Files.createDirectories(workDir);
-            for (String suffix : List.of(".pid", ".done", ".stdout", ".stderr")) {
+            for (String suffix : List.of(".pid", ".done", ".progress", ".stdout", ".stderr")) {
                 Files.deleteIfExists(workDir.resolve("pages-fill-" + pagesId + suffix)); // an earlier attempt's
             }
             p = runner.start(new Command(argv, Duration.ofDays(1), false, env), stdout, stderr);
@@ -113,6 +117,33 @@ public final class PagesFifo implements AutoCloseable {
             LockSupport.parkNanos(200_000);
         }
         return taken;
+    }
+
+    /** The name of the pages image this takes (pages-ID.img). */
+    public String imageName() {
+        return fifo.getFileName().toString();
+    }
+
+    /**
+     * The bytes of the image copied so far (mmpages' progress word): the file at the image's path
+     * is made whole-size beforehand, so its size does not say it. 0 if the word cannot be read.
+     */
+    public long written() {
+        try {
+            java.nio.MappedByteBuffer word;
+            synchronized (this) {
+                if (progress == null) {
+                    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(progressFile)) {
+                        progress = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, Long.BYTES);
+                        progress.order(java.nio.ByteOrder.nativeOrder());
+                    }
+                }
+                word = progress;
+            }
+            return word.getLong(0);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** What mmpages said as it got ready: the FIFO's capacity, the bytes allocated, and how long that took. */
@@ -160,7 +191,7 @@ public final class PagesFifo implements AutoCloseable {
             }
         }
         if (isFifo(fifo)) deleteQuietly(fifo);
-        for (Path p : List.of(target, pidFile, doneFile, stdout, stderr)) deleteQuietly(p);
+        for (Path p : List.of(target, pidFile, doneFile, progressFile, stdout, stderr)) deleteQuietly(p);
     }
 
     /**
