@@ -110,10 +110,15 @@ static void renice_criu_and_runc(int delta) {
     if (runc > 1) renice_threads(runc, delta);
 }
 
-/* The pid in name if it is an mmpages helper's pid file ("pages-fill-ID.pid", in the working directory), else 0. */
-static int pages_fill_pid(const char *name) {
+/* Whether name is an mmpages helper's pid file ("pages-fill-ID.pid", in the working directory). */
+static int is_pages_fill(const char *name) {
     size_t n = strlen(name);
-    if (strncmp(name, "pages-fill-", 11) != 0 || n < 15 || strcmp(name + n - 4, ".pid") != 0) return 0;
+    return strncmp(name, "pages-fill-", 11) == 0 && n >= 15 && strcmp(name + n - 4, ".pid") == 0;
+}
+
+/* The pid in name if it is an mmpages helper's pid file, else 0. */
+static int pages_fill_pid(const char *name) {
+    if (!is_pages_fill(name)) return 0;
     FILE *f = fopen(name, "r");
     int pid = 0;
     if (!f) return 0;
@@ -209,8 +214,7 @@ static int await_pages_fills(void) {
     if (!d) return 0;
     int failed = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "pages-fill-", 11) != 0 || n < 15 || strcmp(e->d_name + n - 4, ".pid") != 0) continue;
+        if (!is_pages_fill(e->d_name)) continue;
         int pid = pages_fill_pid(e->d_name); /* 0: unreadable, so its pages cannot be vouched for */
         if (pid == 0 || await_pages_fill(e->d_name, pid, deadline) != 0) {
             fprintf(stderr, "mmfreeze: the pages helper of %s did not take its pages image whole\n", e->d_name);

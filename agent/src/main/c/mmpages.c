@@ -56,15 +56,19 @@ static void path_in_workdir(char *out, size_t n, const char *suffix) {
     snprintf(out, n, "%s/pages-fill-%s.%s", workdir, id, suffix);
 }
 
-/* Writes the done file atomically (a temporary file renamed): mmfreeze reads it whole or not at all. */
-static void done(const char *text) {
+/* Writes WORKDIR/pages-fill-ID.SUFFIX atomically (a temporary file renamed): mmfreeze reads it whole or not at all. */
+static int write_in_workdir(const char *suffix, const char *text) {
     char path[4096], tmp[4200];
-    path_in_workdir(path, sizeof path, "done");
+    path_in_workdir(path, sizeof path, suffix);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return;
-    fputs(text, f);
-    if (fclose(f) == 0) rename(tmp, path);
+    if (!f) return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static void done(const char *text) {
+    write_in_workdir("done", text);
 }
 
 /* Removes the FIFO if its path still holds it (not once TARGET is renamed there), and TARGET. */
@@ -171,13 +175,9 @@ int main(int argc, char **argv) {
     if (progress == MAP_FAILED) fail("map the progress word", errno);
     close(pfd);
 
-    char pid_path[4096], tmp[4200];
-    path_in_workdir(pid_path, sizeof pid_path, "pid");
-    snprintf(tmp, sizeof tmp, "%s.tmp", pid_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) fail("write the pid file", errno);
-    fprintf(f, "%d\n", (int)getpid());
-    if (fclose(f) != 0 || rename(tmp, pid_path) != 0) fail("write the pid file", errno);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (write_in_workdir("pid", pid) != 0) fail("write the pid file", errno);
     printf("ready pipe=%ld allocated=%lld us=%lld\n", pipe_size, bytes, (long long)(mono_us() - started));
     fflush(stdout);
 
